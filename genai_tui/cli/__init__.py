@@ -1,0 +1,10 @@
+"""`genai-tui`: the command-line interface. Entry point: ``genai_tui.cli:app``.
+
+Each feature registers its commands in its own module; importing them here
+must stay cheap (no torch, no Textual at import time).
+"""
+
+from genai_tui.cli import tokenizer_cmds  # noqa: F401  (registers commands)
+from genai_tui.cli._app import app, train_app
+
+__all__ = ["app", "train_app"]

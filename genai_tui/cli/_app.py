@@ -1,0 +1,83 @@
+"""The Typer application object and the error policy shared by every command.
+
+Command modules import torch, models and the Textual app only inside their
+command functions, so `genai-tui --help` stays fast (a test checks
+`sys.modules`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.main import get_command
+
+from genai_tui.errors import UserError
+
+
+class GenaiTyper(typer.Typer):
+    """A Typer app whose user errors print one line on stderr and exit 2.
+
+    Click's usage errors (unknown option, bad value) and our `UserError` both
+    become ``genai-tui: error: <message>``; no traceback, no usage box.
+    """
+
+    def __call__(self, args: list[str] | None = None, prog_name: str = "genai-tui") -> Any:
+        command = get_command(self)
+        try:
+            command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        except click.UsageError as e:
+            hint = ""
+            if e.ctx is not None and e.ctx.command_path:
+                hint = f" (see '{e.ctx.command_path} --help')"
+            _fail(e.format_message() + hint)
+        except click.ClickException as e:
+            _fail(e.format_message())
+        except UserError as e:
+            _fail(str(e))
+        except click.exceptions.Abort:
+            print("genai-tui: aborted", file=sys.stderr)
+            sys.exit(130)
+        except KeyboardInterrupt:
+            print("genai-tui: interrupted", file=sys.stderr)
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(0)
+        except click.exceptions.Exit as e:
+            sys.exit(e.exit_code)
+        sys.exit(0)
+
+
+def _fail(message: str) -> None:
+    first = " ".join(message.strip().splitlines()) or "invalid input"
+    print(f"genai-tui: error: {first}", file=sys.stderr)
+    sys.exit(2)
+
+
+app = GenaiTyper(
+    name="genai-tui",
+    help="See how generative AI works: tokenizers, transformers, VAEs, diffusion and GANs, "
+    "running live in your terminal. With no command, opens the app.",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+train_app = typer.Typer(
+    help="Train the models genai-tui ships (tokenizer, language model, ...).",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(train_app, name="train")
+
+
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    if ctx.invoked_subcommand is None:
+        from genai_tui.tui.app import GenaiApp
+
+        GenaiApp().run()

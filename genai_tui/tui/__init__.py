@@ -1,0 +1,1 @@
+"""The Textual app. Imports the service layer, never torch directly."""

@@ -1,0 +1,102 @@
+"""The genai-tui Textual application: one tab per pane."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, TabbedContent, TabPane
+
+from genai_tui.tui.help import HelpScreen
+from genai_tui.tui.pane import Pane
+from genai_tui.tui.panes import pane_classes
+
+
+class GenaiApp(App[None]):
+    """See how generative AI works, live."""
+
+    TITLE = "genai-tui"
+    SUB_TITLE = "see how generative AI works"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("f2", "cycle_pane(-1)", "Prev pane", show=False),
+        Binding("f3", "cycle_pane(1)", "Next pane", show=False),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(self, initial_pane: str | None = None) -> None:
+        super().__init__()
+        self._pane_classes = pane_classes()
+        self._initial_pane = initial_pane
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        initial = self._initial_pane or (self._pane_classes[0].PANE_ID if self._pane_classes else "")
+        with TabbedContent(id="panes", initial=initial):
+            for cls in self._pane_classes:
+                with TabPane(cls.TITLE, id=cls.PANE_ID):
+                    yield cls(id=f"pane-{cls.PANE_ID}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._notify_pane_shown()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self._notify_pane_shown()
+
+    def _notify_pane_shown(self) -> None:
+        pane = self.active_pane
+        if pane is not None:
+            pane.pane_shown()
+
+    @property
+    def active_pane(self) -> Pane | None:
+        """The pane whose tab is showing."""
+        tabs = self.query_one("#panes", TabbedContent)
+        if not tabs.active:
+            return None
+        for pane in tabs.get_pane(tabs.active).query(Pane):
+            return pane
+        return None
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.active_pane))
+
+    def action_show_pane(self, pane_id: str) -> None:
+        self.query_one("#panes", TabbedContent).active = pane_id
+
+    def action_cycle_pane(self, step: int) -> None:
+        ids = [cls.PANE_ID for cls in self._pane_classes]
+        if not ids:
+            return
+        tabs = self.query_one("#panes", TabbedContent)
+        index = ids.index(tabs.active) if tabs.active in ids else 0
+        tabs.active = ids[(index + step) % len(ids)]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "Explain the current pane", self.action_help)
+        for cls in self._pane_classes:
+            yield SystemCommand(
+                f"Go to {cls.TITLE}", f"Show the {cls.TITLE} pane",
+                partial(self.action_show_pane, cls.PANE_ID),
+            )
+            for binding in cls.BINDINGS:
+                if isinstance(binding, Binding) and binding.description:
+                    yield SystemCommand(
+                        f"{cls.TITLE}: {binding.description}",
+                        f"key {binding.key}",
+                        partial(self._run_pane_action, cls.PANE_ID, binding.action),
+                    )
+
+    def _run_pane_action(self, pane_id: str, action: str) -> None:
+        self.action_show_pane(pane_id)
+        pane = self.query_one(f"#pane-{pane_id}", Pane)
+        self.call_after_refresh(self.run_action, action, pane)
