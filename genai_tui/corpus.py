@@ -132,7 +132,7 @@ def _build() -> str:
 def cache_path() -> Path:
     """Where the built corpus is cached (one file per Python version and builder version)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    version = "%d.%d.%d" % sys.version_info[:3]
+    version = ".".join(map(str, sys.version_info[:3]))
     return Path(base) / "genai-tui" / f"corpus-py{version}-v{BUILDER_VERSION}.txt"
 
 
@@ -170,26 +170,26 @@ def _write_cache(path: Path, text: str) -> None:
         pass  # caching is an optimisation only
 
 
-def load_text_corpus(path: str | os.PathLike[str]) -> str:
+def load_text_corpus(path: str | os.PathLike[str], what: str = "corpus file") -> str:
     """Read a user's UTF-8 text file; `UserError` if it is missing, unreadable,
-    not UTF-8 or empty."""
+    not UTF-8 or empty (``what`` names the file in the message)."""
     p = Path(path)
     try:
         data = p.read_bytes()
     except IsADirectoryError:
-        raise UserError(f"corpus {str(p)!r} is a directory, not a text file") from None
+        raise UserError(f"{what} {str(p)!r} is a directory, not a text file") from None
     except FileNotFoundError:
-        raise UserError(f"corpus file {str(p)!r} does not exist") from None
+        raise UserError(f"{what} {str(p)!r} does not exist") from None
     except OSError as e:
-        raise UserError(f"cannot read corpus file {str(p)!r}: {e.strerror or e}") from None
+        raise UserError(f"cannot read {what} {str(p)!r}: {e.strerror or e}") from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise UserError(
-            f"corpus file {str(p)!r} is not UTF-8 text (bad byte at offset {e.start})"
+            f"{what} {str(p)!r} is not UTF-8 text (bad byte at offset {e.start})"
         ) from None
     if not text.strip():
-        raise UserError(f"corpus file {str(p)!r} is empty")
+        raise UserError(f"{what} {str(p)!r} is empty")
     return text
 
 

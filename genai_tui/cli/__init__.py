@@ -4,7 +4,12 @@ Each feature registers its commands in its own module; importing them here
 must stay cheap (no torch, no Textual at import time).
 """
 
-from genai_tui.cli import tokenizer_cmds  # noqa: F401  (registers commands)
+from genai_tui.cli import (
+    diffusion_cmds,  # noqa: F401  (registers commands)
+    generate_cmds,  # noqa: F401  (registers commands)
+    tokenizer_cmds,  # noqa: F401  (registers commands)
+    vae_cmds,  # noqa: F401  (registers commands)
+)
 from genai_tui.cli._app import app, train_app
 
 __all__ = ["app", "train_app"]

@@ -16,6 +16,14 @@ from typer.main import get_command
 
 from genai_tui.errors import UserError
 
+try:  # Typer >= 0.2x vendors Click as typer._click, with its own exception classes.
+    from typer._click import exceptions as _vendored
+
+    _USAGE_ERRORS: tuple[type[Exception], ...] = (click.UsageError, _vendored.UsageError)
+    _CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, _vendored.ClickException)
+except ImportError:  # older Typer raises the click package's own
+    _USAGE_ERRORS, _CLICK_ERRORS = (click.UsageError,), (click.ClickException,)
+
 
 class GenaiTyper(typer.Typer):
     """A Typer app whose user errors print one line on stderr and exit 2.
@@ -28,16 +36,16 @@ class GenaiTyper(typer.Typer):
         command = get_command(self)
         try:
             command.main(args=args, prog_name=prog_name, standalone_mode=False)
-        except click.UsageError as e:
+        except _USAGE_ERRORS as e:
             hint = ""
             if e.ctx is not None and e.ctx.command_path:
                 hint = f" (see '{e.ctx.command_path} --help')"
             _fail(e.format_message() + hint)
-        except click.ClickException as e:
+        except _CLICK_ERRORS as e:
             _fail(e.format_message())
         except UserError as e:
             _fail(str(e))
-        except click.exceptions.Abort:
+        except (click.exceptions.Abort, typer.Abort):
             print("genai-tui: aborted", file=sys.stderr)
             sys.exit(130)
         except KeyboardInterrupt:
@@ -46,7 +54,7 @@ class GenaiTyper(typer.Typer):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
-        except click.exceptions.Exit as e:
+        except (click.exceptions.Exit, typer.Exit) as e:
             sys.exit(e.exit_code)
         sys.exit(0)
 

@@ -1,3 +1,305 @@
-"""Tokenizer commands (being written)."""
+"""Tokenizer commands: `genai-tui tokenizers`, `genai-tui tokenize`,
+`genai-tui train tokenizer`.
 
-from genai_tui.cli._app import app, train_app  # noqa: F401
+Only the standard library and Typer are imported at module level; the
+tokenizers load inside the commands (none of them needs torch).
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from genai_tui.cli._app import app, train_app
+from genai_tui.cli.output import emit_json, say
+from genai_tui.errors import UserError
+
+MAX_VOCAB = 65536
+
+
+@train_app.command("tokenizer")
+def train_tokenizer(
+    vocab_size: int = typer.Option(
+        4096, "--vocab-size", "-v", help="Tokens in the vocabulary (256 bytes + merges)."
+    ),
+    corpus: Path | None = typer.Option(
+        None,
+        "--corpus",
+        "-c",
+        help="UTF-8 text file to train on. Default: CPython's bundled docs and "
+        "standard-library docstrings (built on this machine, no download).",
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Where to write the .bpe file (default: ./genai-bpe-<N>.bpe)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Name stored in the file."),
+    kind: str = typer.Option(
+        "bpe", "--kind", help="bpe (byte-level BPE) or char (the corpus's characters)."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+) -> None:
+    """Train a byte-level BPE tokenizer (GPT-4 pre-split pattern) and save it
+    as a .bpe text file with a JSON card next to it (--kind char: save the
+    corpus's character set as a .chars file instead)."""
+    import time
+
+    from genai_tui import corpus as corpus_mod
+    from genai_tui.tokenizers import bpe
+
+    if kind not in ("bpe", "char"):
+        raise UserError(f"--kind must be 'bpe' or 'char', got {kind!r}")
+    if not 256 <= vocab_size <= MAX_VOCAB:
+        raise UserError(f"--vocab-size must be between 256 and {MAX_VOCAB}, got {vocab_size}")
+    if corpus is None:
+        text = corpus_mod.build_corpus()
+        description = corpus_mod.corpus_description()
+    else:
+        text = corpus_mod.load_text_corpus(corpus)
+        description = f"user file {corpus.name}"
+    if out is None:
+        out = Path(f"genai-bpe-{vocab_size}.bpe" if kind == "bpe" else "genai-chars.chars")
+    if out.exists() and out.is_dir():
+        raise UserError(f"--out {str(out)!r} is a directory; give a file name")
+    name = name or out.stem
+    command = _command(kind, vocab_size, corpus, out, name)
+    if kind == "char":
+        _train_chars(text, description, out, corpus, command)
+        return
+    total = vocab_size - 256
+    every = max(1, total // 16)
+
+    def progress(event: bpe.MergeEvent) -> None:
+        if not quiet and (event.rank % every == 0 or event.rank == total - 1):
+            from genai_tui.textsafe import visible_bytes
+
+            say(
+                f"merge {event.rank + 1:>5}/{total}  {event.left:>5} + {event.right:<5} -> "
+                f"{event.new_id:<5} {visible_bytes(event.token)!r}  (seen {event.count}x)",
+                err=True,
+            )
+
+    start = time.perf_counter()
+    tok = bpe.train(text, vocab_size, name=name, progress=progress)
+    seconds = time.perf_counter() - start
+    path = tok.save(out)
+    card = _card(tok, text, description, seconds, corpus, command)
+    card_path = path.with_suffix(".json")
+    try:
+        import json
+
+        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    except OSError as e:
+        raise UserError(f"cannot write {str(card_path)!r}: {e.strerror or e}") from None
+    if tok.vocab_size < vocab_size:
+        say(f"note: the corpus ran out of pairs at {tok.vocab_size} tokens", err=True)
+    say(f"trained {tok.vocab_size} tokens in {seconds:.1f} s -> {path} (+ {card_path.name})")
+
+
+def _command(kind: str, vocab_size: int, corpus: Path | None, out: Path, name: str) -> str:
+    """The command line that reproduces this training run (recorded in the card)."""
+    parts = ["genai-tui", "train", "tokenizer"]
+    if kind != "bpe":
+        parts += ["--kind", kind]
+    else:
+        parts += ["--vocab-size", str(vocab_size)]
+    if corpus is not None:
+        parts += ["--corpus", str(corpus)]
+    parts += ["--out", str(out)]
+    if kind == "bpe" and name != out.stem:
+        parts += ["--name", name]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def _train_chars(
+    text: str, description: str, out: Path, corpus: Path | None, command: str
+) -> None:
+    import hashlib
+    import json
+
+    from genai_tui.tokenizers.simple import CharTokenizer
+
+    tok = CharTokenizer.from_text(text, name=out.stem)
+    path = tok.save(out)
+    data = text.encode("utf-8")
+    card = {
+        "name": tok.name,
+        "kind": "characters + 256 byte fallback tokens",
+        "format": "genai-chars v1 (see genai_tui/tokenizers/simple.py)",
+        "characters": len(tok.chars),
+        "vocab_size": tok.vocab_size,
+        "corpus": {
+            "description": description,
+            "file": str(corpus) if corpus else None,
+            "characters": len(text),
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        "command": command,
+    }
+    card_path = path.with_suffix(".json")
+    try:
+        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    except OSError as e:
+        raise UserError(f"cannot write {str(card_path)!r}: {e.strerror or e}") from None
+    say(f"saved {len(tok.chars)} characters (+256 byte tokens) -> {path} (+ {card_path.name})")
+
+
+def _card(
+    tok, text: str, description: str, seconds: float, corpus: Path | None, command: str
+) -> dict:
+    import hashlib
+    import platform
+
+    from genai_tui.tokenizers import bpe
+
+    data = text.encode("utf-8")
+    ids = tok.encode(text)
+    pattern_name = {
+        bpe.GPT4_SPLIT_PATTERN: "cl100k_base (GPT-4)",
+        bpe.GPT2_SPLIT_PATTERN: "r50k_base (GPT-2)",
+    }.get(tok.pattern, "custom")
+    return {
+        "name": tok.name,
+        "kind": "byte-level BPE",
+        "format": "genai-bpe v1 (see genai_tui/tokenizers/bpe.py)",
+        "vocab_size": tok.vocab_size,
+        "merges": len(tok.merges),
+        "pre_split_pattern": pattern_name,
+        "corpus": {
+            "description": description,
+            "file": str(corpus) if corpus else None,
+            "characters": len(text),
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        "corpus_tokens": len(ids),
+        "bytes_per_token": round(len(data) / max(1, len(ids)), 3),
+        "train_seconds": round(seconds, 2),
+        "python": platform.python_version(),
+        "command": command,
+        "tie_break": "most frequent pair; ties -> smallest (left id, right id)",
+    }
+
+
+@app.command("tokenizers")
+def list_tokenizers_cmd(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on one line."),
+) -> None:
+    """List the tokenizers: which are available on this machine, and why others are not."""
+    from genai_tui.service.tokenize import list_tokenizers
+
+    infos = list_tokenizers()
+    if as_json:
+        emit_json(
+            {
+                "tokenizers": [
+                    {
+                        "name": i.name,
+                        "kind": i.kind,
+                        "available": i.available,
+                        "vocab_size": i.vocab_size,
+                        "description": i.description,
+                        "reason": i.reason,
+                    }
+                    for i in infos
+                ]
+            }
+        )
+        return
+    width = max(len(i.name) for i in infos)
+    for i in infos:
+        size = f"{i.vocab_size:>7,}" if i.vocab_size else "      ?"
+        note = i.description if i.available else f"unavailable: {i.reason}"
+        mark = " " if i.available else "-"
+        say(f"{mark} {i.name:<{width}}  {i.kind:<8} {size}  {note}")
+
+
+def _read_input(text: str | None, file: Path | None) -> str:
+    if text is not None and file is not None:
+        raise UserError("give either TEXT or --file, not both")
+    if file is not None:
+        from genai_tui.corpus import load_text_corpus
+
+        try:
+            return load_text_corpus(file, what="file")
+        except UserError as e:
+            if "is empty" in str(e):
+                return ""
+            raise
+    if text is None:
+        raise UserError("give the TEXT to tokenize, '-' to read standard input, or --file PATH")
+    if text == "-":
+        data = sys.stdin.buffer.read()
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UserError(f"standard input is not UTF-8 (bad byte at offset {e.start})") from None
+    return text
+
+
+@app.command("tokenize")
+def tokenize_cmd(
+    text: str | None = typer.Argument(
+        None, help="The text to tokenize; '-' reads standard input.", show_default=False
+    ),
+    tokenizer: str = typer.Option(
+        "genai-bpe", "--tokenizer", "-t", help="Tokenizer name (see 'genai-tui tokenizers')."
+    ),
+    file: Path | None = typer.Option(None, "--file", "-f", help="Read the text from a UTF-8 file."),
+    count: bool = typer.Option(False, "--count", help="Print only the number of tokens."),
+    ids: bool = typer.Option(False, "--ids", help="Print only the token ids, space-separated."),
+    as_json: bool = typer.Option(
+        False, "--json", help='One JSON object: {"tokenizer", "tokens": [{"id", "text", '
+        '"bytes"}], "count"}.'
+    ),
+) -> None:
+    """Split text into tokens and show them (whitespace and control characters
+    made visible), with their ids and counts."""
+    if sum((count, ids, as_json)) > 1:
+        raise UserError("choose one of --count, --ids and --json")
+    source = _read_input(text, file)
+    from genai_tui.service.tokenize import tokenize
+
+    result = tokenize(source, tokenizer)
+    if count:
+        print(result.count)
+    elif ids:
+        print(" ".join(str(t.id) for t in result.tokens))
+    elif as_json:
+        emit_json(
+            {
+                "tokenizer": result.tokenizer,
+                "tokens": [
+                    {"id": t.id, "text": t.text, "bytes": list(t.bytes)} for t in result.tokens
+                ],
+                "count": result.count,
+            }
+        )
+    else:
+        _print_tokens(result)
+
+
+def _print_tokens(result) -> None:
+    from genai_tui.textsafe import visible, visible_bytes
+
+    def shown(t) -> str:
+        return visible(t.text) if "\ufffd" not in t.text else visible_bytes(t.bytes)
+
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.text import Text
+
+        line = Text()
+        for n, t in enumerate(result.tokens):
+            line.append(shown(t), style="on #264f78" if n % 2 else "on #5a3e1b")
+        Console(highlight=False).print(line, soft_wrap=False)
+    else:
+        say("|".join(shown(t) for t in result.tokens))
+    say("ids: " + " ".join(str(t.id) for t in result.tokens))
+    say(
+        f"{result.count} tokens, {result.chars} characters, {result.bytes} bytes, "
+        f"{result.chars_per_token:.2f} characters/token ({result.tokenizer})"
+    )

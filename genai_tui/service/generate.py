@@ -46,6 +46,10 @@ class TokenStep:
     """Entropy (nats) of the model's raw distribution at this step."""
     elapsed: float
     """Seconds since generation started."""
+    raw_prob: float = 0.0
+    """Probability of the chosen token under the model's raw distribution (before the knobs)."""
+    finish: str | None = None
+    """Set on the last step: "stop" (a stop string appeared) or "length" (max_tokens)."""
 
 
 DEFAULT_ORDER: tuple[str, ...] = (
@@ -80,3 +84,380 @@ class Knobs:
 #       prefix_ids: token ids already emitted after the prompt (counterfactual branches
 #       continue from prompt + prefix_ids). Pulling one item = one token (step mode).
 #   validate(knobs) raises UserError for out-of-range knobs.
+
+
+# ----------------------------------------------------------------------------
+# Implementation. torch is imported inside functions only, so importing this
+# module stays cheap (the app paints before any model loads).
+# ----------------------------------------------------------------------------
+
+import os  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from genai_tui.errors import AssetError, UserError  # noqa: E402
+
+STAGE_NAMES: tuple[str, ...] = DEFAULT_ORDER
+"""Every stage name `Knobs.order` may contain."""
+
+CARD_FILE = "card.json"
+"""The model card beside the weights (corpus, steps, seed, metrics, command, tokenizer)."""
+
+FINISH_REASONS = ("stop", "length")
+"""Why a generation ended: a stop string appeared, or ``max_tokens`` were made."""
+
+
+@dataclass(frozen=True)
+class GenerationInfo:
+    """What `prepare` settled before the first token (for summaries)."""
+
+    prompt_ids: list[int]
+    seed: int | None
+
+
+class LanguageModel:
+    """A loaded language model: the network, its tokenizer and its card.
+
+    Not thread-safe for concurrent generations (they share nothing but the
+    weights, so two threads may generate at once; each `generate` call has its
+    own KV cache).
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, card: dict | None = None,
+                 path: Path | None = None) -> None:
+        self.model = model
+        """The `genai_tui.models.gpt.GPT` network (eval mode, float32)."""
+        self.tokenizer = tokenizer
+        """A `genai_tui.tokenizers.base.Tokenizer` (byte-level)."""
+        self.card = card or {}
+        self.path = path
+        self._token_bytes = [tokenizer.token_bytes(i) for i in range(tokenizer.vocab_size)]
+        self.token_texts: list[str] = [_bytes_text(b) for b in self._token_bytes]
+        """Per id: the token's text; bytes that are only part of a character show as ⟨xx⟩."""
+
+    @property
+    def name(self) -> str:
+        return str(self.card.get("name") or (self.path.name if self.path else "lm"))
+
+    @property
+    def vocab_size(self) -> int:
+        return self.model.config.vocab_size
+
+    @property
+    def block_size(self) -> int:
+        return self.model.config.block_size
+
+    def num_params(self) -> int:
+        return self.model.num_params()
+
+    def describe(self) -> str:
+        """Short text for a status bar, e.g. "GPT 4.3M params, vocab 4096, ctx 256"."""
+        c = self.model.config
+        return (f"GPT {self.num_params() / 1e6:.1f}M params, {c.n_layer} layers, "
+                f"vocab {c.vocab_size}, ctx {c.block_size}")
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def token_bytes(self, token_id: int) -> bytes:
+        return self._token_bytes[token_id]
+
+    def decode(self, ids: list[int]) -> str:
+        return b"".join(self._token_bytes[i] for i in ids).decode("utf-8", errors="replace")
+
+
+def _bytes_text(data: bytes) -> str:
+    """A token's text: decoded UTF-8, with bytes that are only part of a character as ⟨xx⟩."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    out, i = [], 0
+    while i < len(data):
+        for j in range(min(len(data), i + 4), i, -1):
+            try:
+                out.append(data[i:j].decode("utf-8"))
+                i = j
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append(f"⟨{data[i]:02x}⟩")
+            i += 1
+    return "".join(out)
+
+
+# -- loading -----------------------------------------------------------------
+
+_default_lock = threading.Lock()
+_default_model: LanguageModel | None = None
+
+
+def default_model_dir() -> Path:
+    """The bundled model: ``assets/lm/``."""
+    from genai_tui.paths import asset
+
+    return asset("lm")
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> LanguageModel:
+    """Load a model folder (``config.json``, ``model.safetensors``, ``card.json``
+    and the tokenizer file the card names). ``None``: the bundled model,
+    loaded once per process and shared.
+
+    Raises `AssetError` (a `UserError`) naming the file when anything is
+    missing or corrupt.
+    """
+    global _default_model
+    if path is None:
+        with _default_lock:
+            if _default_model is None:
+                _default_model = _load_dir(default_model_dir())
+            return _default_model
+    return _load_dir(Path(path))
+
+
+def _load_dir(directory: Path) -> LanguageModel:
+    import json
+
+    from genai_tui.models import gpt
+
+    if not directory.is_dir():
+        if directory.is_file():
+            raise AssetError(f"model path {str(directory)!r} is a file; give the model's folder "
+                             f"(with {gpt.CONFIG_FILE}, {gpt.WEIGHTS_FILE}, {CARD_FILE})")
+        raise AssetError(f"model folder {str(directory)!r} does not exist"
+                         + (" (train it with 'genai-tui train lm')"
+                            if directory == default_model_dir() else ""))
+    card_path = directory / CARD_FILE
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        if not isinstance(card, dict):
+            raise ValueError("not a JSON object")
+    except FileNotFoundError:
+        raise AssetError(f"model card {str(card_path)!r} is missing") from None
+    except (OSError, ValueError) as e:
+        raise AssetError(f"model card {str(card_path)!r} is unreadable: {e}") from None
+    tokenizer = _load_tokenizer(directory, card)
+    try:
+        model = gpt.load_model(directory)
+    except FileNotFoundError as e:
+        raise AssetError(f"model file {e.filename!r} is missing") from None
+    except Exception as e:  # safetensors raises its own error types for corrupt files
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AssetError(f"model weights in {str(directory)!r} are corrupt or do not match "
+                         f"{gpt.CONFIG_FILE}: {why}") from None
+    if model.config.vocab_size != tokenizer.vocab_size:
+        raise AssetError(f"{str(directory)!r}: the model has {model.config.vocab_size} token ids "
+                         f"but its tokenizer has {tokenizer.vocab_size}")
+    return LanguageModel(model, tokenizer, card, directory)
+
+
+def _load_tokenizer(directory: Path, card: dict) -> Any:
+    spec = card.get("tokenizer") or {}
+    kind = spec.get("kind", "bpe") if isinstance(spec, dict) else None
+    if kind == "byte":
+        from genai_tui.tokenizers.simple import ByteTokenizer
+
+        return ByteTokenizer()
+    if kind != "bpe" or not isinstance(spec.get("file"), str):
+        raise AssetError(f"model card in {str(directory)!r} names no usable tokenizer "
+                         "(expected {\"kind\": \"bpe\", \"file\": ...} or {\"kind\": \"byte\"})")
+    from genai_tui.tokenizers.bpe import BPETokenizer
+
+    file = directory / Path(spec["file"]).name  # the file lives beside the weights
+    return BPETokenizer.load(file, name=spec.get("name") or None)
+
+
+# -- validation ----------------------------------------------------------------
+
+
+def validate(knobs: Knobs) -> None:
+    """Raise `UserError` naming the first out-of-range knob."""
+    import math
+
+    def finite(name: str, value: float) -> None:
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value) \
+                or math.isinf(value):
+            raise UserError(f"{name} must be a finite number, got {value!r}")
+
+    for name in ("temperature", "top_p", "min_p", "typical_p", "repetition_penalty",
+                 "presence_penalty", "frequency_penalty"):
+        finite(name.replace("_", "-"), getattr(knobs, name))
+    if knobs.temperature < 0:
+        raise UserError(f"temperature must be >= 0 (0 = greedy), got {knobs.temperature:g}")
+    if knobs.temperature > 100:
+        raise UserError(f"temperature must be <= 100, got {knobs.temperature:g}")
+    if not isinstance(knobs.top_k, int) or knobs.top_k < 0:
+        raise UserError(f"top-k must be a whole number >= 0 (0 = off), got {knobs.top_k!r}")
+    if not 0.0 < knobs.top_p <= 1.0:
+        raise UserError(f"top-p must be in (0, 1] (1 = off), got {knobs.top_p:g}")
+    if not 0.0 <= knobs.min_p <= 1.0:
+        raise UserError(f"min-p must be in [0, 1] (0 = off), got {knobs.min_p:g}")
+    if not 0.0 < knobs.typical_p <= 1.0:
+        raise UserError(f"typical-p must be in (0, 1] (1 = off), got {knobs.typical_p:g}")
+    if not 0.0 < knobs.repetition_penalty <= 10.0:
+        raise UserError("repetition penalty must be in (0, 10] (1 = off), got "
+                        f"{knobs.repetition_penalty:g}")
+    for name, value in (("presence penalty", knobs.presence_penalty),
+                        ("frequency penalty", knobs.frequency_penalty)):
+        if not -10.0 <= value <= 10.0:
+            raise UserError(f"{name} must be in [-10, 10] (0 = off), got {value:g}")
+    if not isinstance(knobs.max_tokens, int) or not 0 <= knobs.max_tokens <= 100_000:
+        raise UserError(f"max-tokens must be a whole number in [0, 100000], got "
+                        f"{knobs.max_tokens!r}")
+    if knobs.seed is not None and (not isinstance(knobs.seed, int) or knobs.seed < 0
+                                   or knobs.seed >= 2**63):
+        raise UserError(f"seed must be a whole number in [0, 2**63), got {knobs.seed!r}")
+    for s in knobs.stop:
+        if not isinstance(s, str) or not s:
+            raise UserError("stop strings must be non-empty text")
+    seen = set()
+    for name in knobs.order:
+        if name not in STAGE_NAMES:
+            raise UserError(f"unknown sampler stage {name!r} in order "
+                            f"(choose from {', '.join(STAGE_NAMES)})")
+        if name in seen:
+            raise UserError(f"sampler stage {name!r} appears twice in order")
+        seen.add(name)
+
+
+def parse_order(text: str) -> tuple[str, ...]:
+    """``"temperature,top-k"`` -> ``("temperature", "top-k")`` (validated by `validate`)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+# -- generation ----------------------------------------------------------------
+
+
+def generate(prompt: str, knobs: Knobs, model: LanguageModel | None = None, *,
+             prefix_ids: list[int] | None = None, top_n: int = 10) -> Iterator[TokenStep]:
+    """Generate token by token; each item is one `TokenStep` (pulling one item
+    computes one token, so a consumer can step, pause or stop at any moment).
+
+    The knobs are validated before this returns (`UserError`). ``prefix_ids``
+    are tokens already chosen after the prompt (a counterfactual branch
+    continues from prompt + prefix); they are not yielded again, and
+    ``TokenStep.index`` counts from the end of the prompt, so the first new
+    token has index ``len(prefix_ids)``. ``max_tokens`` counts new tokens.
+    The step that ends the generation has ``finish`` set ("stop": a stop
+    string appeared, included in the output; "length": ``max_tokens``).
+
+    An empty prompt starts from the corpus's document separator (a blank
+    line). When the context fills ``block_size`` positions, the oldest quarter
+    is dropped and the rest re-encoded (a sliding window).
+    """
+    validate(knobs)
+    if not isinstance(top_n, int) or top_n < 0:
+        raise UserError(f"top_n must be >= 0, got {top_n!r}")
+    lm = model if model is not None else load_model()
+    if prefix_ids is not None:
+        bad = [i for i in prefix_ids if not 0 <= i < lm.vocab_size]
+        if bad:
+            raise UserError(f"prefix token id {bad[0]} is not in the vocabulary")
+    prompt_ids = lm.encode(prompt) or lm.encode("\n\n")
+    return _generate(lm, prompt_ids, list(prefix_ids or []), knobs, top_n)
+
+
+def prompt_ids(prompt: str, model: LanguageModel | None = None) -> list[int]:
+    """The token ids `generate` feeds for ``prompt``."""
+    lm = model if model is not None else load_model()
+    return lm.encode(prompt) or lm.encode("\n\n")
+
+
+def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs: Knobs,
+              top_n: int) -> Iterator[TokenStep]:
+    import torch
+
+    from genai_tui.models.gpt import IncrementalDecoder
+    from genai_tui.sampling.chain import build_chain, draw, run_chain
+    from genai_tui.tokenizers.streaming import StreamDecoder
+
+    started = time.perf_counter()
+    chain = build_chain(
+        knobs.order, temperature=knobs.temperature, top_k=knobs.top_k, top_p=knobs.top_p,
+        min_p=knobs.min_p, typical_p=knobs.typical_p,
+        repetition_penalty=knobs.repetition_penalty, presence_penalty=knobs.presence_penalty,
+        frequency_penalty=knobs.frequency_penalty, greedy=knobs.greedy)
+    is_greedy = bool(chain) and chain[-1].name == "greedy"
+    needs_counts = any(s.name == "penalties" for s in chain)
+    generator = None
+    if not is_greedy:
+        generator = torch.Generator()
+        generator.manual_seed(knobs.seed if knobs.seed is not None
+                              else int.from_bytes(os.urandom(8), "little") >> 1)
+    texts = lm.token_texts
+    stream = StreamDecoder(lm.tokenizer)
+    for i in prefix:  # prime the decoder: a prefix may end inside a character
+        stream.feed_token(i)
+    stops = tuple(knobs.stop)
+    longest_stop = max((len(s) for s in stops), default=0)
+    tail = ""  # recent output text, long enough to find a stop string
+
+    with torch.inference_mode():
+        decoder = IncrementalDecoder(lm.model)
+        context = prompt_ids + prefix
+        counts = torch.zeros(lm.vocab_size) if needs_counts else None
+        if counts is not None:
+            counts.index_add_(0, torch.tensor(context),
+                              torch.ones(len(context)))
+        logits = decoder.prefill(context)  # (vocab,)
+
+    for n in range(knobs.max_tokens):
+        with torch.inference_mode():
+            raw_logp = torch.log_softmax(logits, dim=-1)  # (vocab,)
+            raw_probs = raw_logp.exp()
+            entropy = -(raw_probs * raw_logp).sum()
+            stage_logits = run_chain(chain, logits, counts) if chain else []
+            if stage_logits:
+                stacked = torch.softmax(torch.stack(stage_logits), dim=-1)  # (S, vocab)
+                final = stacked[-1]
+                if is_greedy:
+                    token = int(stage_logits[-1].argmax())
+                else:
+                    token = draw(final, generator)
+                every = torch.cat([raw_probs.unsqueeze(0), stacked])  # (S + 1, vocab)
+            else:
+                final = raw_probs
+                token = draw(final, generator)
+                every = raw_probs.unsqueeze(0)
+            kept = (every > 0).sum(dim=-1).tolist() if stage_logits else []
+            if top_n:
+                k = min(top_n, lm.vocab_size)
+                top_vals, top_ids = torch.topk(every, k, dim=-1)
+                top_vals, top_ids = top_vals.tolist(), top_ids.tolist()
+            scalars = torch.stack([final[token], raw_probs[token], entropy]).tolist()
+
+        tops: list[list[Candidate]] = []
+        for row in range(len(every)):
+            if top_n:
+                tops.append([Candidate(i, texts[i], p) for i, p in
+                             zip(top_ids[row], top_vals[row], strict=True) if p > 0.0])
+            else:
+                tops.append([])
+        stage_traces = [StageTrace(s.name, s.label, int(kept[j + 1]), tops[j + 1])
+                        for j, s in enumerate(chain)]
+        text = stream.feed_token(token)
+        finish = None
+        if stops:
+            tail = (tail + text)[-(longest_stop + len(text) + 1):]
+            if any(s in tail for s in stops):
+                finish = "stop"
+        if finish is None and n == knobs.max_tokens - 1:
+            finish = "length"
+        if finish is not None:
+            text += stream.flush()
+        yield TokenStep(
+            index=len(prefix) + n, id=token, token=text, prob=scalars[0],
+            top_before=tops[0], top_after=tops[-1], stages=stage_traces,
+            entropy=scalars[2], elapsed=time.perf_counter() - started,
+            raw_prob=scalars[1], finish=finish)
+        if finish is not None:
+            return
+        with torch.inference_mode():
+            if counts is not None:
+                counts[token] += 1
+            logits = decoder.step(token)

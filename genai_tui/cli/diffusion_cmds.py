@@ -1,0 +1,233 @@
+"""Diffusion commands: `genai-tui diffusion sample|noise` and `genai-tui train diffusion`.
+
+Only Typer and the standard library at module level; torch, the model and
+Rich's progress bar load inside the commands.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+
+from genai_tui.cli._app import app, train_app
+from genai_tui.cli.output import emit_json, say
+from genai_tui.errors import UserError
+
+diffusion_app = typer.Typer(
+    help="The diffusion model (DDPM): sample digits from noise, watch the forward process.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(diffusion_app, name="diffusion")
+
+
+def _set_threads(threads: int | None) -> None:
+    """Small convolutions on a shared 2-core box: default to one thread unless told."""
+    import os
+
+    import torch
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    elif "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(1)
+
+
+def _load(model_dir: Path | None):  # -> DiffusionModel
+    from genai_tui.service import diffusion as service
+
+    if model_dir is not None and not model_dir.is_dir():
+        raise UserError(f"--model {str(model_dir)!r} is not a folder")
+    return service.load_model(model_dir)
+
+
+def _console(ascii_only: bool):
+    from rich.console import Console
+
+    return Console(no_color=True, color_system=None) if ascii_only else Console()
+
+
+def _mode(ascii_only: bool):
+    return "ascii" if ascii_only else None
+
+
+@diffusion_app.command("sample")
+def sample_cmd(
+    n: int = typer.Option(16, "--n", min=1, max=1024, help="How many images."),
+    sampler: str = typer.Option("ddim", "--sampler", help="ddim or ddpm (all T steps)."),
+    steps: int = typer.Option(50, "--steps", min=1, help="DDIM steps (ignored by ddpm)."),
+    eta: float = typer.Option(0.0, "--eta", min=0.0, max=1.0,
+                              help="DDIM noise: 0 deterministic, 1 like DDPM."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the starting noise."),
+    png: Path | None = typer.Option(None, "--png", help="Also save the grid as a PNG."),
+    ascii_only: bool = typer.Option(False, "--ascii", help="Plain ASCII, no colour."),
+    frames: Path | None = typer.Option(
+        None, "--frames", help="Write the trajectory (x_t of every step) as PNGs into DIR."),
+    json_out: bool = typer.Option(False, "--json", help="JSON: the classifier's reading "
+                                  "of each sample and the timing; no picture."),
+    ncol: int = typer.Option(8, "--ncol", min=1, max=64, help="Images per row."),
+    model_dir: Path | None = typer.Option(None, "--model", help="Model folder (default: bundled)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, max=64, help="Torch threads."),
+) -> None:
+    """Sample digits from pure noise with DDIM or DDPM and show them."""
+    from genai_tui.service import diffusion as service
+
+    settings = service.SampleSettings(n=n, sampler=service.check_choice(
+        sampler, service.SAMPLERS, "sampler"), steps=steps, eta=eta, seed=seed)
+    if frames is not None and frames.exists() and not frames.is_dir():
+        raise UserError(f"--frames {str(frames)!r} is a file; give a folder")
+    _set_threads(threads)
+    model = _load(model_dir)
+    iterator = service.sample_steps(model, settings)  # validates before any work
+    if frames is not None:
+        from genai_tui.images.render import save_png
+
+        try:
+            frames.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"cannot create {frames}: {e.strerror}") from None
+    last = None
+    for last in iterator:
+        if frames is not None:
+            save_png(last.x_t, frames / f"step{last.index:04d}_t{last.t:04d}.png", nrow=ncol)
+    assert last is not None
+    images = last.x_next
+    if frames is not None:
+        save_png(images, frames / f"step{last.total:04d}_final.png", nrow=ncol)
+    if png is not None:
+        from genai_tui.images.render import save_png
+
+        save_png(images, png, nrow=ncol)
+    if json_out:
+        out: dict = {"n": n, "sampler": settings.sampler,
+                     "steps": last.total, "eta": eta if settings.sampler == "ddim" else None,
+                     "seed": seed, "seconds": round(last.elapsed, 4)}
+        try:
+            verdict = service.judge(images)
+            out["digits"] = [{"label": lab, "confidence": round(c, 4)}
+                             for lab, c in zip(verdict.labels, verdict.confidences, strict=True)]
+            out["judged_digits"] = verdict.digit_fraction
+        except UserError:
+            out["digits"] = None
+        emit_json(out)
+        return
+    from genai_tui.images.render import render_grid
+
+    console = _console(ascii_only)
+    console.print(render_grid(images, ncol=ncol, mode=_mode(ascii_only)))
+    label = f"ddim-{last.total} eta={eta:g}" if settings.sampler == "ddim" else f"ddpm-{last.total}"
+    say(f"{n} samples, {label}, seed {seed}, {last.elapsed:.2f} s"
+        + (f"; saved {png}" if png else "") + (f"; frames in {frames}" if frames else ""))
+
+
+@diffusion_app.command("noise")
+def noise_cmd(
+    t: list[int] = typer.Option([500], "--t", help="Timestep(s) 0..T-1 to show (repeatable)."),
+    digit: int = typer.Option(0, "--digit", min=0, max=63, help="Which example digit."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the example and its noise."),
+    schedule: str | None = typer.Option(
+        None, "--schedule", help="linear or cosine (default: the bundled model's)."),
+    png: Path | None = typer.Option(None, "--png", help="Also save the images as a PNG."),
+    ascii_only: bool = typer.Option(False, "--ascii", help="Plain ASCII, no colour."),
+    json_out: bool = typer.Option(False, "--json", help="JSON numbers, no picture."),
+) -> None:
+    """Show the forward process q(x_t | x_0): an example digit noised to step t."""
+    from genai_tui.service import diffusion as service
+
+    _set_threads(None)
+    if schedule is not None:
+        name = service.check_choice(schedule, service.SCHEDULES, "schedule")
+        process = service.forward_process(schedule=name, digit=digit, seed=seed)
+    else:
+        try:
+            model = service.load_model()
+        except UserError:
+            model = None  # no bundled model: fall back to the linear schedule
+        name = model.schedule_name if model else "linear"
+        process = service.forward_process(model, schedule=name, digit=digit, seed=seed)
+    ts = sorted(set(t))
+    for value in ts:
+        if not 0 <= value < process.num_timesteps:
+            raise UserError(f"--t must be between 0 and {process.num_timesteps - 1}, got {value}")
+    views = [process.at(value) for value in ts]
+    if png is not None:
+        from genai_tui.images.render import save_png
+
+        save_png([process.x0[None]] + [v.x_t[None] for v in views], png, nrow=len(views) + 1)
+    if json_out:
+        emit_json({"schedule": name, "timesteps": process.num_timesteps, "digit": digit,
+                   "seed": seed,
+                   "views": [{"t": v.t, "alpha_bar": v.alpha_bar,
+                              "signal_scale": v.alpha_bar ** 0.5,
+                              "noise_scale": (1 - v.alpha_bar) ** 0.5,
+                              "snr": v.signal_to_noise} for v in views]})
+        return
+    from genai_tui.images.render import render_grid
+
+    images = [process.x0[None]] + [v.x_t[None] for v in views]
+    captions = ["x_0"] + [f"t={v.t}" for v in views]
+    console = _console(ascii_only)
+    console.print(render_grid(images, ncol=min(len(images), 8), captions=captions,
+                              mode=_mode(ascii_only)))
+    for v in views:
+        say(f"t={v.t}: alpha-bar {v.alpha_bar:.4f}, x_t = {v.alpha_bar ** 0.5:.3f} x_0 + "
+            f"{(1 - v.alpha_bar) ** 0.5:.3f} eps ({name} schedule, T={process.num_timesteps})")
+    if png is not None:
+        say(f"saved {png}")
+
+
+@train_app.command("diffusion")
+def train_diffusion_cmd(
+    steps: int = typer.Option(3000, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
+    schedule: str = typer.Option("linear", "--schedule", help="Noise schedule: linear or cosine."),
+    out: Path = typer.Option(Path("diffusion"), "--out", "-o",
+                             help="Folder for model.safetensors + card.json."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed for data and initialisation."),
+    n_data: int = typer.Option(20000, "--n-data", min=16, max=1_000_000,
+                               help="Generated training digits."),
+    batch_size: int = typer.Option(128, "--batch-size", min=1, max=4096),
+    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    channels: int = typer.Option(32, "--channels", min=8, max=256,
+                                 help="U-Net channels at full resolution (multiple of 8)."),
+    timesteps: int = typer.Option(1000, "--timesteps", min=2, max=10000, help="T."),
+    judge_n: int = typer.Option(256, "--judge", min=0, max=10000,
+                                help="Samples the classifier judges for the card (0: skip)."),
+    threads: int | None = typer.Option(None, "--threads", min=1, max=64, help="Torch threads."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
+) -> None:
+    """Train the DDPM's U-Net on generated digits (predicting the noise, Ho et al. 2020)."""
+    from genai_tui.service import diffusion as service
+
+    name = service.check_choice(schedule, service.SCHEDULES, "schedule")
+    if channels % 8:
+        raise UserError("--channels must be a multiple of 8")
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {str(out)!r} is a file; give a folder")
+    settings = service.TrainSettings(steps=steps, schedule=name, timesteps=timesteps,
+                                     batch_size=batch_size, lr=lr, n_data=n_data, seed=seed,
+                                     base_channels=channels)
+    _set_threads(threads)
+    command = shlex.join(["genai-tui", *sys.argv[1:]])
+    events = service.train(settings, out, command=command, judge_samples=judge_n)
+    last = None
+    if json_out:
+        for last in events:
+            emit_json({"step": last.step, "loss": round(last.loss, 5), "lr": last.lr,
+                       "elapsed": round(last.elapsed, 2)})
+    else:
+        from genai_tui.cli.vae_cmds import _progress  # the shared bar of the image commands
+
+        with _progress(steps, ["loss"], quiet=False) as bar:
+            task = bar.add_task("diffusion", total=steps, loss="-")
+            for last in events:
+                bar.update(task, completed=last.step, loss=f"{last.loss:.4f}")
+    card = service.load_model(out).card
+    metrics = card.get("metrics", {})
+    quality = metrics.get("sample_quality")
+    tail = (f"; classifier reads {quality['judged_digits']:.0%} of {quality['n']} "
+            f"{quality['sampler']} samples as digits" if quality else "")
+    if not json_out:
+        say(f"final loss {metrics.get('final_loss')}; saved to {out}{tail}")

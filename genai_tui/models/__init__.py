@@ -1,0 +1,1 @@
+"""Neural networks in plain PyTorch (no Textual, no service code)."""

@@ -1,0 +1,508 @@
+"""The GAN pane: GAN Lab in a terminal. Watch a generator and a discriminator
+train against each other, on 2-D points or on digit images."""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.message import Message
+from textual.widgets import Static
+from textual.worker import get_current_worker
+
+from genai_tui.errors import UserError
+from genai_tui.images.charts import BOTH_GLYPH, FAKE_GLYPH, REAL_GLYPH
+from genai_tui.service.gan import (
+    GanEvent,
+    GanSettings,
+    GanTrainer,
+    ImagesView,
+    PointsView,
+    torch_threads,
+)
+from genai_tui.tui.pane import Pane
+from genai_tui.tui.panes.gan.settings import GanSettingsScreen
+from genai_tui.tui.panes.gan.widgets import ChartView, MapView
+
+REFRESH_SECONDS = 0.1
+"""The worker sends the screen new plots at most this often (10 Hz) while playing."""
+HISTORY = 20_000
+"""Events kept for the curves (the charts show the last `ChartView.window`)."""
+
+D_COLOUR = "#ff9e3d"
+G_COLOUR = "#5fb4ff"
+REAL_COLOUR = "#7ee787"
+FAKE_COLOUR = "#f778ba"
+JS_COLOUR = "#e3d26f"
+
+
+class _Control:
+    """What the UI thread tells the training worker: commands and the play flag."""
+
+    def __init__(self) -> None:
+        self.commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+        self.playing = threading.Event()
+        self.wake = threading.Event()
+
+    def send(self, command: str, arg: Any = None) -> None:
+        self.commands.put((command, arg))
+        self.wake.set()
+
+
+class GanPane(Pane):
+    """Train a GAN live and watch its losses, D's decision map and G's samples."""
+
+    PANE_ID = "gan"
+    TITLE = "GAN"
+    HELP = """\
+A **generative adversarial network** is two networks in a game. The
+**generator** G turns random noise z into samples; the **discriminator** D
+scores how *real* a sample looks. D learns to tell real data from G's output;
+G learns to fool D. At the ideal end, G's samples match the data and D says
+0.5 everywhere (D loss 2 ln 2 ≈ 1.39, G loss ln 2 ≈ 0.69 with the
+non-saturating loss).
+
+- **2-D mode**: real points `•`, generated points `×` (`⊕` where both) over
+  D's **decision map**: green where D says "real", purple where it says
+  "generated". G's points follow the map's gradient towards green.
+- **Image mode**: a small DCGAN on the digit data; the grid shows G's samples
+  for a fixed z, so you see the same "latent points" sharpen into digits.
+- **JS divergence** (2-D): how different the histograms of real and generated
+  points are, in bits (0 = same, 1 = disjoint). **Mode collapse**: G puts its
+  samples on only a few of the data's modes: a warning appears.
+
+Pause and take one D step or one G step to see each player's move.
+Settings: data set (ring, grid, spiral, moons, line, or your CSV of x,y
+points), loss (non-saturating or least squares), optimiser, learning rates,
+D steps per G step, noise size, batch size, seed. Same seed, same run.
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "toggle_play", "Play/pause"),
+        Binding("d", "step_d", "Step D"),
+        Binding("g", "step_g", "Step G"),
+        Binding("n", "step_once", "One step (D then G)", show=False),
+        Binding("r", "reset", "Reset"),
+        Binding("s", "settings", "Settings"),
+        Binding("m", "switch_mode", "2-D/image"),
+    ]
+
+    DEFAULT_CSS = """
+    GanPane { layout: vertical; }
+    #gan-main { height: 1fr; }
+    #gan-left { width: 1fr; min-width: 30; }
+    #gan-right { width: 38; padding-left: 1; }
+    #gan-legend, .gan-title { height: 1; }
+    #gan-loss { height: 2fr; }
+    #gan-dx, #gan-js { height: 1fr; }
+    #gan-status { height: 2; background: $boost; padding: 0 1; }
+    """
+
+    class Update(Message):
+        """New events and a fresh view from the worker."""
+
+        def __init__(self, run_id: int, events: list[GanEvent],
+                     view: PointsView | ImagesView | None, settings: GanSettings,
+                     rate: float | None) -> None:
+            super().__init__()
+            self.run_id = run_id
+            self.events = events
+            self.view = view
+            self.settings = settings
+            self.rate = rate
+
+    class Failed(Message):
+        """Building a run failed (bad CSV, ...); the previous run goes on."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Busy(Message):
+        """The worker is building a run (loading torch, data)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.settings: dict[str, GanSettings] = {
+            "points": GanSettings.for_mode("points"),
+            "images": GanSettings.for_mode("images"),
+        }
+        self.mode = "points"
+        self._ctl = _Control()
+        self._map_size = (40, 16)
+        self.run_id = 0
+        self.playing = False
+        self.busy = True
+        self.step = 0
+        self.d_updates = 0
+        self.g_updates = 0
+        self.rate: float | None = None
+        self.last_event: GanEvent | None = None
+        self.js: float | None = None
+        self.modes: tuple[int, int] | None = None
+        self.collapse = False
+        self._clear_history()
+
+    def _clear_history(self) -> None:
+        self.hist: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real",
+                                                            "d_fake")}
+        self.js_hist: list[float] = []
+
+    # -- layout ----------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="gan-main"):
+            with Vertical(id="gan-left"):
+                yield Static(self._legend(), id="gan-legend")
+                yield MapView(id="gan-map")
+            with Vertical(id="gan-right"):
+                yield Static(Text("loss"), id="gan-loss-title", classes="gan-title")
+                yield ChartView(id="gan-loss")
+                yield Static(Text("D(x)"), id="gan-dx-title", classes="gan-title")
+                yield ChartView(y_range=(0.0, 1.0), id="gan-dx")
+                yield Static(Text("JS divergence"), id="gan-js-title", classes="gan-title")
+                yield ChartView(y_range=(0.0, 1.0), window=200, id="gan-js")
+        yield Static(id="gan-status")
+
+    def on_mount(self) -> None:
+        self._update_status()
+
+    def pane_shown(self) -> None:
+        super().pane_shown()
+        # Keys work only with focus inside the pane; after a tab switch the tab
+        # strip holds it.
+        focused = self.app.focused
+        if focused is None or self not in focused.ancestors_with_self:
+            self.call_after_refresh(self.query_one(MapView).focus)
+
+    def on_pane_first_show(self) -> None:
+        self._ctl.send("build", self.settings[self.mode])
+        self._train_loop()
+
+    def on_resize(self, event: Resize) -> None:
+        self.call_after_refresh(self._remember_map_size)
+
+    def _remember_map_size(self) -> None:
+        size = self.query_one(MapView).size
+        if size.width > 0 and size.height > 0 and (size.width, size.height) != self._map_size:
+            self._map_size = (size.width, size.height)
+            self._ctl.send("view")  # redraw at the new size, even while paused
+
+    # -- the training worker ---------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="gan-train", exit_on_error=False,
+          description="GAN training")
+    def _train_loop(self) -> None:
+        worker = get_current_worker()
+        ctl = self._ctl
+        trainer: GanTrainer | None = None
+        run_id = 0
+        pending: list[GanEvent] = []
+        last_post = time.monotonic()
+        rate_t0, rate_steps = time.monotonic(), 0
+        rate: float | None = None
+        with torch_threads(1):
+            while not worker.is_cancelled:
+                acted = False
+                while True:
+                    try:
+                        command, arg = ctl.commands.get_nowait()
+                    except queue.Empty:
+                        break
+                    acted = True
+                    try:
+                        if command == "build":
+                            self.post_message(self.Busy(_building_text(arg)))
+                            if trainer is not None and trainer.settings.mode == arg.mode:
+                                trainer.reset(arg)
+                            else:
+                                trainer = GanTrainer(arg)
+                            run_id += 1
+                            pending = []
+                        elif trainer is None:
+                            continue
+                        elif command == "reset":
+                            trainer.reset()
+                            run_id += 1
+                            pending = []
+                        elif command == "d":
+                            pending.append(trainer.step_d())
+                        elif command == "g":
+                            pending.append(trainer.step_g())
+                        elif command == "n":
+                            pending.append(trainer.step())
+                    except UserError as e:
+                        self.post_message(self.Failed(str(e)))
+                    except Exception as e:  # noqa: BLE001 - shown; the pane stays alive
+                        self.post_message(self.Failed(f"{type(e).__name__}: {e}"))
+                if trainer is None:
+                    ctl.wake.wait(0.1)
+                    ctl.wake.clear()
+                    continue
+                playing = ctl.playing.is_set()
+                if playing:
+                    pending.append(trainer.step())
+                    rate_steps += 1
+                now = time.monotonic()
+                if now - rate_t0 >= 0.5:
+                    rate = rate_steps / (now - rate_t0) if playing else None
+                    rate_t0, rate_steps = now, 0
+                if acted or (pending and now - last_post >= REFRESH_SECONDS):
+                    self.post_message(self.Update(run_id, pending, self._view(trainer),
+                                                  trainer.settings, rate))
+                    pending = []
+                    last_post = now
+                elif not playing:
+                    rate = None
+                    ctl.wake.wait(0.1)
+                    ctl.wake.clear()
+
+    def _view(self, trainer: GanTrainer) -> PointsView | ImagesView:
+        if trainer.settings.mode == "points":
+            cols, rows = self._map_size
+            return trainer.points_view(cols, rows)
+        return trainer.images_view(64)
+
+    # -- messages from the worker ------------------------------------------------
+
+    def on_gan_pane_busy(self, message: Busy) -> None:
+        self.busy = True
+        self.query_one(MapView).show_message(Text("⏳ " + message.text, "bold"))
+        self._update_status()
+
+    def on_gan_pane_failed(self, message: Failed) -> None:
+        self.busy = False
+        self.notify(message.text, title="GAN", severity="error", timeout=8)
+        view = self.query_one(MapView)
+        if view.view is not None:
+            view.set_view(view.view)
+        else:
+            view.show_message(Text("✗ " + message.text, style="bold red"))
+        self._update_status()
+
+    def on_gan_pane_update(self, message: Update) -> None:
+        if message.run_id != self.run_id:
+            self.run_id = message.run_id
+            self._clear_history()
+            self.js = None
+            self.modes = None
+            self.collapse = False
+            self.step = self.d_updates = self.g_updates = 0
+            self.last_event = None
+        self.busy = False
+        self.mode = message.settings.mode
+        self.settings[self.mode] = message.settings
+        for ev in message.events:
+            self._record(ev)
+        self.rate = message.rate
+        if message.view is not None:
+            self.query_one(MapView).set_view(message.view)
+        self._refresh_plots()
+        self._update_status()
+        self.query_one("#gan-legend", Static).update(self._legend())
+
+    def _record(self, ev: GanEvent) -> None:
+        self.last_event = ev
+        self.step, self.d_updates, self.g_updates = ev.step, ev.d_updates, ev.g_updates
+        for key, values in self.hist.items():
+            values.append(getattr(ev, key))
+            if len(values) > HISTORY:
+                del values[: len(values) - HISTORY]
+        if ev.js is not None:
+            self.js = ev.js
+            self.js_hist.append(ev.js)
+            if len(self.js_hist) > HISTORY:
+                del self.js_hist[: len(self.js_hist) - HISTORY]
+        if ev.modes_covered is not None:
+            self.modes = (ev.modes_covered, ev.modes_total)
+        self.collapse = ev.mode_collapse
+
+    # -- drawing ------------------------------------------------------------------
+
+    def _refresh_plots(self) -> None:
+        h = self.hist
+        ev = self.last_event
+        loss = Text(no_wrap=True, overflow="ellipsis")
+        loss.append("loss ")
+        loss.append("━ D ", style=D_COLOUR)
+        loss.append(_num(ev.d_loss if ev else None))
+        loss.append("  ")
+        loss.append("━ G ", style=G_COLOUR)
+        loss.append(_num(ev.g_loss if ev else None))
+        self.query_one("#gan-loss-title", Static).update(loss)
+        self.query_one("#gan-loss", ChartView).set_series(
+            [(h["d_loss"], D_COLOUR), (h["g_loss"], G_COLOUR)])
+        dx = Text(no_wrap=True, overflow="ellipsis")
+        dx.append("━ D(x) ", style=REAL_COLOUR)
+        dx.append(_num(ev.d_real if ev else None))
+        dx.append("  ")
+        dx.append("━ D(G(z)) ", style=FAKE_COLOUR)
+        dx.append(_num(ev.d_fake if ev else None))
+        self.query_one("#gan-dx-title", Static).update(dx)
+        self.query_one("#gan-dx", ChartView).set_series(
+            [(h["d_real"], REAL_COLOUR), (h["d_fake"], FAKE_COLOUR)])
+        js = Text(no_wrap=True, overflow="ellipsis")
+        if self.mode == "points":
+            js.append("━ JS divergence ", style=JS_COLOUR)
+            js.append(_num(self.js))
+            js.append(" bits")
+            self.query_one("#gan-js", ChartView).set_series([(self.js_hist, JS_COLOUR)])
+        else:
+            js.append("JS divergence: 2-D mode only", style="dim")
+            self.query_one("#gan-js", ChartView).set_series([])
+        self.query_one("#gan-js-title", Static).update(js)
+
+    def _legend(self) -> Text:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if self.mode == "points":
+            t.append(REAL_GLYPH, style=f"bold {REAL_COLOUR}")
+            t.append(" real  ")
+            t.append(FAKE_GLYPH, style=f"bold {FAKE_COLOUR}")
+            t.append(" generated  ")
+            t.append(BOTH_GLYPH, style="bold")
+            t.append(" both   shade: D says ")
+            t.append("real", style="on #19552d")
+            t.append("/")
+            t.append("fake", style="on #461e5a")
+        else:
+            t.append("G(z) for a fixed z: the same noise, sharpening into digits")
+        return t
+
+    def _update_status(self) -> None:
+        s = self.settings[self.mode]
+        line1 = Text(no_wrap=True, overflow="ellipsis")
+        if self.busy:
+            line1.append("⏳ building ", style="bold")
+        elif self.playing:
+            line1.append("▶ training ", style="bold green")
+        else:
+            line1.append("⏸ paused ", style="bold yellow")
+        line1.append(f" step {self.step}")
+        line1.append(f" (D {self.d_updates}, G {self.g_updates})", style="dim")
+        if self.playing and self.rate is not None:
+            line1.append(f"  {self.rate:.0f} steps/s")
+        data = s.data if s.mode == "images" else _short_data(s.data)
+        line1.append(f"  │ {'2-D' if s.mode == 'points' else 'images'} · ", style="dim")
+        line1.append(Text(data, style="dim"))
+        line1.append(f" · {s.loss} · {s.optimizer} · lr {s.lr_d:g}/{s.lr_g:g}"
+                     f" · D×{s.d_steps} · seed {s.seed}", style="dim")
+        line2 = Text(no_wrap=True, overflow="ellipsis")
+        if self.collapse and self.modes is not None:
+            line2.append(f" ⚠ MODE COLLAPSE: G covers only {self.modes[0]} of "
+                         f"{self.modes[1]} modes ", style="bold white on red")
+            line2.append("  try reset, a lower G lr, or least squares")
+        elif self.mode == "points":
+            if self.modes is not None:
+                line2.append(f"modes covered {self.modes[0]}/{self.modes[1]}")
+            line2.append("   space play/pause · d/g step D/G · s settings · m images",
+                         style="dim")
+        else:
+            line2.append("space play/pause · d/g step D/G · r reset · s settings · m 2-D",
+                         style="dim")
+        self.query_one("#gan-status", Static).update(Text("\n").join([line1, line2]))
+
+    # -- actions --------------------------------------------------------------------
+
+    def _started(self) -> bool:
+        if not self._shown_once:
+            self.pane_shown()
+        return True
+
+    def action_toggle_play(self) -> None:
+        self._started()
+        self.playing = not self.playing
+        if self.playing:
+            self._ctl.playing.set()
+        else:
+            self._ctl.playing.clear()
+            self.rate = None
+        self._ctl.wake.set()
+        self._update_status()
+
+    def _pause(self) -> None:
+        if self.playing:
+            self.playing = False
+            self._ctl.playing.clear()
+            self.rate = None
+
+    def action_step_d(self) -> None:
+        self._started()
+        self._pause()
+        self._ctl.send("d")
+        self._update_status()
+
+    def action_step_g(self) -> None:
+        self._started()
+        self._pause()
+        self._ctl.send("g")
+        self._update_status()
+
+    def action_step_once(self) -> None:
+        self._started()
+        self._pause()
+        self._ctl.send("n")
+        self._update_status()
+
+    def action_reset(self) -> None:
+        self._started()
+        self._ctl.send("reset")
+
+    def action_switch_mode(self) -> None:
+        self._started()
+        self._pause()
+        self.mode = "images" if self.mode == "points" else "points"
+        self.busy = True
+        self._ctl.send("build", self.settings[self.mode])
+        self.query_one("#gan-legend", Static).update(self._legend())
+        self._update_status()
+
+    def action_settings(self) -> None:
+        self._started()
+
+        def apply(settings: GanSettings | None) -> None:
+            if settings is None:
+                return
+            self.settings[settings.mode] = settings
+            self.apply_settings(settings)
+
+        self.app.push_screen(GanSettingsScreen(self.settings[self.mode]), apply)
+
+    def apply_settings(self, settings: GanSettings) -> None:
+        """Restart training with ``settings`` (raises UserError when invalid)."""
+        settings = replace(settings)
+        settings.validate()
+        self._pause()
+        self.busy = True
+        self.mode = settings.mode
+        self._ctl.send("build", settings)
+        self._update_status()
+
+
+def _num(v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "—"
+    return f"{v:.3f}"
+
+
+def _short_data(data: str) -> str:
+    return data if len(data) <= 24 else "…" + data[-23:]
+
+
+def _building_text(settings: GanSettings) -> str:
+    if settings.mode == "images":
+        return "Drawing digits and building the DCGAN…"
+    return f"Building the GAN on {_short_data(settings.data)}…"

@@ -1,0 +1,521 @@
+"""The knob panel: every decoding knob in a compact grid, values always visible.
+
+Keyboard: ↑/↓ pick a knob, ←/→ (or -/+) change it, shift+←/→ in big steps,
+Enter types an exact value, Backspace switches the knob off (neutral value).
+Mouse: click a knob to pick it, click its ◂ / ▸ to change it, or scroll the
+wheel over it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widget import Widget
+from textual.widgets import Input, Static
+
+from genai_tui.errors import UserError
+from genai_tui.service.generate import DEFAULT_ORDER, Knobs
+from genai_tui.textsafe import visible
+
+# --- what each knob is -------------------------------------------------------
+
+STAGE_SHORT = {
+    "penalties": "pen", "temperature": "tmp", "top-k": "k", "top-p": "p",
+    "min-p": "min", "typical-p": "typ",
+}
+ORDER_PRESETS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("default", DEFAULT_ORDER),
+    ("llama.cpp", ("penalties", "top-k", "typical-p", "top-p", "min-p", "temperature")),
+    ("temp last", ("penalties", "top-k", "top-p", "min-p", "typical-p", "temperature")),
+)
+"""Stage orders the ←/→ keys cycle through; Enter types any other order."""
+
+
+@dataclass(frozen=True)
+class KnobSpec:
+    """How one field of `Knobs` is shown, stepped and parsed."""
+
+    field: str
+    label: str
+    kind: str
+    """float, int, seed, bool, stop or order."""
+    lo: float = 0.0
+    hi: float = 1.0
+    step: float = 0.1
+    neutral: object = None
+    """The value that switches the stage off (shown as ``off``)."""
+    help: str = ""
+    span: int = 1
+    """Grid columns the cell takes."""
+
+    def format(self, value: object) -> str:
+        if self.kind == "bool":
+            return "on" if value else "off"
+        if self.kind == "seed":
+            return "random" if value is None else str(value)
+        if self.kind == "stop":
+            return " | ".join(visible(s) for s in value) if value else "none"  # type: ignore[union-attr]
+        if self.kind == "order":
+            names = [p for p, order in ORDER_PRESETS if tuple(value) == order]  # type: ignore[arg-type]
+            short = "›".join(STAGE_SHORT.get(s, s) for s in value)  # type: ignore[union-attr]
+            return short if not names or names[0] != "default" else short
+        if self.neutral is not None and value == self.neutral:
+            return "off"
+        if self.kind == "int":
+            return str(value)
+        return f"{value:.2f}"
+
+    def is_neutral(self, value: object) -> bool:
+        if self.kind in ("stop",):
+            return not value
+        if self.kind == "order":
+            return tuple(value) == DEFAULT_ORDER  # type: ignore[arg-type]
+        if self.kind == "bool":
+            return not value
+        return self.neutral is not None and value == self.neutral
+
+    def stepped(self, value: object, steps: int) -> object:
+        """``value`` moved ``steps`` steps (clamped to the knob's range)."""
+        if self.kind == "bool":
+            return not value if steps else value
+        if self.kind == "order":
+            orders = [o for _, o in ORDER_PRESETS]
+            try:
+                i = orders.index(tuple(value))  # type: ignore[arg-type]
+            except ValueError:
+                i = -1 if steps > 0 else 0
+            return orders[(i + steps) % len(orders)]
+        if self.kind == "stop":
+            return value
+        if self.kind == "seed":
+            current = -1 if value is None else int(value)  # type: ignore[arg-type]
+            new = current + steps
+            return None if new < 0 else min(int(self.hi), new)
+        if self.kind == "int":
+            new = int(value) + steps * int(self.step)  # type: ignore[arg-type]
+            return int(min(self.hi, max(self.lo, new)))
+        new = float(value) + steps * self.step  # type: ignore[arg-type]
+        new = round(round(new / self.step) * self.step, 6)
+        return float(min(self.hi, max(self.lo, new)))
+
+    def parse(self, text: str) -> object:
+        """A typed value; raises `UserError` with a clear message."""
+        text = text.strip()
+        if self.kind == "bool":
+            low = text.lower()
+            if low in ("on", "true", "yes", "1"):
+                return True
+            if low in ("off", "false", "no", "0"):
+                return False
+            raise UserError(f"{self.label}: type on or off")
+        if self.kind == "stop":
+            return parse_stop(text)
+        if self.kind == "order":
+            return parse_order(text)
+        if self.kind == "seed":
+            if text.lower() in ("", "random", "none"):
+                return None
+            try:
+                seed = int(text)
+            except ValueError:
+                raise UserError(f"seed: {text!r} is not a whole number (or 'random')") from None
+            if seed < 0:
+                raise UserError("seed must be >= 0 (or 'random')")
+            return seed
+        if text.lower() == "off" and self.neutral is not None:
+            return self.neutral
+        try:
+            value: float = int(text) if self.kind == "int" else float(text)
+        except ValueError:
+            what = "whole number" if self.kind == "int" else "number"
+            raise UserError(f"{self.label}: {text!r} is not a {what}") from None
+        if self.kind == "float" and not math.isfinite(value):
+            raise UserError(f"{self.label}: {text!r} is not a finite number")
+        return value
+
+
+KNOBS: tuple[KnobSpec, ...] = (
+    KnobSpec("temperature", "temp", "float", 0.0, 5.0, 0.05, 1.0,
+             "0 = greedy; below 1 sharpens, above 1 flattens"),
+    KnobSpec("top_k", "top-k", "int", 0, 4096, 1, 0, "keep the k most likely tokens; 0 = off"),
+    KnobSpec("top_p", "top-p", "float", 0.01, 1.0, 0.01, 1.0,
+             "keep the smallest set reaching this mass; 1 = off"),
+    KnobSpec("min_p", "min-p", "float", 0.0, 1.0, 0.01, 0.0,
+             "drop tokens below min-p × the top probability; 0 = off"),
+    KnobSpec("typical_p", "typical", "float", 0.01, 1.0, 0.01, 1.0,
+             "keep tokens of typical surprise up to this mass; 1 = off"),
+    KnobSpec("repetition_penalty", "repeat", "float", 0.5, 3.0, 0.05, 1.0,
+             "divide the logits of tokens already seen; 1 = off"),
+    KnobSpec("presence_penalty", "presence", "float", -2.0, 2.0, 0.1, 0.0,
+             "subtract from tokens already seen; 0 = off"),
+    KnobSpec("frequency_penalty", "freq", "float", -2.0, 2.0, 0.1, 0.0,
+             "subtract per occurrence; 0 = off"),
+    KnobSpec("max_tokens", "max tok", "int", 1, 2048, 8, None, "tokens to generate"),
+    KnobSpec("seed", "seed", "seed", 0, 2**31 - 1, 1, None,
+             "random seed (shared by A and B); 'random' = new each run"),
+    KnobSpec("greedy", "greedy", "bool", help="always take the most likely token"),
+    KnobSpec("stop", "stop", "stop", help="stop strings, separated by |  (\\n newline, \\| bar)"),
+    KnobSpec("order", "order", "order", span=2,
+             help="sampler chain order: ←/→ presets, Enter to type (e.g. pen,k,p,tmp)"),
+)
+SPEC_BY_FIELD = {spec.field: spec for spec in KNOBS}
+_SAMPLING_ONLY = {"temperature", "top_k", "top_p", "min_p", "typical_p"}
+
+
+def parse_stop(text: str) -> tuple[str, ...]:
+    """``a|b\\n`` -> ``("a", "b\\n")``: ``|`` separates, ``\\n \\t \\\\ \\|`` escape."""
+    parts: list[str] = []
+    current: list[str] = []
+    i = 0
+    escapes = {"n": "\n", "t": "\t", "\\": "\\", "|": "|", "r": "\r"}
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in escapes:
+            current.append(escapes[text[i + 1]])
+            i += 2
+            continue
+        if ch == "|":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+        i += 1
+    parts.append("".join(current))
+    stops = tuple(p for p in (s.strip(" ") if s.strip(" ") else s for s in parts) if p)
+    return stops
+
+
+def unparse_stop(stops: tuple[str, ...]) -> str:
+    """The inverse of `parse_stop` (what the edit box starts with)."""
+    def esc(s: str) -> str:
+        return (s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "\\n")
+                .replace("\t", "\\t").replace("\r", "\\r"))
+    return " | ".join(esc(s) for s in stops)
+
+
+_STAGE_ALIASES = {
+    **{name: name for name in DEFAULT_ORDER},
+    **{short: name for name, short in STAGE_SHORT.items()},
+    "temp": "temperature", "t": "temperature", "topk": "top-k", "topp": "top-p",
+    "minp": "min-p", "typical": "typical-p", "typ-p": "typical-p", "penalty": "penalties",
+}
+
+
+def parse_order(text: str) -> tuple[str, ...]:
+    """``pen, k, p, tmp`` -> the full stage order; stages not named keep
+    their default relative order at the end. Unknown or repeated names raise."""
+    names = [n for n in text.replace("›", ",").replace(">", ",").replace(" ", ",").split(",")
+             if n]
+    order: list[str] = []
+    for name in names:
+        stage = _STAGE_ALIASES.get(name.lower())
+        if stage is None:
+            known = ", ".join(DEFAULT_ORDER)
+            raise UserError(f"order: unknown stage {name!r} (known: {known})")
+        if stage in order:
+            raise UserError(f"order: {stage} is named twice")
+        order.append(stage)
+    if not order:
+        raise UserError("order: name at least one stage")
+    order += [s for s in DEFAULT_ORDER if s not in order]
+    return tuple(order)
+
+
+def with_value(knobs: Knobs, field_name: str, value: object) -> Knobs:
+    return dataclasses.replace(knobs, **{field_name: value})
+
+
+# --- the widgets ---------------------------------------------------------------
+
+
+class KnobPanel(Widget, can_focus=True):
+    """Every knob of one `Knobs` set in a grid; one knob is selected."""
+
+    BINDINGS = [
+        Binding("up", "move(-1)", "Prev knob", show=False),
+        Binding("down", "move(1)", "Next knob", show=False),
+        Binding("left,minus", "change(-1)", "Less", show=False),
+        Binding("right,plus,equals_sign", "change(1)", "More", show=False),
+        Binding("shift+left", "change(-10)", "Much less", show=False),
+        Binding("shift+right", "change(10)", "Much more", show=False),
+        Binding("enter", "edit", "Type value", show=False),
+        Binding("space", "toggle", "Toggle", show=False),
+        Binding("backspace,delete", "neutral", "Knob off", show=False),
+    ]
+    DEFAULT_CSS = """
+    KnobPanel { height: auto; padding: 0; }
+    KnobPanel.-set-b { background: #2a1f3d; }
+    """
+    CELL_WIDTH = 16
+
+    selected: reactive[int] = reactive(0)
+
+    class Changed(Message):
+        """The user changed a knob (the panel's `knobs` already holds the new set)."""
+
+        def __init__(self, panel: KnobPanel, field_name: str) -> None:
+            super().__init__()
+            self.panel = panel
+            self.field_name = field_name
+
+    def __init__(self, knobs: Knobs, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.knobs = knobs
+        self.set_name = "A"
+
+    # layout ------------------------------------------------------------------
+
+    def _columns(self) -> int:
+        width = self.size.width or 80
+        return max(2, width // self.CELL_WIDTH)
+
+    def _cell_rows(self) -> list[list[int]]:
+        """Knob indices per grid row (the order cell spans two columns)."""
+        cols = self._columns()
+        rows: list[list[int]] = [[]]
+        used = 0
+        for i, spec in enumerate(KNOBS):
+            if used + spec.span > cols:
+                rows.append([])
+                used = 0
+            rows[-1].append(i)
+            used += spec.span
+        return rows
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+        cols = max(2, width // self.CELL_WIDTH)
+        used, rows = 0, 1
+        for spec in KNOBS:
+            if used + spec.span > cols:
+                rows += 1
+                used = 0
+            used += spec.span
+        return rows
+
+    def on_resize(self) -> None:
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        cols = self._columns()
+        width = self.size.width or cols * self.CELL_WIDTH
+        cell_w = max(10, width // cols)
+        out = Text(end="", no_wrap=True, overflow="crop")
+        focused = self.has_focus
+        for r, row in enumerate(self._cell_rows()):
+            if r:
+                out.append("\n")
+            for i in row:
+                out.append_text(self._cell(i, cell_w * KNOBS[i].span, focused))
+        return out
+
+    def _cell(self, index: int, width: int, focused: bool) -> Text:
+        spec = KNOBS[index]
+        value = getattr(self.knobs, spec.field)
+        selected = index == self.selected
+        muted = spec.is_neutral(value) or (self.knobs.greedy and spec.field in _SAMPLING_ONLY)
+        base = Style(meta={"knob": index, "delta": 0})
+        label_style = base + Style(color="grey62")
+        value_style = base + (Style(color="grey50") if muted else Style(color="#5fd7ff", bold=True))
+        arrow_style = Style(color="#ffd75f", bold=True)
+        cell = Text(end="", no_wrap=True, overflow="crop")
+        cell.append("◂", arrow_style + Style(meta={"knob": index, "delta": -1}) if selected
+                    else base + Style(color="grey35"))
+        inner = width - 3
+        label = spec.label
+        shown = spec.format(value)
+        room = inner - len(label) - 1
+        if len(shown) > room:
+            shown = shown[: max(1, room - 1)] + "…"
+        cell.append(label, label_style)
+        cell.append(" " * max(1, inner - len(label) - len(shown)), base)
+        cell.append(shown, value_style)
+        cell.append("▸", arrow_style + Style(meta={"knob": index, "delta": 1}) if selected
+                    else base + Style(color="grey35"))
+        cell.append(" ", base)
+        if selected:
+            cell.stylize(Style(bgcolor="#303f5f" if focused else "grey23"), 0, width - 1)
+        return cell
+
+    def watch_selected(self) -> None:
+        self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # changing values ------------------------------------------------------------
+
+    @property
+    def spec(self) -> KnobSpec:
+        return KNOBS[self.selected]
+
+    def set_knobs(self, knobs: Knobs, set_name: str) -> None:
+        self.knobs = knobs
+        self.set_name = set_name
+        self.set_class(set_name == "B", "-set-b")
+        self.refresh()
+
+    def set_value(self, field_name: str, value: object) -> None:
+        self.knobs = with_value(self.knobs, field_name, value)
+        self.refresh()
+        self.post_message(self.Changed(self, field_name))
+
+    def action_move(self, step: int) -> None:
+        self.selected = (self.selected + step) % len(KNOBS)
+
+    def action_change(self, steps: int) -> None:
+        spec = self.spec
+        if spec.kind == "stop":
+            self.action_edit()
+            return
+        if spec.kind in ("bool", "order") and abs(steps) > 1:
+            steps = 1 if steps > 0 else -1
+        value = spec.stepped(getattr(self.knobs, spec.field), steps)
+        self.set_value(spec.field, value)
+
+    def action_toggle(self) -> None:
+        if self.spec.kind == "bool":
+            self.action_change(1)
+        else:
+            self.action_edit()
+
+    def action_neutral(self) -> None:
+        spec = self.spec
+        default = getattr(Knobs(), spec.field)
+        neutral = {"bool": False, "stop": (), "order": DEFAULT_ORDER}.get(spec.kind, spec.neutral)
+        self.set_value(spec.field, neutral if neutral is not None else default)
+
+    def action_edit(self) -> None:
+        spec = self.spec
+        current = getattr(self.knobs, spec.field)
+        if spec.kind == "stop":
+            start = unparse_stop(current)
+        elif spec.kind == "order":
+            start = ", ".join(current)
+        else:
+            start = spec.format(current) if spec.kind != "float" else f"{current:g}"
+
+        def done(value: object) -> None:
+            if value is not _CANCELLED:
+                self.set_value(spec.field, value)
+
+        self.app.push_screen(KnobEditScreen(spec, start, self.knobs, self.validator), done)
+
+    validator: Callable[[Knobs], None] | None = None
+    """Checks a whole knob set (the service's `validate`); set by the pane."""
+
+    # mouse ------------------------------------------------------------------
+
+    def on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        if "knob" not in meta:
+            return
+        event.stop()
+        self.focus()
+        index = int(meta["knob"])
+        if index != self.selected:
+            self.selected = index
+            return
+        delta = int(meta.get("delta", 0))
+        if delta:
+            self.action_change(delta)
+        elif event.chain >= 2 or KNOBS[index].kind in ("stop",):
+            self.action_edit()
+        elif KNOBS[index].kind == "bool":
+            self.action_change(1)
+
+    def _wheel(self, event: events.MouseEvent, steps: int) -> None:
+        meta = event.style.meta
+        if "knob" not in meta:
+            return
+        event.stop()
+        event.prevent_default()
+        self.selected = int(meta["knob"])
+        if self.spec.kind not in ("stop",):
+            self.action_change(steps)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(event, 1)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(event, -1)
+
+    def hint(self) -> Text:
+        """One line: what the selected knob does and how to change it."""
+        spec = self.spec
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        text.append(f"{spec.label}: ", "bold")
+        text.append(spec.help, "grey70")
+        keys = "  ↑↓ knob ←→ change ⏎ type ⌫ off"
+        text.append(keys, "grey50")
+        return text
+
+
+_CANCELLED = object()
+
+
+class KnobEditScreen(ModalScreen[object]):
+    """Type one knob's exact value; a bad value shows why and keeps the box open."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = """
+    KnobEditScreen { align: center middle; }
+    KnobEditScreen > Vertical {
+        width: 64; max-width: 95%; height: auto; border: thick $accent;
+        background: $surface; padding: 0 1;
+    }
+    KnobEditScreen #knob-error { color: $error; height: auto; }
+    KnobEditScreen #knob-help { color: $text-muted; height: auto; }
+    """
+
+    def __init__(self, spec: KnobSpec, start: str, knobs: Knobs,
+                 validator: Callable[[Knobs], None] | None) -> None:
+        super().__init__()
+        self.spec = spec
+        self.start = start
+        self.knobs = knobs
+        self.validator = validator
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"Set {self.spec.label}", style="bold"))
+            yield Static(Text(self.spec.help), id="knob-help")
+            yield Input(value=self.start, id="knob-input", compact=True)
+            yield Static("", id="knob-error")
+            yield Static(Text("Enter: set   Esc: cancel", style="grey50"))
+
+    def on_mount(self) -> None:
+        self.query_one("#knob-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            value = self.spec.parse(event.value)
+            trial = with_value(self.knobs, self.spec.field, value)
+            if self.validator is not None:
+                self.validator(trial)
+            elif self.spec.kind in ("float", "int") and not (
+                self.spec.lo <= float(value) <= self.spec.hi  # type: ignore[arg-type]
+            ):
+                raise UserError(f"{self.spec.label} must be in [{self.spec.lo}, {self.spec.hi}]")
+        except UserError as exc:
+            self.query_one("#knob-error", Static).update(Text(str(exc)))
+            return
+        self.dismiss(value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(_CANCELLED)

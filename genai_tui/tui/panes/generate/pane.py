@@ -1,0 +1,789 @@
+"""The generate pane: watch a real language model choose each next token.
+
+The worker thread pulls `TokenStep`s from the service's generator and drops
+them in a queue; a 30 Hz timer on the UI thread moves them onto the screen,
+so the UI never waits on the model and never repaints per token.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from time import perf_counter
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Button, Input, Static
+from textual.worker import get_current_worker
+
+from genai_tui.errors import UserError
+from genai_tui.service import generate as svc
+from genai_tui.textsafe import escape_controls
+from genai_tui.tui.pane import Pane
+from genai_tui.tui.panes.generate.knobs import KnobPanel
+from genai_tui.tui.panes.generate.render import candidate_rows, legend
+from genai_tui.tui.panes.generate.runs import Run
+from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
+
+TOP_N = 10
+"""Candidates the service reports per token (before and after the knobs)."""
+FLUSH_HZ = 30
+"""How often buffered tokens reach the screen."""
+INSPECT_HZ = 8
+"""How often the candidates panel follows the newest token while streaming."""
+DEFAULT_PROMPT = "The assert statement"
+
+DEFAULT_KNOBS_A = svc.Knobs(temperature=0.8, top_k=40, top_p=0.95, seed=0, max_tokens=64)
+DEFAULT_KNOBS_B = svc.Knobs(temperature=1.3, seed=0, max_tokens=64)
+
+
+class PromptInput(Input):
+    """A one-line prompt box that shows control characters as visible symbols.
+
+    Pasted escape sequences become ``␛[31m`` in the value itself, so the
+    terminal never receives them and the model sees what the user sees.
+    """
+
+    def validate_value(self, value: str) -> str:
+        return escape_controls(value, keep_newlines=False)
+
+
+class StatusBar(TextBar):
+    """Runs (click to show one), what the pane is doing, and the knob set being edited."""
+
+    class RunClicked(Message):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+    class SetClicked(Message):
+        pass
+
+    def on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        if "run" in meta:
+            event.stop()
+            self.post_message(self.RunClicked(int(meta["run"])))
+        elif meta.get("set"):
+            event.stop()
+            self.post_message(self.SetClicked())
+
+
+class Legend(TextBar):
+    """The probability colour key; a click toggles the probability digits."""
+
+    class Clicked(Message):
+        pass
+
+    def on_click(self, event: events.Click) -> None:
+        event.stop()
+        self.post_message(self.Clicked())
+
+
+class GeneratePane(Pane):
+    """Streaming generation with every decoding knob, the sampler X-ray,
+    counterfactual branches and A/B comparison."""
+
+    PANE_ID = "generate"
+    TITLE = "Generate"
+    HELP = """
+A small GPT-style transformer (trained on Python's documentation) writes a
+continuation of your prompt **one token at a time**. At each step it gives a
+probability to every token of its vocabulary; the **sampler chain** (the knobs)
+reshapes that distribution, then one token is drawn.
+
+- **Colours** show how likely the chosen token was (legend bottom right);
+  unlikely tokens are also *italic* or underlined. `p` shows the digits.
+- **Candidates** (right): the model's top tokens *before* the knobs and
+  *after* them, and the **sampler X-ray**: what each stage leaves and how many
+  tokens survive it (e.g. "top-p 0.95 keeps 23").
+- **Knobs**: temperature, top-k, top-p, min-p, typical-p, repetition /
+  presence / frequency penalties, max tokens, stop strings, seed, greedy and
+  the order of the stages. Focus the knob row (Tab or click): ↑/↓ pick a knob,
+  ←/→ change it, Enter types a value, Backspace switches it off.
+- **Step** one token per key press; **stop** at any time and **continue**.
+- **Branch**: move the cursor over the output (←/→ or click), pick another
+  candidate (↑/↓ or click) and press Enter/`b`: the model continues from that
+  token, and the branch is shown beside the original. `[`/`]` switch runs.
+- **A/B**: `v` edits the second knob set (B); F8 runs A and B side by side
+  from the same prompt and seed. Starting a generation stops the one running.
+"""
+    BINDINGS = [
+        Binding("f5", "run", "Run"),
+        Binding("f6", "step", "Step"),
+        Binding("escape", "stop", "Stop"),
+        Binding("f7", "resume", "Continue"),
+        Binding("f8", "ab", "A/B"),
+        Binding("b", "branch", "Branch at cursor", show=False),
+        Binding("n", "step", "Step one token", show=False),
+        Binding("s", "stop", "Stop generating", show=False),
+        Binding("c", "resume", "Continue generating", show=False),
+        Binding("a", "ab", "Run A/B side by side", show=False),
+        Binding("v", "switch_set", "Edit knobs A / B", show=False),
+        Binding("g", "greedy", "Toggle greedy", show=False),
+        Binding("p", "digits", "Show probability digits", show=False),
+        Binding("x", "inspector", "Show/hide candidates", show=False),
+        Binding("left_square_bracket", "cycle_run(-1)", "Previous run", show=False),
+        Binding("right_square_bracket", "cycle_run(1)", "Next run", show=False),
+        Binding("slash", "focus_prompt", "Edit prompt", show=False),
+    ]
+    DEFAULT_CSS = """
+    GeneratePane { layout: vertical; height: 1fr; }
+    GeneratePane #gen-top { height: 1; }
+    GeneratePane #gen-top > Static { width: auto; color: $text-muted; }
+    GeneratePane #gen-prompt { width: 1fr; }
+    GeneratePane #gen-top > Button { min-width: 6; margin-left: 1; }
+    GeneratePane #gen-status { height: 1; background: $boost; }
+    GeneratePane #gen-main { height: 1fr; }
+    GeneratePane #gen-right { display: none; border-left: vkey $primary-darken-2; }
+    GeneratePane #gen-right.-shown { display: block; }
+    GeneratePane #gen-bottom { height: 1; }
+    GeneratePane #gen-hint { width: 1fr; color: $text-muted; }
+    GeneratePane #gen-legend { width: 27; margin-left: 1; }
+    GeneratePane.-no-inspector #gen-inspector { display: none; }
+    """
+
+    class ModelLoaded(Message):
+        def __init__(self, model: Any, info: str) -> None:
+            super().__init__()
+            self.model = model
+            self.info = info
+
+    class ModelFailed(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class DriveEnded(Message):
+        def __init__(self, drive: int, cancelled: bool) -> None:
+            super().__init__()
+            self.drive = drive
+            self.cancelled = cancelled
+
+    def __init__(self, *, id: str | None = None, model_path: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model_path = model_path
+        self.model: Any = None
+        self.model_info = ""
+        self.model_error = ""
+        self.loading = False
+        self.knobs_a = DEFAULT_KNOBS_A
+        self.knobs_b = DEFAULT_KNOBS_B
+        self.editing = "A"
+        self.runs: list[Run] = []
+        self.current: Run | None = None
+        self.digits = False
+        self.alt = 0
+        self._pending: deque[tuple[Run, Any]] = deque()
+        self._gen_lock = threading.Lock()
+        self._drive = 0
+        self._driving: list[Run] = []
+        self._queued: str | None = None
+        self._branches = 0
+        self._timer: Timer | None = None
+        self._active_view: RunView | None = None
+        self._inspected_at = 0.0
+
+    # layout ------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="gen-top"):
+            yield Static("Prompt›")
+            yield PromptInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
+                              id="gen-prompt", compact=True)
+            yield Button("▶ Run", id="gen-run", compact=True, tooltip="Generate (F5)")
+            yield Button("⏭ Step", id="gen-step", compact=True, tooltip="One token (F6)")
+            yield Button("■ Stop", id="gen-stop", compact=True, tooltip="Stop (Esc)")
+            yield Button("A/B", id="gen-ab", compact=True, tooltip="A and B side by side (F8)")
+        panel = KnobPanel(self.knobs_a, id="gen-knobs")
+        panel.validator = self._validator()
+        yield panel
+        yield StatusBar(id="gen-status")
+        with Horizontal(id="gen-main"):
+            yield RunView(id="gen-left")
+            yield RunView(id="gen-right")
+            yield Inspector(id="gen-inspector")
+        with Horizontal(id="gen-bottom"):
+            yield TextBar(id="gen-hint")
+            yield Legend(id="gen-legend")
+
+    @property
+    def left(self) -> RunView:
+        return self.query_one("#gen-left", RunView)
+
+    @property
+    def right(self) -> RunView:
+        return self.query_one("#gen-right", RunView)
+
+    @property
+    def inspector(self) -> Inspector:
+        return self.query_one("#gen-inspector", Inspector)
+
+    @property
+    def knob_panel(self) -> KnobPanel:
+        return self.query_one("#gen-knobs", KnobPanel)
+
+    @property
+    def prompt(self) -> str:
+        return self.query_one("#gen-prompt", PromptInput).value
+
+    def on_mount(self) -> None:
+        self._timer = self.set_interval(1 / FLUSH_HZ, self._flush, pause=True)
+        self.left.show_message(Text("The model loads when this tab is first shown.", "grey50"))
+        self.query_one("#gen-legend", Legend).set_text(legend())
+        self._update_status()
+        self._update_hint()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.inspector.styles.width = max(30, min(48, event.size.width * 2 // 5))
+
+    # model -------------------------------------------------------------------
+
+    def on_pane_first_show(self) -> None:
+        self.loading = True
+        self.left.show_message(Text("⏳ Loading the language model…", "bold"))
+        self._update_status()
+        self.call_after_refresh(self.action_focus_prompt)
+        self._load_model()
+
+    @work(thread=True, exclusive=True, group="generate-load", exit_on_error=False,
+          description="loading the language model")
+    def _load_model(self) -> None:
+        try:
+            model = svc.load_model(self.model_path)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
+            self.post_message(self.ModelFailed(_describe_load_error(exc, self.model_path)))
+            return
+        self.post_message(self.ModelLoaded(model, _describe_model(model)))
+
+    def on_generate_pane_model_loaded(self, message: ModelLoaded) -> None:
+        self.loading = False
+        self.model = message.model
+        self.model_info = message.info
+        self.left.set_run(None)
+        self._update_status()
+        queued, self._queued = self._queued, None
+        if queued:
+            self.run_action(queued)
+
+    def on_generate_pane_model_failed(self, message: ModelFailed) -> None:
+        self.loading = False
+        self.model_error = message.text
+        self.left.show_message(Text("✗ " + message.text, style="bold red"))
+        self._update_status()
+        self.notify(message.text, title="Generate", severity="error", timeout=8)
+
+    def _ready(self, action: str) -> bool:
+        if self.model is not None:
+            return True
+        if self.loading:
+            self._queued = action
+            self.notify("The model is still loading; it will start when ready.", timeout=3)
+        elif self.model_error:
+            self.notify(self.model_error, title="No model", severity="error")
+        else:
+            self._queued = action
+            self.on_pane_first_show()
+        return False
+
+    def _validator(self):
+        validate = getattr(svc, "validate", None)
+        if validate is None:
+            return None
+
+        def check(knobs: svc.Knobs) -> None:
+            try:
+                validate(knobs)
+            except UserError:
+                raise
+            except ValueError as exc:
+                raise UserError(str(exc)) from None
+
+        return check
+
+    def _valid(self, knobs: svc.Knobs, name: str) -> bool:
+        check = self._validator()
+        if check is None:
+            return True
+        try:
+            check(knobs)
+        except UserError as exc:
+            self.notify(f"knobs {name}: {exc}", title="Invalid knob", severity="error")
+            return False
+        return True
+
+    @property
+    def vocab_size(self) -> int | None:
+        model = self.model
+        size = getattr(model, "vocab_size", None)
+        if size is None:
+            size = getattr(getattr(model, "config", None), "vocab_size", None)
+        return size if isinstance(size, int) else None
+
+    # generation ------------------------------------------------------------
+
+    def _start(self, runs: list[Run], budget: int | None) -> None:
+        """Drive ``runs`` round-robin in the worker: ``budget`` tokens each, or to the end."""
+        self._drive += 1
+        self._driving = runs
+        now = perf_counter()
+        for run in runs:
+            run.status = "running"
+            run.started = now
+            run.burst_tokens = 0
+            run.stepping = budget is not None
+            run.drive = self._drive
+        if self._timer is not None:
+            self._timer.resume()
+        self._refresh_views()
+        self._drive_runs(runs, budget, self._drive)
+
+    @work(thread=True, exclusive=True, group="generate", exit_on_error=False,
+          description="generating tokens")
+    def _drive_runs(self, runs: list[Run], budget: int | None, drive: int) -> None:
+        worker = get_current_worker()
+        with self._gen_lock:  # a cancelled drive may still be inside next(); wait for it
+            live = [run for run in runs if not run.exhausted]
+            pulled = 0
+            while live and not worker.is_cancelled and (budget is None or pulled < budget):
+                for run in list(live):
+                    if worker.is_cancelled:
+                        break
+                    try:
+                        if run.gen is None:
+                            run.gen = iter(svc.generate(  # type: ignore[attr-defined]
+                                run.prompt, run.knobs, self.model,
+                                prefix_ids=run.prefix_ids or None, top_n=TOP_N,
+                            ))
+                        step = next(run.gen)
+                    except StopIteration:
+                        run.exhausted = True
+                        live.remove(run)
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - shown in the run, app stays up
+                        run.exhausted = True
+                        live.remove(run)
+                        self._pending.append((run, exc))
+                        continue
+                    self._pending.append((run, step))
+                pulled += 1
+        self.post_message(self.DriveEnded(drive, worker.is_cancelled))
+
+    def on_generate_pane_drive_ended(self, message: DriveEnded) -> None:
+        self._flush()
+        now = perf_counter()
+        for run in self.runs:
+            if run.drive != message.drive or run.status != "running":
+                continue
+            if run.error:
+                run.status = "error"
+            elif run.exhausted:
+                run.status = "done"
+            elif message.cancelled:
+                run.status = "stopped"
+            else:
+                run.status = "paused"
+            self._end_burst(run, now)
+        if message.drive == self._drive:
+            self._driving = []
+            if self._timer is not None:
+                self._timer.pause()
+        self._refresh_views()
+
+    def _end_burst(self, run: Run, now: float) -> None:
+        if run.started is not None and not run.stepping:
+            run.active_seconds += now - run.started
+            self.call_after_refresh(self._painted, run, run.started, run.burst_tokens)
+        run.started = None
+
+    def _painted(self, run: Run, started: float, tokens: int) -> None:
+        """Record the on-screen rate once the last token of a burst is painted."""
+        if tokens:
+            run.rate = tokens / max(1e-9, perf_counter() - started)
+            self._refresh_titles()
+
+    def _flush(self) -> None:
+        """Move buffered tokens onto the screen (runs on the UI thread, ≤ 30 Hz)."""
+        if not self._pending:
+            return
+        touched: set[int] = set()
+        while self._pending:
+            run, item = self._pending.popleft()
+            if isinstance(item, BaseException):
+                run.error = _describe_generate_error(item)
+                run.status = "error"
+                self.notify(run.error, title=f"Generate ({run.name})", severity="error")
+            else:
+                run.steps.append(item)
+                run.generated += 1
+                run.burst_tokens += 1
+            touched.add(id(run))
+        now = perf_counter()
+        for run in self.runs:
+            if id(run) in touched and run.started is not None and not run.stepping:
+                run.rate = run.burst_tokens / max(1e-9, now - run.started)
+        for view in (self.left, self.right):
+            if view.run is not None and id(view.run) in touched:
+                view.update_view()
+        active = self._inspected_view()
+        if active is not None and active.run is not None and id(active.run) in touched:
+            # The candidates panel follows the newest token at a calmer rate while streaming.
+            if active.follow and (not self._driving or now - self._inspected_at >= 1 / INSPECT_HZ):
+                self._inspected_at = now
+                self._reset_alt(active)
+                self._update_inspector()
+
+    # actions -------------------------------------------------------------------
+
+    def _new_run(self, name: str, knobs: svc.Knobs) -> Run:
+        return Run(name=name, prompt=self.prompt, knobs=knobs)
+
+    def _stop_workers(self) -> None:
+        self.workers.cancel_group(self, "generate")
+
+    def action_run(self) -> None:
+        if not self._ready("run") or not self._valid(self.knobs_a, "A"):
+            return
+        self._stop_workers()
+        run = self._new_run("main", self.knobs_a)
+        self.runs = [run]
+        self._branches = 0
+        self._show(run)
+        self._start([run], None)
+
+    def action_ab(self) -> None:
+        if not self._ready("ab"):
+            return
+        knobs_b = _with_seed(self.knobs_b, self.knobs_a.seed)
+        if not self._valid(self.knobs_a, "A") or not self._valid(knobs_b, "B"):
+            return
+        self._stop_workers()
+        run_a = self._new_run("A", self.knobs_a)
+        run_b = self._new_run("B", knobs_b)
+        run_a.partner, run_b.partner = run_b, run_a
+        self.runs = [run_a, run_b]
+        self._branches = 0
+        self._show(run_a)
+        self._start([run_a, run_b], None)
+
+    def _target(self) -> list[Run]:
+        run = self.current
+        if run is None:
+            return []
+        return [run, run.partner] if run.partner is not None else [run]
+
+    def action_step(self) -> None:
+        if not self._ready("step"):
+            return
+        runs = [r for r in self._target() if not r.exhausted]
+        if not runs:
+            if not self._valid(self.knobs_a, "A"):
+                return
+            run = self._new_run("main", self.knobs_a)
+            self.runs = [run]
+            self._branches = 0
+            self._show(run)
+            runs = [run]
+        self._stop_workers()
+        self._start(runs, 1)
+
+    def action_resume(self) -> None:
+        if not self._ready("resume"):
+            return
+        runs = [r for r in self._target() if not r.exhausted]
+        if not runs:
+            self.notify("Nothing to continue: press F5 (or Enter in the prompt) to generate.")
+            return
+        self._stop_workers()
+        self._start(runs, None)
+
+    def action_stop(self) -> None:
+        if not self._driving:
+            return
+        self._stop_workers()
+        now = perf_counter()
+        for run in self._driving:
+            if run.status == "running":
+                run.status = "stopped"
+                self._end_burst(run, now)
+        self._driving = []
+        self._flush()
+        self._refresh_views()
+
+    def action_branch(self) -> None:
+        view = self._inspected_view()
+        if view is None or view.run is None or view.selected_step is None or view.cursor is None:
+            self.notify("Generate first, then pick a token (←/→ or click) to branch from.")
+            return
+        step = view.selected_step
+        rows = candidate_rows(step)
+        if not 0 <= self.alt < len(rows):
+            return
+        alt = rows[self.alt]
+        if alt.id == step.id:
+            self.notify("That is the token the model chose: pick another candidate (↑/↓).")
+            return
+        self._stop_workers()
+        self._branches += 1
+        parent = view.run
+        branch = parent.branch(
+            view.cursor, alt.id, alt.token,
+            alt.after if alt.after is not None else 0.0, f"⑂{self._branches}",
+        )
+        branch.partner = None
+        self.runs.append(branch)
+        self._show(branch)
+        self.right.focus()
+        self._start([branch], None)
+
+    def action_switch_set(self) -> None:
+        self.editing = "B" if self.editing == "A" else "A"
+        self.knob_panel.set_knobs(self.knobs_b if self.editing == "B" else self.knobs_a,
+                                  self.editing)
+        self._update_status()
+
+    def action_greedy(self) -> None:
+        panel = self.knob_panel
+        panel.set_value("greedy", not panel.knobs.greedy)
+
+    def action_digits(self) -> None:
+        self.digits = not self.digits
+        for view in (self.left, self.right):
+            view.digits = self.digits
+            view.update_view()
+        self._update_hint()
+
+    def action_inspector(self) -> None:
+        self.toggle_class("-no-inspector")
+
+    def action_cycle_run(self, step: int) -> None:
+        if not self.runs:
+            return
+        index = self.runs.index(self.current) if self.current in self.runs else 0
+        self._show(self.runs[(index + step) % len(self.runs)])
+
+    def action_focus_prompt(self) -> None:
+        self.query_one("#gen-prompt", PromptInput).focus()
+
+    # showing runs ----------------------------------------------------------------
+
+    def _show(self, run: Run | None) -> None:
+        """Make ``run`` current: alone, beside its A/B partner, or beside its parent."""
+        self.current = run
+        left, right = self.left, self.right
+        if run is None:
+            left.set_run(None)
+            right.set_class(False, "-shown")
+        elif run.partner is not None:
+            a, b = (run, run.partner) if run.name == "A" else (run.partner, run)
+            left.set_run(a)
+            right.set_run(b)
+            right.set_class(True, "-shown")
+        elif run.parent is not None:
+            left.set_run(run.parent, compare_fork=run.fork_at)
+            right.set_run(run)
+            right.set_class(True, "-shown")
+        else:
+            left.set_run(run)
+            right.set_class(False, "-shown")
+        target = right if run is not None and run.parent is not None else left
+        self._active_view = target
+        for view in (left, right):
+            view.digits = self.digits
+        self._reset_alt(target)
+        self._update_inspector()
+        self._update_status()
+
+    def _refresh_views(self) -> None:
+        for view in (self.left, self.right):
+            if view.run is not None:
+                view.update_view()
+        self._update_inspector()
+        self._update_status()
+
+    def _refresh_titles(self) -> None:
+        for view in (self.left, self.right):
+            if view.run is not None:
+                view.update_view()
+
+    def _inspected_view(self) -> RunView | None:
+        focused = self.app.focused if self.is_attached else None
+        if isinstance(focused, RunView) and focused.run is not None:
+            return focused
+        if self._active_view is not None and self._active_view.run is not None:
+            return self._active_view
+        return self.left if self.left.run is not None else None
+
+    def _reset_alt(self, view: RunView) -> None:
+        """Highlight the most likely token the model did not choose."""
+        step = view.selected_step
+        self.alt = 0
+        if step is None:
+            return
+        for i, row in enumerate(candidate_rows(step)):
+            if row.id != step.id:
+                self.alt = i
+                return
+
+    def _update_inspector(self) -> None:
+        view = self._inspected_view()
+        step = view.selected_step if view is not None else None
+        position = view.cursor if view is not None else None
+        self.inspector.show(step, position, self.alt, self.vocab_size)
+
+    def _update_status(self) -> None:
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        if self.runs:
+            for i, run in enumerate(self.runs):
+                shown = run is self.current or (
+                    self.current is not None and run in (self.current.partner,
+                                                         self.current.parent))
+                style = Style(meta={"run": i}, bold=True,
+                              reverse=run is self.current, color="#d7afff" if shown else None)
+                text.append(f" {run.label} ", style)
+            text.append(" ")
+        if self.loading:
+            text.append("⏳ loading model… ", "bold #ffd75f")
+        elif self.model_error:
+            text.append("✗ no model ", "bold red")
+        elif not self.runs:
+            text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
+        running = [r for r in self._driving if r.status == "running"]
+        if running:
+            text.append("● generating ", "bold #5fd75f")
+        text.append(" knobs ", "grey62")
+        text.append(f" {self.editing} ", Style(meta={"set": True}, bold=True, reverse=True,
+                                               color="#d7afff" if self.editing == "B"
+                                               else "#5fd7ff"))
+        text.append(" v:A/B", Style(color="grey50", meta={"set": True}))
+        self.query_one("#gen-status", StatusBar).set_text(text)
+
+    def _update_hint(self) -> None:
+        focused = self.app.focused if self.is_attached else None
+        if isinstance(focused, KnobPanel):
+            hint = focused.hint()
+        elif isinstance(focused, RunView):
+            hint = Text("←→ token  ↑↓ alternative  ⏎/b branch  End follow  [ ] runs  p digits",
+                        "grey62")
+        else:
+            hint = Text("⏎/F5 run  F6 step  Esc stop  F7 continue  F8 A/B  Tab ↓", "grey62")
+        self.query_one("#gen-hint", TextBar).set_text(hint)
+
+    # events -------------------------------------------------------------------
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, RunView) and event.widget.run is not None:
+            self._active_view = event.widget
+        self._update_hint()
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        self._update_hint()
+
+    @on(Input.Submitted, "#gen-prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_run()
+
+    @on(Button.Pressed)
+    def _button(self, event: Button.Pressed) -> None:
+        actions = {"gen-run": "run", "gen-step": "step", "gen-stop": "stop", "gen-ab": "ab"}
+        action = actions.get(event.button.id or "")
+        if action:
+            event.stop()
+            self.run_action(action)
+
+    def on_knob_panel_changed(self, message: KnobPanel.Changed) -> None:
+        knobs = message.panel.knobs
+        if self.editing == "B":
+            self.knobs_b = knobs
+            if message.field_name == "seed":
+                self.knobs_a = _with_seed(self.knobs_a, knobs.seed)
+        else:
+            self.knobs_a = knobs
+            if message.field_name == "seed":
+                self.knobs_b = _with_seed(self.knobs_b, knobs.seed)
+        self._update_hint()
+
+    def on_key(self, event: events.Key) -> None:
+        # The knob hint follows the selected knob.
+        if isinstance(self.app.focused, KnobPanel):
+            self.call_after_refresh(self._update_hint)
+
+    def on_run_view_selected(self, message: RunView.Selected) -> None:
+        self._active_view = message.view
+        self._reset_alt(message.view)
+        self._update_inspector()
+
+    def on_run_view_alt_moved(self, message: RunView.AltMoved) -> None:
+        self._active_view = message.view
+        step = message.view.selected_step
+        if step is None:
+            return
+        rows = min(len(candidate_rows(step)), max(1, self.inspector.rows_shown))
+        self.alt = (self.alt + message.delta) % rows
+        self._update_inspector()
+
+    def on_run_view_branch_requested(self, message: RunView.BranchRequested) -> None:
+        self._active_view = message.view
+        self.action_branch()
+
+    def on_inspector_alt_clicked(self, message: Inspector.AltClicked) -> None:
+        self.alt = message.index
+        self._update_inspector()
+        if message.branch:
+            self.action_branch()
+
+    def on_status_bar_run_clicked(self, message: StatusBar.RunClicked) -> None:
+        if 0 <= message.index < len(self.runs):
+            self._show(self.runs[message.index])
+
+    def on_status_bar_set_clicked(self, message: StatusBar.SetClicked) -> None:
+        self.action_switch_set()
+
+    def on_legend_clicked(self, message: Legend.Clicked) -> None:
+        self.action_digits()
+
+
+def _with_seed(knobs: svc.Knobs, seed: int | None) -> svc.Knobs:
+    import dataclasses
+
+    return dataclasses.replace(knobs, seed=seed)
+
+
+def _describe_model(model: Any) -> str:
+    describe = getattr(model, "describe", None)
+    if callable(describe):
+        try:
+            return str(describe())
+        except Exception:  # noqa: BLE001
+            pass
+    params = getattr(model, "num_params", None)
+    if callable(params):
+        try:
+            return f"model: {params() / 1e6:.1f}M parameters"
+        except Exception:  # noqa: BLE001
+            pass
+    return "model loaded"
+
+
+def _describe_load_error(exc: BaseException, path: str | None) -> str:
+    where = path or "assets/lm"
+    if isinstance(exc, UserError):
+        return f"Cannot load the language model: {exc}"
+    if isinstance(exc, FileNotFoundError):
+        return (f"The language model is missing ({where}): {exc}. "
+                "Train one with `genai-tui train lm`.")
+    return f"Cannot load the language model ({where}): {type(exc).__name__}: {exc}"
+
+
+def _describe_generate_error(exc: BaseException) -> str:
+    if isinstance(exc, UserError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

@@ -1,0 +1,295 @@
+"""What the generate pane draws, as `rich.text.Text`: coloured tokens, the
+legend, candidate bars and the sampler X-ray.
+
+Pure functions of service records (no Textual), so they are cheap to test.
+Model text only enters through `textsafe` and `Text.append`, never markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+from rich.style import Style
+from rich.text import Text
+
+from genai_tui.service.generate import Candidate, StageTrace, TokenStep
+from genai_tui.textsafe import escape_controls, visible
+
+
+@dataclass(frozen=True)
+class ProbBin:
+    """One band of chosen-token probability: a colour and a cue that needs no colour."""
+
+    low: float
+    colour: str
+    cue: str
+    """Rich style words (bold / italic / underline): the band without colour."""
+    label: str
+
+
+BINS: tuple[ProbBin, ...] = (
+    ProbBin(0.5, "#5fd75f", "bold", "≥50%"),
+    ProbBin(0.2, "#afd75f", "", "≥20%"),
+    ProbBin(0.05, "#ffd75f", "italic", "≥5%"),
+    ProbBin(0.01, "#ff875f", "underline", "≥1%"),
+    ProbBin(0.0, "#ff5fd7", "underline italic", "<1%"),
+)
+"""Bands from confident to surprising. Low-probability tokens are underlined,
+so they stand out in a monochrome terminal or for colour-blind readers."""
+
+_BIN_STYLES = tuple(Style.parse(f"{b.colour} {b.cue}".strip()) for b in BINS)
+_SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_DIGIT_STYLE = Style(color="grey62", bold=False, italic=False, underline=False)
+_PROMPT_STYLE = Style(color="grey58")
+CURSOR_STYLE = Style(reverse=True)
+FORK_STYLE = Style(bgcolor="#5f00af", color="white")
+FORK_MARK = "⑂"
+_EIGHTHS = " ▏▎▍▌▋▊▉█"
+_SPARK = "▁▂▃▄▅▆▇█"
+
+
+def bin_index(prob: float) -> int:
+    """Which band of `BINS` a probability falls in."""
+    for i, band in enumerate(BINS):
+        if prob >= band.low:
+            return i
+    return len(BINS) - 1
+
+
+def prob_style(prob: float) -> Style:
+    """Colour plus non-colour cue for a chosen token of this probability."""
+    return _BIN_STYLES[bin_index(prob)]
+
+
+def subscript_percent(prob: float) -> str:
+    """``0.42`` -> ``₄₂`` (the probability digits shown after a token)."""
+    return str(min(99, int(prob * 100 + 0.5))).translate(_SUBSCRIPT)
+
+
+def percent(prob: float | None) -> str:
+    """Four cells: `` 42%``, ``100%``, `` <1%``, or ``   —`` when unknown."""
+    if prob is None:
+        return "   —"
+    if prob <= 0:
+        return "  0%"
+    if prob < 0.005:
+        return " <1%"
+    return f"{prob * 100:3.0f}%"
+
+
+def bar(prob: float, width: int) -> str:
+    """A horizontal bar of ``width`` cells, full at probability 1 (eighth-cell steps)."""
+    eighths = max(0, min(width * 8, round(prob * width * 8)))
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (_EIGHTHS[part] if part else "")
+    return text.ljust(width)
+
+
+def spark(probs: Sequence[float], width: int) -> str:
+    """The top probabilities as a sparkline (absolute scale: █ is probability 1)."""
+    out = []
+    for p in list(probs)[:width]:
+        out.append(_SPARK[max(0, min(7, int(p * 8)))] if p > 0 else " ")
+    return "".join(out).ljust(width)
+
+
+def token_label(token: str, width: int | None = None) -> str:
+    """A token as one visible run of cells (``·`` for space, ``↵`` for newline)."""
+    label = visible(token) or "∅"
+    if width is not None and cell_len(label) > width:
+        out, used = [], 0
+        for ch in label:
+            w = cell_len(ch)
+            if used + w > width - 1:
+                break
+            out.append(ch)
+            used += w
+        label = "".join(out) + "…"
+    return label
+
+
+def token_text(token: str, prob: float, digits: bool, meta: dict | None = None) -> Text:
+    """One emitted token, coloured by its probability (escaped, never markup)."""
+    style = prob_style(prob)
+    if meta:
+        style = style + Style(meta=meta)
+    shown = escape_controls(token, keep_newlines=True)
+    if shown.strip() == "" and shown:
+        # Whitespace-only tokens still need something for the cue to mark.
+        pass
+    text = Text(shown, style=style, end="")
+    if digits:
+        digit_style = _DIGIT_STYLE + Style(meta=meta) if meta else _DIGIT_STYLE
+        text.append(subscript_percent(prob), digit_style)
+    return text
+
+
+def output_text(
+    prompt: str,
+    steps: Sequence[TokenStep],
+    *,
+    digits: bool = False,
+    cursor: int | None = None,
+    fork_at: int | None = None,
+    dim_before: int = 0,
+) -> Text:
+    """The prompt (grey) followed by every emitted token, coloured by probability.
+
+    ``cursor`` marks the selected token (reverse video; a whitespace token is
+    drawn visibly while selected), ``fork_at`` the position where a branch
+    swapped in another token, ``dim_before`` tokens shared with the parent run.
+    Each token carries ``meta={"token": i}`` so a click can find it.
+    """
+    out = Text(escape_controls(prompt, keep_newlines=True), style=_PROMPT_STYLE, end="")
+    for i, step in enumerate(steps):
+        meta = {"token": i}
+        token = step.token
+        if i == cursor and (token.strip() == "" or not token):
+            shown = visible(token) + ("\n" if token.endswith("\n") else "")
+            piece = Text(shown or "∅", style=prob_style(step.prob) + Style(meta=meta), end="")
+        else:
+            piece = token_text(token, step.prob, digits, meta)
+        if i < dim_before:
+            piece.stylize(Style(dim=True))
+        if i == fork_at:
+            out.append(FORK_MARK, FORK_STYLE + Style(meta=meta))
+            piece.stylize(FORK_STYLE)
+        if i == cursor:
+            piece.stylize(CURSOR_STYLE)
+        out.append_text(piece)
+    return out
+
+
+def legend() -> Text:
+    """``p ≥50% ≥20% ≥5% ≥1% <1%``, each label drawn in its band's style."""
+    text = Text("p ", style="grey62", end="")
+    for i, band in enumerate(BINS):
+        if i:
+            text.append(" ")
+        text.append(band.label, _BIN_STYLES[i])
+    return text
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """One line of the candidates table: a token's probability before and after the knobs."""
+
+    id: int
+    token: str
+    before: float | None
+    after: float | None
+    """None when unknown (outside the top-N after the knobs and not known to be cut)."""
+
+
+def candidate_rows(step: TokenStep) -> list[CandidateRow]:
+    """The model's top-N (before the knobs), then any token that only the knobs brought in.
+
+    A token missing from the after-knobs list counts as cut (0) when the last
+    stage kept no more tokens than that list holds; otherwise it is unknown.
+    """
+    after = {c.id: c.prob for c in step.top_after}
+    kept_all = bool(step.stages) and step.stages[-1].kept <= len(step.top_after)
+    if not step.stages:
+        kept_all = len(step.top_after) < len(step.top_before)
+    rows = []
+    seen = set()
+    for c in step.top_before:
+        seen.add(c.id)
+        a = after.get(c.id, 0.0 if kept_all else None)
+        rows.append(CandidateRow(c.id, c.token, c.prob, a))
+    for c in step.top_after:
+        if c.id not in seen:
+            rows.append(CandidateRow(c.id, c.token, None, c.prob))
+    return rows
+
+
+def _layout(width: int) -> tuple[int, int]:
+    """Token column and bar widths for a candidates table ``width`` cells wide."""
+    tok_w = 8 if width < 40 else 12
+    bar_w = max(2, (width - 2 - tok_w - 1 - 4 - 1 - 4) // 2)
+    return tok_w, bar_w
+
+
+def candidates_text(
+    step: TokenStep,
+    rows: Sequence[CandidateRow],
+    alt: int | None,
+    width: int,
+    max_rows: int | None = None,
+) -> Text:
+    """The candidates table: ``▸ token  model-bar  p%  knobs-bar  p%``.
+
+    ``alt`` is the highlighted row (the alternative a branch would take); the
+    chosen token is marked ``✓``. Rows carry ``meta={"alt": i}`` for clicks.
+    """
+    tok_w, bar_w = _layout(width)
+    out = Text(end="")
+    head = Text("  " + "token".ljust(tok_w) + " " + "model".ljust(bar_w + 4)
+                + " " + "knobs".ljust(bar_w + 4) + "\n", style="bold grey70", end="")
+    out.append_text(head)
+    shown = rows if max_rows is None else rows[:max(1, max_rows)]
+    for i, row in enumerate(shown):
+        meta = {"alt": i}
+        selected = i == alt
+        chosen = row.id == step.id
+        mark = "▸" if selected else " "
+        mark += "✓" if chosen else " "
+        line = Text(end="")
+        line.append(mark, Style(color="#ffd75f", bold=True, meta=meta))
+        line.append(token_label(row.token, tok_w).ljust(tok_w), Style(meta=meta, bold=chosen))
+        line.append(" ", Style(meta=meta))
+        line.append(bar(row.before or 0.0, bar_w), Style(color="#5f87d7", meta=meta))
+        line.append(percent(row.before), Style(meta=meta))
+        line.append(" ", Style(meta=meta))
+        cut = row.after == 0.0
+        line.append(bar(row.after or 0.0, bar_w), Style(color="#5fd75f", meta=meta))
+        line.append(percent(row.after) if not cut else " cut",
+                    Style(meta=meta, color="#ff5f87" if cut else None, strike=cut))
+        if selected:
+            line.stylize(Style(bgcolor="grey23"))
+        line.append("\n")
+        out.append_text(line)
+    if max_rows is not None and len(rows) > len(shown):
+        out.append(f"  … {len(rows) - len(shown)} more (wider/taller terminal)\n", "grey50")
+    return out
+
+
+def _chosen_prob(stage_top: Sequence[Candidate], token_id: int) -> float | None:
+    for c in stage_top:
+        if c.id == token_id:
+            return c.prob
+    return None
+
+
+def xray_text(
+    step: TokenStep, width: int, vocab_size: int | None = None, token_id: int | None = None
+) -> Text:
+    """The sampler X-ray: each stage's label, how many tokens it keeps, a
+    sparkline of its top probabilities and the selected token's probability."""
+    token_id = step.id if token_id is None else token_id
+    spark_w = 6 if width < 40 else 10
+    label_w = max(6, width - 11 - spark_w - 5)
+    out = Text(end="")
+    rows: list[tuple[str, int | None, Sequence[Candidate]]] = [
+        ("model", vocab_size, step.top_before)
+    ]
+    rows += [(s.label, s.kept, s.top) for s in step.stages]
+    for label, kept, top in rows:
+        line = Text(end="")
+        line.append(label[:label_w].ljust(label_w), "bold" if label != "model" else "grey70")
+        line.append(" keeps " if kept is not None else "       ", "grey62")
+        line.append(f"{kept:>4}" if kept is not None else "   ?", "bold #5fd7ff")
+        line.append(" ")
+        line.append(spark([c.prob for c in top], spark_w), "#5fd75f")
+        line.append(percent(_chosen_prob(top, token_id)) if top else "   —")
+        line.append("\n")
+        out.append_text(line)
+    return out
+
+
+def stage_sentence(stage: StageTrace) -> str:
+    """``top-p 0.9 keeps 37 tokens``."""
+    noun = "token" if stage.kept == 1 else "tokens"
+    return f"{stage.label} keeps {stage.kept} {noun}"

@@ -1,0 +1,509 @@
+"""The generate pane's widgets: a run's streaming output with a token cursor,
+and the inspector (candidates before/after the knobs and the sampler X-ray).
+
+`RunView` lays tokens out itself (token-level word wrap) and renders only the
+lines on screen, so appending a token repaints one or two lines, not the
+screen: the worker thread keeps the GIL for the model instead of the UI.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.cells import cell_len
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widget import Widget
+
+from genai_tui.service.generate import TokenStep
+from genai_tui.textsafe import escape_controls, visible
+from genai_tui.tui.panes.generate.render import (
+    CURSOR_STYLE,
+    FORK_MARK,
+    FORK_STYLE,
+    candidate_rows,
+    candidates_text,
+    percent,
+    prob_style,
+    subscript_percent,
+    token_label,
+    xray_text,
+)
+from genai_tui.tui.panes.generate.runs import Run, knob_summary
+
+PROMPT = -1
+"""Layout index of prompt text (tokens have their position, 0 and up)."""
+_PROMPT_STYLE = Style(color="grey58")
+_DIGIT_STYLE = Style(color="grey62")
+_ERROR_STYLE = Style(color="red", bold=True)
+_WORDS = re.compile(r"\s*\S+|\s+")
+
+# One laid-out piece of a line: (text, token index or PROMPT, kind) where kind is
+# "t" text, "n" a newline ending the line, "d" probability digits, "f" fork mark.
+Piece = tuple[str, int, str]
+
+
+def _fmt_rate(rate: float | None) -> str:
+    return "…" if rate is None else f"{rate:,.0f} tok/s"
+
+
+def _split_cells(text: str, room: int) -> tuple[str, str]:
+    """The longest head of ``text`` that fits in ``room`` cells, and the rest."""
+    used = 0
+    for i, ch in enumerate(text):
+        w = cell_len(ch)
+        if used + w > room:
+            return text[:i], text[i:]
+        used += w
+    return text, ""
+
+
+class RunLayout:
+    """Token-level word wrap of a prompt plus tokens into lines of pieces.
+
+    Appending tokens only touches the last line(s): `append` returns the
+    first line it changed.
+    """
+
+    def __init__(self, width: int, digits: bool) -> None:
+        self.width = max(4, width)
+        self.digits = digits
+        self.lines: list[list[Piece]] = [[]]
+        self.col = 0
+        self.count = 0
+        """Tokens laid out so far."""
+        self.first_line: list[int] = []
+        """Line where each token starts."""
+
+    def _newline(self) -> None:
+        self.lines.append([])
+        self.col = 0
+
+    def _place(self, text: str, index: int, kind: str = "t") -> None:
+        while text:
+            w = cell_len(text)
+            room = self.width - self.col
+            if w <= room:
+                self.lines[-1].append((text, index, kind))
+                self.col += w
+                return
+            if self.col > 0 and w <= self.width:
+                self._newline()
+                if text.startswith(" ") and kind == "t" and len(text) > 1:
+                    text = text[1:]  # a wrapped word does not start with its space
+                continue
+            head, text = _split_cells(text, max(1, room))
+            self.lines[-1].append((head, index, kind))
+            self._newline()
+
+    def add_unit(self, text: str, index: int) -> None:
+        for k, part in enumerate(text.split("\n")):
+            if k:
+                self.lines[-1].append(("", index, "n"))
+                self._newline()
+            if part:
+                self._place(part, index)
+
+    def add_prompt(self, prompt: str) -> None:
+        shown = escape_controls(prompt, keep_newlines=True).replace("\t", "    ")
+        for line_no, line in enumerate(shown.split("\n")):
+            if line_no:
+                self._newline()
+            for word in _WORDS.findall(line):
+                self._place(word, PROMPT)
+
+    def add_token(self, step: TokenStep, fork: bool) -> None:
+        index = self.count
+        if fork:
+            self._place(FORK_MARK, index, "f")
+        start_line = len(self.lines) - 1 if self.col < self.width else len(self.lines)
+        text = escape_controls(step.token, keep_newlines=True).replace("\t", "    ")
+        self.add_unit(text if text else "∅", index)
+        if self.digits:
+            self._place(subscript_percent(step.prob), index, "d")
+        self.first_line.append(min(start_line, len(self.lines) - 1))
+        self.count += 1
+
+
+class RunView(ScrollView, can_focus=True):
+    """One run's prompt and tokens, coloured by probability, with a token cursor.
+
+    ←/→ move the cursor over emitted tokens (End follows the newest token),
+    ↑/↓ pick an alternative in the inspector, Enter or b branches there.
+    Clicking a token selects it.
+    """
+
+    BINDINGS = [
+        Binding("left", "cursor(-1)", "Prev token", show=False),
+        Binding("right", "cursor(1)", "Next token", show=False),
+        Binding("home", "cursor_to(0)", "First token", show=False),
+        Binding("end", "follow", "Follow newest", show=False),
+        Binding("up", "alt(-1)", "Prev alternative", show=False),
+        Binding("down", "alt(1)", "Next alternative", show=False),
+        Binding("enter", "branch", "Branch here", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+    ]
+    DEFAULT_CSS = """
+    RunView {
+        border-top: solid $primary-darken-2; height: 1fr; width: 1fr; padding: 0 1;
+        scrollbar-size-vertical: 1; overflow-x: hidden;
+    }
+    RunView:focus { border-top: solid $accent; }
+    """
+    SHOW_RATES = True
+    """Snapshot tests switch the tokens/s figure off (it is the one non-deterministic value)."""
+
+    class Selected(Message):
+        """The cursor moved (or the view got focus): the inspector should follow."""
+
+        def __init__(self, view: RunView) -> None:
+            super().__init__()
+            self.view = view
+
+    class BranchRequested(Message):
+        def __init__(self, view: RunView) -> None:
+            super().__init__()
+            self.view = view
+
+    class AltMoved(Message):
+        def __init__(self, view: RunView, delta: int) -> None:
+            super().__init__()
+            self.view = view
+            self.delta = delta
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.run: Run | None = None
+        self.cursor: int | None = None
+        self.follow = True
+        self.digits = False
+        self.compare_fork: int | None = None
+        """Mark this position (the parent side of a branch comparison)."""
+        self.message_text: Text | None = None
+        self._layout: RunLayout | None = None
+        self._message_strips: list[Strip] = []
+
+    # content -------------------------------------------------------------------
+
+    def set_run(self, run: Run | None, compare_fork: int | None = None) -> None:
+        if run is not self.run:
+            self.run = run
+            self.follow = True
+            self.cursor = None
+        self.compare_fork = compare_fork
+        self.message_text = None
+        self._layout = None
+        self.update_view()
+
+    def show_message(self, text: Text) -> None:
+        """Replace the output with a message (loading, errors)."""
+        self.message_text = text
+        self._layout = None
+        self.border_title = ""
+        self._layout_message()
+
+    def _content_width(self) -> int:
+        return max(4, self.scrollable_content_region.width - 1)
+
+    def _layout_message(self) -> None:
+        width = self._content_width()
+        text = self.message_text if self.message_text is not None else Text(
+            "Type a prompt and press Enter (or F5).", style="grey50")
+        console = Console(width=width, color_system="truecolor", legacy_windows=False)
+        self._message_strips = [Strip(line.render(console)) for line in text.wrap(console, width)]
+        self._set_virtual_height(len(self._message_strips))
+        self.refresh()
+
+    def _set_virtual_height(self, lines: int) -> None:
+        size = Size(self._content_width(), max(1, lines))
+        if size != self.virtual_size:
+            self.virtual_size = size
+
+    def _fork(self) -> int | None:
+        run = self.run
+        if run is None:
+            return None
+        return run.fork_at if run.fork_at is not None else self.compare_fork
+
+    def update_view(self) -> None:
+        """Lay out new tokens and repaint what changed."""
+        run = self.run
+        if self.message_text is not None or run is None:
+            self._layout_message()
+            if run is None:
+                self.border_title = ""
+            return
+        n = len(run.steps)
+        old_cursor = self.cursor
+        if self.follow:
+            self.cursor = n - 1 if n else None
+        elif self.cursor is not None and self.cursor >= n:
+            self.cursor = n - 1 if n else None
+        layout = self._layout
+        width = self._content_width()
+        if layout is None or layout.width != width or layout.digits != self.digits \
+                or layout.count > n:
+            layout = RunLayout(width, self.digits)
+            layout.add_prompt(run.prompt)
+            self._layout = layout
+            changed_from = 0
+        else:
+            changed_from = len(layout.lines) - 1
+        fork = self._fork()
+        while layout.count < n:
+            layout.add_token(run.steps[layout.count], fork == layout.count)
+        self._set_virtual_height(len(layout.lines) + (1 if run.error else 0))
+        if changed_from == 0:
+            self.refresh()
+        else:
+            self.refresh_lines(changed_from, len(layout.lines) - changed_from + 1)
+            for index in (old_cursor, self.cursor):
+                self._refresh_token(index)
+        self._set_title()
+        if self.follow:
+            self.scroll_to(y=max(0, len(layout.lines) - self.scrollable_content_region.height),
+                           animate=False, immediate=True)
+
+    def _refresh_token(self, index: int | None) -> None:
+        layout = self._layout
+        if layout is None or index is None or not 0 <= index < layout.count:
+            return
+        first = layout.first_line[index]
+        last = layout.first_line[index + 1] if index + 1 < layout.count else len(layout.lines) - 1
+        self.refresh_lines(first, last - first + 1)
+
+    def _set_title(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        icon = {"running": "●", "paused": "❚❚", "stopped": "■", "done": "✓", "error": "✗",
+                "waiting": "…"}.get(run.status, "")
+        parts = [f"{icon} {run.label}", knob_summary(run.knobs),
+                 f"{run.generated}/{run.knobs.max_tokens} tok"]
+        if self.SHOW_RATES and run.generated and not run.stepping:
+            parts.append(_fmt_rate(run.rate))
+        if run.stepping and run.status == "paused":
+            parts.append("step")
+        title = " · ".join(parts)
+        if title != self.border_title:
+            self.border_title = title
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self._layout is not None and self._layout.width != self._content_width():
+            self._layout = None
+        self.update_view()
+
+    # drawing ----------------------------------------------------------------------
+
+    def _piece_style(self, index: int, kind: str, fork: int | None) -> Style:
+        if index == PROMPT:
+            return _PROMPT_STYLE
+        run = self.run
+        assert run is not None
+        meta = Style(meta={"token": index})
+        if kind == "f":
+            return FORK_STYLE + meta
+        if kind == "d":
+            style = _DIGIT_STYLE
+        else:
+            style = prob_style(run.steps[index].prob)
+        if index < (run.fork_at or 0):
+            style += Style(dim=True)
+        if index == fork:
+            style += FORK_STYLE
+        if index == self.cursor and kind != "d":
+            style += CURSOR_STYLE
+        return style + meta
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line_no = y + int(self.scroll_offset.y)
+        base = self.rich_style
+        layout = self._layout
+        if layout is None:
+            strips = self._message_strips
+            strip = strips[line_no] if 0 <= line_no < len(strips) else Strip.blank(width)
+            return strip.extend_cell_length(width).crop(0, width).apply_style(base)
+        if line_no >= len(layout.lines):
+            run = self.run
+            if run is not None and run.error and line_no == len(layout.lines):
+                text = Text(run.error[:width], style=_ERROR_STYLE)
+                return Strip(text.render(Console(width=width))).extend_cell_length(
+                    width).crop(0, width).apply_style(base)
+            return Strip.blank(width, base)
+        fork = self._fork()
+        segments = []
+        for text, index, kind in layout.lines[line_no]:
+            if kind == "n":
+                if index != self.cursor:
+                    continue
+                text = "↵"
+            elif index == self.cursor and kind == "t" and not text.strip():
+                text = visible(text)
+            segments.append(Segment(text, base + self._piece_style(index, kind, fork)))
+        return Strip(segments).extend_cell_length(width, base).crop(0, width)
+
+    # cursor ---------------------------------------------------------------------
+
+    @property
+    def selected_step(self) -> TokenStep | None:
+        if self.run is None or self.cursor is None or not self.run.steps:
+            return None
+        return self.run.steps[min(self.cursor, len(self.run.steps) - 1)]
+
+    def move_cursor(self, index: int) -> None:
+        if self.run is None or not self.run.steps:
+            return
+        n = len(self.run.steps)
+        index = max(0, min(n - 1, index))
+        old = self.cursor
+        self.cursor = index
+        self.follow = False
+        self._refresh_token(old)
+        self._refresh_token(index)
+        self._scroll_to_cursor()
+        self.post_message(self.Selected(self))
+
+    def action_cursor(self, step: int) -> None:
+        if self.run is None or not self.run.steps:
+            return
+        current = self.cursor if self.cursor is not None else len(self.run.steps) - 1
+        self.move_cursor(current + step)
+
+    def action_cursor_to(self, index: int) -> None:
+        self.move_cursor(index)
+
+    def action_follow(self) -> None:
+        self.follow = True
+        self.update_view()
+        self.post_message(self.Selected(self))
+
+    def action_page(self, direction: int) -> None:
+        height = max(1, self.scrollable_content_region.height - 1)
+        self.scroll_to(y=self.scroll_offset.y + direction * height, animate=False)
+
+    def action_alt(self, delta: int) -> None:
+        self.post_message(self.AltMoved(self, delta))
+
+    def action_branch(self) -> None:
+        self.post_message(self.BranchRequested(self))
+
+    def _scroll_to_cursor(self) -> None:
+        layout = self._layout
+        if layout is None or self.cursor is None or self.cursor >= layout.count:
+            return
+        line = layout.first_line[self.cursor]
+        top, height = int(self.scroll_offset.y), self.scrollable_content_region.height
+        if not top <= line < top + height:
+            self.scroll_to(y=max(0, line - height // 2), animate=False, immediate=True)
+
+    def on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        self.focus()
+        if "token" in meta:
+            event.stop()
+            self.move_cursor(int(meta["token"]))
+
+    def on_focus(self) -> None:
+        self.post_message(self.Selected(self))
+
+
+class Inspector(Widget):
+    """The selected token's candidates before/after the knobs and the sampler X-ray.
+
+    Click a candidate row to pick it as the alternative; double-click it (or
+    click ⑂ branch, or press Enter in the run view) to branch there. The table
+    shrinks to fit the height, so nothing needs scrolling.
+    """
+
+    DEFAULT_CSS = """
+    Inspector {
+        border-top: solid $primary-darken-2; border-left: vkey $primary-darken-2;
+        width: 36; height: 1fr; padding: 0 0 0 1;
+    }
+    """
+
+    class AltClicked(Message):
+        def __init__(self, index: int, branch: bool) -> None:
+            super().__init__()
+            self.index = index
+            self.branch = branch
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows_shown = 0
+        self.step: TokenStep | None = None
+        self.alt = 0
+        self.position: int | None = None
+        self.vocab_size: int | None = None
+
+    def show(self, step: TokenStep | None, position: int | None, alt: int,
+             vocab_size: int | None = None) -> None:
+        if (step, position, alt, vocab_size) == (self.step, self.position, self.alt,
+                                                 self.vocab_size):
+            return
+        self.step, self.position, self.alt, self.vocab_size = step, position, alt, vocab_size
+        self.refresh()
+
+    def render(self) -> Text:
+        step = self.step
+        width = max(20, self.content_region.width or 34)
+        if step is None:
+            self.border_title = "candidates"
+            return Text(
+                "The selected token's candidates, before and after the knobs, "
+                "and the sampler X-ray appear here.", style="grey50")
+        height = self.content_region.height or 14
+        rows = candidate_rows(step)
+        xray_lines = len(step.stages) + 2
+        max_rows = max(3, height - 2 - xray_lines - 1)
+        self.rows_shown = min(len(rows), max_rows)
+        self.border_title = (
+            f"#{self.position} {token_label(step.token, 12)} {percent(step.prob).strip()}"
+        )
+        text = Text(end="", no_wrap=True, overflow="crop")
+        text.append(f"H {step.entropy:.2f} nats ", "grey62")
+        text.append("⑂ branch", Style(color="black", bgcolor="#d7afff", meta={"branch": True}))
+        text.append(" ⏎/b  ↑↓ pick\n", "grey50")
+        text.append_text(candidates_text(step, rows, self.alt, width, max_rows))
+        text.append("sampler X-ray", "bold grey70")
+        text.append("  kept · top · p(▸)\n", "grey50")
+        alt_id = rows[self.alt].id if 0 <= self.alt < len(rows) else None
+        text.append_text(xray_text(step, width, self.vocab_size, alt_id))
+        return text
+
+    def on_click(self, event: events.Click) -> None:
+        meta = event.style.meta
+        if "alt" in meta:
+            event.stop()
+            self.post_message(self.AltClicked(int(meta["alt"]), branch=event.chain >= 2))
+        elif meta.get("branch"):
+            event.stop()
+            self.post_message(self.AltClicked(self.alt, branch=True))
+
+
+class TextBar(Widget):
+    """A one-line bar showing a `Text` (repaints without a layout pass)."""
+
+    DEFAULT_CSS = "TextBar { height: 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._text = Text()
+
+    def set_text(self, text: Text) -> None:
+        if text.plain != self._text.plain or text.spans != self._text.spans:
+            self._text = text
+            self.refresh()
+
+    def render(self) -> Text:
+        return self._text
