@@ -13,11 +13,11 @@ import genai_tui.service
 
 
 def _modules_after(code: str) -> set[str]:
-    probe = code + "\nimport sys\nprint('\\n'.join(sorted(sys.modules)))\n"
+    probe = code + "\nimport sys\nsys.stderr.write('@@MODULES@@ ' + ' '.join(sys.modules))\n"
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
-    return set(out.stdout.split())
+    return set(out.stderr.rpartition("@@MODULES@@ ")[2].split())
 
 
 SERVICE_MODULES = sorted(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.color import Color
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
@@ -67,14 +68,45 @@ def _columns(values: np.ndarray, window: int, px: int) -> np.ndarray:
     return out
 
 
-def line_chart(
+Row = list[Segment]
+"""One text row of a chart: segments with their styles (no newline)."""
+
+
+def rows_to_text(rows: Sequence[Row]) -> Text:
+    """Chart rows as one Rich `Text` (for printing)."""
+    text = Text(no_wrap=True, overflow="crop")
+    for i, row in enumerate(rows):
+        for seg in row:
+            text.append(seg.text, seg.style)
+        if i < len(rows) - 1:
+            text.append("\n")
+    return text
+
+
+def _runs(cells: list[tuple[str, Style | None]]) -> Row:
+    """Merge neighbouring cells of the same style into one segment each."""
+    row: Row = []
+    buf: list[str] = []
+    style: Style | None = None
+    for ch, st in cells:
+        if buf and st is not style:
+            row.append(Segment("".join(buf), style))
+            buf = []
+        buf.append(ch)
+        style = st
+    if buf:
+        row.append(Segment("".join(buf), style))
+    return row
+
+
+def line_chart_rows(
     series: Sequence[tuple[Sequence[float] | np.ndarray, str | Style]],
     width: int,
     height: int,
     y_range: tuple[float, float] | None = None,
     window: int | None = None,
     label_width: int = 6,
-) -> Text:
+) -> list[Row]:
     """A braille line chart of several series, with y-axis labels on the left.
 
     Args:
@@ -91,7 +123,7 @@ def line_chart(
     arrays = [np.asarray(v, dtype=np.float64) for v, _ in series]
     if window:
         arrays = [a[-window:] for a in arrays]
-    if window is None:
+    else:
         window = max((len(a) for a in arrays), default=1)
     if y_range is None:
         finite = [a[np.isfinite(a)] for a in arrays]
@@ -106,8 +138,8 @@ def line_chart(
     if hi - lo < 1e-9:
         lo, hi = lo - 0.5, hi + 0.5
     bits = np.zeros((height, plot_w), dtype=np.int64)
-    colour: list[list[Style | str | None]] = [[None] * plot_w for _ in range(height)]
-    for arr, (_, style) in zip(arrays, series):
+    owner = np.full((height, plot_w), -1, dtype=np.int64)
+    for k, arr in enumerate(arrays):
         cols = _columns(arr, window, px)
         rows = np.round((hi - np.clip(cols, lo, hi)) / (hi - lo) * (py - 1))
         prev = None
@@ -120,33 +152,54 @@ def line_chart(
             for yy in range(y0, y1 + 1):
                 cy, cx = yy // 4, x // 2
                 bits[cy, cx] |= _BRAILLE_BITS[yy % 4][x % 2]
-                colour[cy][cx] = style
+                owner[cy, cx] = k
             prev = y
-    text = Text(no_wrap=True, overflow="crop")
+    styles = [Style.parse(st) if isinstance(st, str) else st for _, st in series]
+    dim = Style(dim=True)
     top, bottom = fmt_value(hi), fmt_value(lo)
+    out: list[Row] = []
     for r in range(height):
+        row: Row = []
         if label_width:
             label = top if r == 0 else bottom if r == height - 1 else ""
-            text.append(label[: label_width - 1].rjust(label_width - 1) + "┤" if label
-                        else " " * (label_width - 1) + "│", style="dim")
-        for c in range(plot_w):
-            b = int(bits[r, c])
-            text.append(chr(0x2800 + b) if b else " ", style=colour[r][c] if b else None)
-        if r < height - 1:
-            text.append("\n")
-    return text
+            row.append(Segment(label[: label_width - 1].rjust(label_width - 1) + "┤" if label
+                               else " " * (label_width - 1) + "│", dim))
+        cells = [(chr(0x2800 + int(b)), styles[o]) if b else (" ", None)
+                 for b, o in zip(bits[r], owner[r])]
+        row.extend(_runs(cells))
+        out.append(row)
+    return out
+
+
+def line_chart(
+    series: Sequence[tuple[Sequence[float] | np.ndarray, str | Style]],
+    width: int,
+    height: int,
+    y_range: tuple[float, float] | None = None,
+    window: int | None = None,
+    label_width: int = 6,
+) -> Text:
+    """`line_chart_rows` as one Rich `Text`."""
+    return rows_to_text(line_chart_rows(series, width, height, y_range, window, label_width))
 
 
 def _blend(p: float) -> tuple[int, int, int]:
     return tuple(int(round(f + (r - f) * p)) for f, r in zip(FAKE_SHADE, REAL_SHADE))
 
 
-def scatter_map(
+_SHADES = 17
+_BG = [Style(bgcolor=Color.from_rgb(*_blend(k / (_SHADES - 1)))) for k in range(_SHADES)]
+_GLYPH_STYLES = {" ": Style(), REAL_GLYPH: REAL_STYLE, FAKE_GLYPH: FAKE_STYLE,
+                 BOTH_GLYPH: BOTH_STYLE}
+_CELL_STYLES = {(k, g): _BG[k] + st for k in range(_SHADES) for g, st in _GLYPH_STYLES.items()}
+
+
+def scatter_map_rows(
     decision: np.ndarray,
     box: tuple[float, float, float, float],
     real: np.ndarray,
     fake: np.ndarray,
-) -> Text:
+) -> list[Row]:
     """Real (``•``) and generated (``×``; ``⊕`` where both) points over a shaded map.
 
     Args:
@@ -156,23 +209,29 @@ def scatter_map(
         real, fake: (n, 2) points; those outside the box are not drawn.
     """
     rows, cols = decision.shape
-    real_n = _cell_counts(real, box, rows, cols)
-    fake_n = _cell_counts(fake, box, rows, cols)
-    shades = np.clip(np.round(np.nan_to_num(decision, nan=0.5) * 16), 0, 16).astype(int)
-    bg = [Style(bgcolor=Color.from_rgb(*_blend(k / 16))) for k in range(17)]
-    glyph_styles = {" ": Style(), REAL_GLYPH: REAL_STYLE, FAKE_GLYPH: FAKE_STYLE,
-                    BOTH_GLYPH: BOTH_STYLE}
-    styles = {(k, g): bg[k] + st for k in range(17) for g, st in glyph_styles.items()}
-    text = Text(no_wrap=True, overflow="crop")
+    has_real = _cell_counts(real, box, rows, cols) > 0
+    has_fake = _cell_counts(fake, box, rows, cols) > 0
+    glyphs = np.full((rows, cols), " ", dtype="<U1")
+    glyphs[has_real] = REAL_GLYPH
+    glyphs[has_fake] = FAKE_GLYPH
+    glyphs[has_real & has_fake] = BOTH_GLYPH
+    shades = np.clip(np.round(np.nan_to_num(decision, nan=0.5) * (_SHADES - 1)), 0,
+                     _SHADES - 1).astype(int)
+    out: list[Row] = []
     for r in range(rows):
-        for c in range(cols):
-            has_real, has_fake = real_n[r, c] > 0, fake_n[r, c] > 0
-            glyph = (BOTH_GLYPH if has_real and has_fake else REAL_GLYPH if has_real
-                     else FAKE_GLYPH if has_fake else " ")
-            text.append(glyph, style=styles[int(shades[r, c]), glyph])
-        if r < rows - 1:
-            text.append("\n")
-    return text
+        cells = [(g, _CELL_STYLES[k, g]) for g, k in zip(glyphs[r].tolist(), shades[r].tolist())]
+        out.append(_runs(cells))
+    return out
+
+
+def scatter_map(
+    decision: np.ndarray,
+    box: tuple[float, float, float, float],
+    real: np.ndarray,
+    fake: np.ndarray,
+) -> Text:
+    """`scatter_map_rows` as one Rich `Text`."""
+    return rows_to_text(scatter_map_rows(decision, box, real, fake))
 
 
 def _cell_counts(points: np.ndarray, box: tuple[float, float, float, float],

@@ -91,8 +91,9 @@ class ReplayStep:
 
 # --------------------------------------------------------------------------- calls
 
-REPLAY_MAX_CHARS = 20_000
-"""`replay` refuses longer texts (every step holds the whole id list)."""
+REPLAY_MAX_CHARS = 10_000
+"""`replay` refuses longer texts: every step holds the whole id list (10 000
+characters: ~1000 steps, ~40 MB, ~0.5 s)."""
 
 _lock = threading.Lock()
 _name_locks: dict[str, threading.Lock] = {}

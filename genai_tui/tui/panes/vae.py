@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -33,6 +33,10 @@ VIEWS: tuple[str, ...] = ("samples", "recon", "interp", "walk", "map", "anomaly"
 VIEW_TITLES: dict[str, str] = {
     "samples": "Samples", "recon": "Reconstruct", "interp": "Interpolate",
     "walk": "Latent walk", "map": "Latent map", "anomaly": "Anomaly", "denoise": "Denoise",
+}
+SHORT_TITLES: dict[str, str] = {
+    "samples": "Samples", "recon": "Recon", "interp": "Interp", "walk": "Walk", "map": "Map",
+    "anomaly": "Anomaly", "denoise": "Denoise",
 }
 SIDE_WIDTH = 38
 """Columns of the side panel when the pane is wide enough to show it on the right."""
@@ -101,7 +105,7 @@ class ViewBar(Static):
     def show(self, current: str, width: int) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, view in enumerate(VIEWS):
-            title = VIEW_TITLES[view] if width >= 96 else VIEW_TITLES[view].split()[-1]
+            title = VIEW_TITLES[view] if width >= 96 else SHORT_TITLES[view]
             style = "bold reverse" if view == current else ""
             text.append(f" {i + 1} ", style=f"{style} dim" if not style else style)
             text.append(title + " ", style=style)
@@ -207,7 +211,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.models: dict[str, Any] = {}
         self.model_errors: dict[str, str] = {}
         self.pool: Any = None
-        self.loading = False
+        self.busy_loading = False
         self.output: ViewOutput | None = None
         self.sample_seed = 0
         self.recon_seed = 0
@@ -240,7 +244,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.query_one(ViewBar).show(self.view, self.size.width or 80)
 
     def on_pane_first_show(self) -> None:
-        self.loading = True
+        self.busy_loading = True
         self.query_one("#vae-image", Static).update(
             Text("⏳ Loading the VAE models and test digits…", style="bold"))
         self.query_one("#vae-side", Static).update(Text(""))
@@ -267,16 +271,18 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
             return
         self.post_message(self.Loaded(models, pool, errors))
 
-    def on_vae_pane_loaded(self, message: Loaded) -> None:
-        self.loading = False
+    @on(Loaded)
+    def _on_loaded(self, message: Loaded) -> None:
+        self.busy_loading = False
         self.models, self.pool, self.model_errors = message.models, message.pool, message.errors
         self.interp_ab = _two_different_labels(self.pool.labels)
         for err in message.errors.values():
             self.notify(err, severity="error", timeout=8)
         self.refresh_view()
 
-    def on_vae_pane_load_failed(self, message: LoadFailed) -> None:
-        self.loading = False
+    @on(LoadFailed)
+    def _on_load_failed(self, message: LoadFailed) -> None:
+        self.busy_loading = False
         self.query_one("#vae-image", Static).update(
             Text("Could not load the VAE.\n" + message.text +
                  "\n\nTrain it with: genai-tui train vae --out assets/vae", style="red"))
@@ -316,7 +322,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         """Recompute the current view in a worker (a newer request replaces an older one)."""
         self._apply_narrow()
         self.query_one(ViewBar).show(self.view, self.size.width or 80)
-        if self.loading or not self.models:
+        if self.busy_loading or not self.models:
             return
         self._token += 1
         width, height = self.image_area()
@@ -348,7 +354,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         if not worker.is_cancelled:
             self.post_message(self.Ready(output, token))
 
-    def on_vae_pane_ready(self, message: Ready) -> None:
+    @on(Ready)
+    def _on_ready(self, message: Ready) -> None:
         if message.token != self._token:
             return  # a newer request is on its way
         self.output = message.output
@@ -357,7 +364,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.query_one("#vae-image", Static).update(message.output.image)
         self.query_one("#vae-side", Static).update(message.output.side)
 
-    def on_vae_pane_failed(self, message: Failed) -> None:
+    @on(Failed)
+    def _on_failed(self, message: Failed) -> None:
         if message.token != self._token:
             return
         self.query_one("#vae-image", Static).update(Text(message.text, style="red"))
@@ -491,10 +499,9 @@ def _samples(p: dict[str, Any], handle: Any, pool: Any) -> ViewOutput:
     result = svc.sample(handle, n=n, seed=p["sample_seed"])
     grid = ImageGrid(result.images, ncol=ncol, scale=scale)
     side = Text()
-    side.append(f"{n} samples from N(0, I)", style="bold")
+    side.append(f"{n} samples decoded from z ~ N(0, I)", style="bold")
     side.append(f"  seed {result.seed}\n")
-    side.append("Each is decoder(z) for a random z. ", style="")
-    side.append("n: new samples\n", style="dim")
+    side.append("n: new samples, s: save as PNG\n", style="dim")
     if not p["narrow"]:
         side.append_text(_model_line(handle))
     return ViewOutput("samples", grid, side, result.images, ncol)

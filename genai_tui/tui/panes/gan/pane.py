@@ -413,7 +413,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         else:
             line2.append("space play/pause · d/g step D/G · r reset · s settings · m 2-D",
                          style="dim")
-        self.query_one("#gan-status", Static).update(Text("\n").join([line1, line2]))
+        status = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
+        status.no_wrap, status.overflow = True, "ellipsis"
+        self.query_one("#gan-status", Static).update(status)
 
     # -- actions --------------------------------------------------------------------
 

@@ -11,12 +11,36 @@ from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
-from genai_tui.images.charts import line_chart, scatter_map
+from textual.strip import Strip
+
+from genai_tui.images.charts import Row, line_chart_rows, scatter_map_rows
 from genai_tui.images.render import ImageGrid
 from genai_tui.service.gan import ImagesView, PointsView
 
 
-class MapView(Widget, can_focus=True):
+class _RowsWidget(Widget):
+    """Draws precomputed rows of segments through the line API: no Rich-to-Content
+    conversion of hundreds of styled spans per frame (that took ~15 ms a widget)."""
+
+    _rows: list[Row] | None = None
+    _rows_key: object = None
+
+    def rows(self) -> list[Row] | None:
+        """Rows for the current size, or None to fall back to `render`."""
+        return None
+
+    def render_line(self, y: int) -> Strip:
+        rows = self.rows()
+        if rows is None:
+            return super().render_line(y)
+        width = self.size.width
+        base = self.rich_style
+        if y >= len(rows):
+            return Strip.blank(width, base)
+        return Strip(rows[y]).adjust_cell_length(width, base).apply_style(base)
+
+
+class MapView(_RowsWidget, can_focus=True):
     """2-D mode: real (``•``) and generated (``×``) points over the discriminator's
     decision map. Image mode: a grid of samples from a fixed z."""
 
@@ -32,12 +56,24 @@ class MapView(Widget, can_focus=True):
 
     def show_message(self, text: Text) -> None:
         self._message = text
+        self._rows_key = None
         self.refresh()
 
     def set_view(self, view: PointsView | ImagesView | None) -> None:
         self._view = view
         self._message = None
+        self._rows_key = None
         self.refresh()
+
+    def rows(self) -> list[Row] | None:
+        view = self._view
+        if self._message is not None or not isinstance(view, PointsView):
+            return None
+        key = id(view)
+        if self._rows_key != key:
+            self._rows = scatter_map_rows(view.decision, view.box, view.real, view.fake)
+            self._rows_key = key
+        return self._rows
 
     @property
     def view(self) -> PointsView | ImagesView | None:
@@ -47,9 +83,9 @@ class MapView(Widget, can_focus=True):
         if self._message is not None or self._view is None:
             return self._message or Text("")
         view = self._view
-        if isinstance(view, PointsView):
-            return scatter_map(view.decision, view.box, view.real, view.fake)
-        return sample_grid(view.images, self.size.width, self.size.height)
+        if isinstance(view, ImagesView):
+            return sample_grid(view.images, self.size.width, self.size.height)
+        return Text("")
 
 
 def sample_grid(images: np.ndarray, width: int, height: int) -> RenderableType:
@@ -71,7 +107,7 @@ def sample_grid(images: np.ndarray, width: int, height: int) -> RenderableType:
     return ImageGrid(imgs[:count], ncol=min(ncol, count), gap=1)
 
 
-class ChartView(Widget):
+class ChartView(_RowsWidget):
     """A braille line chart of a few series that scrolls over the last ``window`` points."""
 
     DEFAULT_CSS = """
@@ -87,10 +123,18 @@ class ChartView(Widget):
 
     def set_series(self, series: list[tuple[Sequence[float] | np.ndarray, str | Style]]) -> None:
         self._series = series
+        self._version = getattr(self, "_version", 0) + 1
         self.refresh()
 
-    def render(self) -> RenderableType:
+    def rows(self) -> list[Row] | None:
         if not self._series or not any(len(v) for v, _ in self._series):
-            return Text("no data yet", style="dim")
-        return line_chart(self._series, self.size.width, self.size.height,
-                          y_range=self.y_range, window=self.window)
+            return None
+        key = (self._version, self.size.width, self.size.height)
+        if self._rows_key != key:
+            self._rows = line_chart_rows(self._series, self.size.width, self.size.height,
+                                         y_range=self.y_range, window=self.window)
+            self._rows_key = key
+        return self._rows
+
+    def render(self) -> RenderableType:
+        return Text("no data yet", style="dim")

@@ -4,8 +4,8 @@ replay BPE merges, browse a vocabulary."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
-from itertools import accumulate
 from time import perf_counter
 from typing import Any, ClassVar
 
@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Input, Select, Static
+from textual.widgets.text_area import Selection
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
@@ -30,7 +31,7 @@ from genai_tui.tui.panes.tokenizer.explain import (
     replay_bytes_map,
     token_bytes,
 )
-from genai_tui.tui.panes.tokenizer.layout import Cancelled, TokenCells
+from genai_tui.tui.panes.tokenizer.layout import Cancelled, TokenCells, gc_paused
 from genai_tui.tui.panes.tokenizer.registry_screen import RegistryScreen
 from genai_tui.tui.panes.tokenizer.replay_view import ReplayView
 from genai_tui.tui.panes.tokenizer.safe_text_area import SafeTextArea
@@ -43,7 +44,7 @@ SAMPLE_TEXT = (
     "(antidisestablishmentarianism).\n"
     "def greet(name):\n"
     "\treturn f\"Hello, {name}!\"  # 2 spaces, a tab\n"
-    "Numbers 1234567 · emoji 🙂 · café, naïve, 東京"
+    "Numbers 1234567, emoji 🙂, café, naïve, 東京"
 )
 
 REPLAY_CHARS = min(2_000, getattr(svc, "REPLAY_MAX_CHARS", 2_000))
@@ -63,8 +64,26 @@ def _worker_cancelled() -> bool:
     return get_current_worker().is_cancelled
 
 
+@dataclass(frozen=True)
+class Counts:
+    """What the stats bar shows for one tokenization."""
+
+    name: str
+    count: int
+    chars: int
+    bytes: int
+    seconds: float
+
+    @property
+    def chars_per_token(self) -> float:
+        return self.chars / self.count if self.count else 0.0
+
+
 class StatsBar(Widget):
     """Counts for one token view: tokens, characters, bytes, chars/token."""
+
+    show_timing: ClassVar[bool] = True
+    """Show how long tokenizing took (snapshot tests turn it off)."""
 
     DEFAULT_CSS = """
     StatsBar { height: 1; padding: 0 1; background: $boost; }
@@ -75,16 +94,10 @@ class StatsBar(Widget):
         super().__init__(id=id)
         self._state: tuple[str, Any] = ("message", "loading tokenizers…")
 
-    def show_result(
-        self,
-        name: str,
-        result: svc.TokenizeResult,
-        seconds: float,
-        versus: svc.TokenizeResult | None = None,
-    ) -> None:
+    def show_result(self, result: Counts, versus: Counts | None = None) -> None:
         """Show the counts; ``versus`` (the other side in compare mode) adds
         how many more or fewer tokens this tokenizer needs."""
-        self._state = ("result", (name, result, seconds, versus))
+        self._state = ("result", (result, versus))
         self.remove_class("-error")
         self.refresh()
 
@@ -97,11 +110,11 @@ class StatsBar(Widget):
         kind, value = self._state
         if kind == "message":
             return Text(value, no_wrap=True, overflow="ellipsis")
-        name, result, seconds, versus = value
+        result, versus = value
         wide = self.size.width >= 70
         out = Text(no_wrap=True, overflow="ellipsis")
         if wide:
-            out.append(f"{name} · ", style="bold")
+            out.append(f"{result.name} · ", style="bold")
         out.append(f"{result.count:,}", style="bold")
         out.append(" tokens" if wide else " tok")
         if versus is not None and versus.count:
@@ -116,8 +129,8 @@ class StatsBar(Widget):
         out.append(" · ")
         out.append(f"{result.bytes:,}", style="bold")
         out.append(" bytes" if wide else " B")
-        if wide:
-            out.append(f" · {seconds * 1000:,.0f} ms", style="dim")
+        if wide and self.show_timing:
+            out.append(f" · {result.seconds * 1000:,.0f} ms", style="dim")
         return out
 
 
@@ -200,6 +213,7 @@ words end up as one token, rare words as several.
     #tok-toolbar { height: 1; margin-bottom: 0; }
     #tok-toolbar Static { width: auto; padding: 0 1; color: $text-muted; }
     #tok-toolbar Select { width: 24; }
+    #tok-toolbar SelectOverlay { width: 30; background: $panel; }
     #tok-toolbar Checkbox { margin: 0 1; }
     #tok-list { min-width: 3; margin-left: 1; }
     #tok-select-b { display: none; }
@@ -207,7 +221,7 @@ words end up as one token, rare words as several.
     #tok-text { height: 1fr; min-height: 4; max-height: 12; }
     #tok-viewbar { height: 1; }
     #tok-viewbar Button { margin-right: 1; min-width: 10; }
-    #tok-viewbar Button.-active { text-style: bold reverse; }
+    #tok-viewbar Button.-current { text-style: bold reverse; }
     #tok-hint { width: 1fr; color: $text-muted; text-align: right; padding-right: 1; }
     #tok-views { height: 2fr; }
     #tok-view-tokens { height: 1fr; }
@@ -238,19 +252,20 @@ words end up as one token, rare words as several.
             side: str,
             version: int,
             name: str,
-            result: svc.TokenizeResult,
+            counts: Counts,
             cells: TokenCells,
-            char_starts: list[int] | None,
-            seconds: float,
+            starts: list[int],
+            text_length: int,
         ) -> None:
             super().__init__()
             self.side = side
             self.version = version
             self.name = name
-            self.result = result
+            self.counts = counts
             self.cells = cells
-            self.char_starts = char_starts
-            self.seconds = seconds
+            self.starts = starts
+            """Character offset where each token starts (from the service)."""
+            self.text_length = text_length
 
     class Failed(Message):
         """A worker's call failed; ``what`` is "tokens-a", "replay", ..."""
@@ -324,7 +339,7 @@ words end up as one token, rare words as several.
                                 ("vocab", "Vocab F6")):
                 button = Button(label, id=f"view-{name}", compact=True)
                 button.can_focus = False  # F4-F6 or a click; Tab goes text -> tokens
-                button.set_class(name == "tokens", "-active")
+                button.set_class(name == "tokens", "-current")
                 yield button
             yield Static(Text(self.HINTS["tokens"]), id="tok-hint")
         with ContentSwitcher(initial="tok-view-tokens", id="tok-views"):
@@ -400,6 +415,16 @@ words end up as one token, rare words as several.
 
     # -- helpers -----------------------------------------------------------
 
+    @property
+    def busy(self) -> bool:
+        """Work pending: a debounce timer or a worker of this pane or its views."""
+        if self._debounce is not None or self._vocab_debounce is not None:
+            return True
+        mine = {self, *self.query("*")}
+        return any(
+            not worker.is_finished and worker.node in mine for worker in self.app.workers
+        )
+
     def tokenizer(self, side: str = "a") -> str:
         value = self.query_one(f"#tok-select-{side}", TokenizerSelect).value
         return value if isinstance(value, str) else LOADING
@@ -456,42 +481,29 @@ words end up as one token, rare words as several.
     def _tokenize_job(self, side: str, version: int, name: str, text: str) -> None:
         started = perf_counter()
         try:
-            result = svc.tokenize(text, name)
-            if _worker_cancelled():
-                return
-            tokens = result.tokens
-            cells = TokenCells.build(
-                [t.id for t in tokens], (t.bytes for t in tokens), _worker_cancelled
-            )
-            char_starts = self._char_starts(tokens, text)
+            with gc_paused():
+                result = svc.tokenize(text, name)
+                if _worker_cancelled():
+                    return
+                tokens = result.tokens
+                ids = [t.id for t in tokens]
+                starts = [t.start for t in tokens]
+                cells = TokenCells.build(ids, [t.bytes for t in tokens], _worker_cancelled)
+                counts = Counts(name, len(tokens), result.chars, result.bytes, 0.0)
+                # Keep plain lists, not a million TokenInfo objects: every
+                # later full garbage collection would have to walk them.
+                del tokens, result
         except Cancelled:
             return
         except Exception as exc:  # shown in the stats bar; the pane stays alive
             message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             self.post_message(self.Failed(f"tokens-{side}", version, name, message))
             return
+        counts = replace(counts, seconds=perf_counter() - started)
         if not _worker_cancelled():
             self.post_message(
-                self.Tokenized(
-                    side, version, name, result, cells, char_starts, perf_counter() - started
-                )
+                self.Tokenized(side, version, name, counts, cells, starts, len(text))
             )
-
-    @staticmethod
-    def _char_starts(tokens: list[svc.TokenInfo], text: str) -> list[int] | None:
-        """Each token's first character in ``text`` (plus one past the end),
-        counted from the bytes so it holds for byte-level splits; None when the
-        tokens do not spell the text (a normalising tokenizer)."""
-        if sum(len(t.bytes) for t in tokens) != len(text.encode("utf-8", "surrogatepass")):
-            return None
-        cache: dict[bytes, int] = {}
-        counts = []
-        for token in tokens:
-            n = cache.get(token.bytes)
-            if n is None:
-                n = cache[token.bytes] = sum(1 for b in token.bytes if b & 0xC0 != 0x80)
-            counts.append(n)
-        return [0, *accumulate(counts)]
 
     def on_tokenizer_pane_tokenized(self, event: Tokenized) -> None:
         if event.version != self.text_version or event.name != self.tokenizer(event.side):
@@ -515,8 +527,8 @@ words end up as one token, rare words as several.
         for side, shown, other in (("a", a, b), ("b", b, a)):
             if shown is not None:
                 self.query_one(f"#tok-stats-{side}", StatsBar).show_result(
-                    shown.name, shown.result, shown.seconds,
-                    other.result if both and side == "b" and other is not None else None,
+                    shown.counts,
+                    other.counts if both and side == "b" and other is not None else None,
                 )
 
     def on_tokenizer_pane_failed(self, event: Failed) -> None:
@@ -574,10 +586,10 @@ words end up as one token, rare words as several.
 
     def _show_token_detail(self, side: str, index: int, highlight: bool) -> None:
         shown = self.results[side]
-        if shown is None or not 0 <= index < len(shown.result.tokens):
+        if shown is None or not 0 <= index < len(shown.cells):
             return
-        token = shown.result.tokens[index]
-        head = describe_token(shown.name, index, len(shown.result.tokens), token.id, token.bytes)
+        token_id, data = shown.cells.ids[index], shown.cells.data[index]
+        head = describe_token(shown.name, index, len(shown.cells), token_id, data)
         detail = Text()
         detail.append_text(head)
         detail.append("\nlooking up how it was formed…", style="dim")
@@ -586,7 +598,7 @@ words end up as one token, rare words as several.
         self._detail_key = key
         kind = self._kind(shown.name)
         self._run(
-            partial(self._detail_job, "tokens", key, head, shown.name, kind, token.id, token.bytes),
+            partial(self._detail_job, "tokens", key, head, shown.name, kind, token_id, data),
             group="tok-detail", description="merge info",
         )
         if highlight:
@@ -613,24 +625,19 @@ words end up as one token, rare words as several.
 
     def _highlight_in_text(self, shown: Tokenized, index: int) -> None:
         """Select the token's characters in the text area (without focusing it)."""
-        starts = shown.char_starts
-        if starts is None or shown.version != self.text_version or index + 1 >= len(starts):
+        if shown.version != self.text_version:
             return
+        starts = shown.starts
+        start = starts[index]
+        end = starts[index + 1] if index + 1 < len(starts) else shown.text_length
+        end = min(max(end, start + 1), shown.text_length)
         text_area = self.query_one("#tok-text", SafeTextArea)
-        start, end = starts[index], starts[index + 1]
-        first = shown.result.tokens[index].bytes[:1]
-        if first and first[0] & 0xC0 == 0x80:
-            start = max(0, start - 1)  # starts inside a character: show that character
-        end = max(end, start + 1)
         document = text_area.document
         try:
-            length = len(text_area.text)
-            location_start = document.get_location_from_index(min(start, length))
-            location_end = document.get_location_from_index(min(end, length))
-        except ValueError:
+            location_start = document.get_location_from_index(start)
+            location_end = document.get_location_from_index(end)
+        except (ValueError, IndexError):
             return
-        from textual.widgets.text_area import Selection
-
         text_area.selection = Selection(location_start, location_end)
 
     # -- views -----------------------------------------------------------------
@@ -641,7 +648,7 @@ words end up as one token, rare words as several.
         self.view = view
         self.query_one("#tok-views", ContentSwitcher).current = f"tok-view-{view}"
         for name in self.HINTS:
-            self.query_one(f"#view-{name}", Button).set_class(name == view, "-active")
+            self.query_one(f"#view-{name}", Button).set_class(name == view, "-current")
         self.query_one("#tok-hint", Static).update(Text(self.HINTS[view]))
         self._refresh_current_view()
         focus = {

@@ -5,11 +5,30 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from genai_tui.service.tokenize import TokenizerInfo
+
+
+def registry_text(infos: list[TokenizerInfo]) -> Text:
+    """One paragraph per tokenizer: name, kind, size, and what it is or why
+    it is missing (plain Text: paths and reasons come from the machine)."""
+    out = Text()
+    if not infos:
+        out.append("The tokenizer list is still loading.", style="italic")
+    for n, info in enumerate(infos):
+        if n:
+            out.append("\n")
+        out.append("✓ " if info.available else "✗ ", style="green" if info.available else "red")
+        out.append(info.name, style="bold")
+        size = f", {info.vocab_size:,} tokens" if info.vocab_size else ""
+        out.append(f"  ({info.kind}{size})", style="dim")
+        out.append(f"\n  {info.description}")
+        if not info.available:
+            out.append(f"\n  unavailable: {info.reason}", style="yellow")
+    return out
 
 
 class RegistryScreen(ModalScreen[None]):
@@ -22,11 +41,10 @@ class RegistryScreen(ModalScreen[None]):
     ]
     DEFAULT_CSS = """
     RegistryScreen { align: center middle; }
-    RegistryScreen > Vertical {
-        width: 95%; max-width: 120; height: auto; max-height: 90%;
+    RegistryScreen > VerticalScroll {
+        width: 90%; max-width: 100; height: auto; max-height: 90%;
         border: thick $accent; background: $surface; padding: 0 1;
     }
-    RegistryScreen DataTable { height: auto; max-height: 20; }
     """
 
     def __init__(self, infos: list[TokenizerInfo]) -> None:
@@ -34,29 +52,10 @@ class RegistryScreen(ModalScreen[None]):
         self._infos = infos
 
     def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text("Tokenizers on this machine", style="bold"))
-            table: DataTable[Text] = DataTable(cursor_type="row", id="registry-table")
-            yield table
+        with VerticalScroll() as scroll:
+            scroll.border_title = "Tokenizers on this machine"
+            yield Static(registry_text(self._infos), id="registry-list")
             yield Static(Text("Esc closes this list.", style="dim"))
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("name", "kind", "vocab", "status", "about")
-        if not self._infos:
-            table.add_row(Text("(still loading)"), Text(""), Text(""), Text(""), Text(""))
-        for info in self._infos:
-            status = (
-                Text("available", style="green")
-                if info.available
-                else Text(f"unavailable: {info.reason}", style="yellow")
-            )
-            size = f"{info.vocab_size:,}" if info.vocab_size else "–"
-            table.add_row(
-                Text(info.name, style="bold"), Text(info.kind), Text(size, justify="right"),
-                status, Text(info.description),
-            )
-        table.focus()
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)

@@ -111,7 +111,7 @@ class ReplayView(Vertical, can_focus=True):
         marks = frozenset(positions) if positions else frozenset(
             n for n, token_id in enumerate(step.ids) if new_id is not None and token_id == new_id
         )
-        cells = TokenCells.build(step.ids, (self._label_bytes(i) for i in step.ids), marks=marks)
+        cells = TokenCells.build(step.ids, [self._label_bytes(i) for i in step.ids], marks=marks)
         view = self.query_one("#replay-tokens", TokenView)
         view.set_cells(cells, keep_cursor=False)
         if marks:

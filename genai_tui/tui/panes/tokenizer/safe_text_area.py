@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.binding import Binding
 from textual.widgets import TextArea
 
 from genai_tui.textsafe import escape_controls
@@ -81,6 +81,11 @@ class SafeTextArea(TextArea, inherit_bindings=False):
                 "Soft wrap is off for this long text (it keeps editing fast).",
                 title="Long text",
             )
+
+    def _on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if not self.soft_wrap and self.document.line_count < 1_000:
+            if len(self.document.text) < self.BIG_PASTE // 2:
+                self.soft_wrap = True  # short again: wrap as before
 
     _rendering = False
 
