@@ -210,3 +210,31 @@ def test_cli_out_of_range_knobs_exit_2_with_one_line(args, fragment, model_dir, 
 def test_cli_missing_model_exits_2(tmp_path, capsys) -> None:
     code, _, err = run(["generate", "x", "--model", str(tmp_path / "none")], capsys)
     assert code == 2 and "does not exist" in err and err.count("\n") == 1
+
+
+def test_cli_train_lm_writes_a_model_and_resumes(tmp_path, capsys) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("def f(x):\n    return x + 1\n" * 200, encoding="utf-8")
+    out = tmp_path / "lm"
+    base = ["train", "lm", "--corpus", str(corpus), "--out", str(out), "--batch-size", "2",
+            "--block-size", "16", "--layers", "1", "--heads", "1", "--width", "16",
+            "--eval-every", "5", "--checkpoint-every", "5", "--seed", "3"]
+    code, stdout, err = run(base + ["--steps", "5"], capsys)
+    assert code == 0, err
+    assert "validation loss" in stdout
+    card = json.loads((out / "card.json").read_text())
+    assert card["steps"] == 5 and card["command"].startswith("genai-tui train lm")
+    code, stdout, err = run(base + ["--steps", "8", "--resume"], capsys)
+    assert code == 0, err
+    assert json.loads((out / "card.json").read_text())["steps"] == 8
+    assert "resuming from step 5" in err
+    code, _, err = run(["generate", "def", "--model", str(out), "-n", "3"], capsys)
+    assert code == 0
+
+
+def test_cli_train_lm_errors_exit_2(tmp_path, capsys) -> None:
+    code, _, err = run(["train", "lm", "--out", str(tmp_path / "x"), "--resume"], capsys)
+    assert code == 2 and "nothing to resume" in err
+    code, _, err = run(["train", "lm", "--corpus", str(tmp_path / "missing.txt"), "--out",
+                        str(tmp_path / "y"), "--steps", "1"], capsys)
+    assert code == 2 and "does not exist" in err

@@ -165,7 +165,7 @@ def line_chart_rows(
             row.append(Segment(label[: label_width - 1].rjust(label_width - 1) + "┤" if label
                                else " " * (label_width - 1) + "│", dim))
         cells = [(chr(0x2800 + int(b)), styles[o]) if b else (" ", None)
-                 for b, o in zip(bits[r], owner[r])]
+                 for b, o in zip(bits[r], owner[r], strict=True)]
         row.extend(_runs(cells))
         out.append(row)
     return out
@@ -184,7 +184,7 @@ def line_chart(
 
 
 def _blend(p: float) -> tuple[int, int, int]:
-    return tuple(int(round(f + (r - f) * p)) for f, r in zip(FAKE_SHADE, REAL_SHADE))
+    return tuple(int(round(f + (r - f) * p)) for f, r in zip(FAKE_SHADE, REAL_SHADE, strict=True))
 
 
 _SHADES = 17
@@ -219,7 +219,8 @@ def scatter_map_rows(
                      _SHADES - 1).astype(int)
     out: list[Row] = []
     for r in range(rows):
-        cells = [(g, _CELL_STYLES[k, g]) for g, k in zip(glyphs[r].tolist(), shades[r].tolist())]
+        cells = [(g, _CELL_STYLES[k, g])
+                 for g, k in zip(glyphs[r].tolist(), shades[r].tolist(), strict=True)]
         out.append(_runs(cells))
     return out
 

@@ -233,17 +233,26 @@ class ImageGrid:
     def layout(self, width: int, height: int | None = None) -> tuple[float, int]:
         """(scale, images per row) for an area of ``width`` columns (and ``height`` rows).
 
-        Too narrow for ``ncol`` images: fewer per row. With ``fit``: the
-        largest scale up to ``max_scale`` that fits, else half size.
+        Without ``fit``: the given scale, fewer images per row if too narrow.
+        With ``fit``: the largest scale (up to ``max_scale``) showing all
+        ``ncol`` per row; else the largest with fewer per row; else half size.
         """
         if self.max_height is not None:
             height = self.max_height if height is None else min(height, self.max_height)
         if not self.fit:
             return self.scale, self._columns(self.scale, width)
-        for scale in sorted((s for s in SCALES if s <= self.max_scale), reverse=True):
+
+        def fits(scale: float, ncol: int) -> bool:
+            return self.width_at(scale, ncol) <= width and (
+                height is None or self.height_at(scale, ncol) <= height)
+
+        full = sorted((s for s in SCALES if 1 <= s <= self.max_scale), reverse=True)
+        for scale in full:
+            if fits(scale, self.ncol):
+                return scale, self.ncol
+        for scale in full:
             ncol = self._columns(scale, width)
-            if self.width_at(scale, ncol) <= width and (
-                    height is None or self.height_at(scale, ncol) <= height):
+            if fits(scale, ncol):
                 return scale, ncol
         return 0.5, self._columns(0.5, width)
 

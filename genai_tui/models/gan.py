@@ -46,7 +46,7 @@ class MLPGenerator(nn.Module):
         super().__init__()
         dims = [cfg.noise_dim] + [cfg.hidden] * cfg.layers
         blocks: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
             blocks += [nn.Linear(a, b), nn.ReLU()]
         blocks.append(nn.Linear(dims[-1], out_dim))
         self.net = nn.Sequential(*blocks)
@@ -62,7 +62,7 @@ class MLPDiscriminator(nn.Module):
         super().__init__()
         dims = [in_dim] + [cfg.hidden] * cfg.layers
         blocks: list[nn.Module] = []
-        for a, b in zip(dims[:-1], dims[1:]):
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
             blocks += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
         blocks.append(nn.Linear(dims[-1], 1))
         self.net = nn.Sequential(*blocks)

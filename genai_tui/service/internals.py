@@ -257,7 +257,8 @@ class LogitLens:
     ids: list[int]
     tokens: list[str]
     layers: list[str]
-    """Row labels: "embed" (before block 1), then "layer 1" .. "layer L" (the model's output)."""
+    """Row labels: "embed" (the input embeddings), then "layer 0" .. "layer L-1" (the
+    stream after that block; the last row is the model's real output)."""
     cells: list[list[LensCell]]
     """cells[layer][position]."""
     truncated: int = 0
@@ -308,7 +309,7 @@ def logit_lens(prompt: str, model: LanguageModel | None = None, top: int = 5) ->
                 target_rank = int((p > p[target]).sum()) + 1
             row.append(LensCell(cands, target_prob, target_rank))
         cells.append(row)
-    labels = ["embed"] + [f"layer {i}" for i in range(1, n_rows)]
+    labels = ["embed"] + [f"layer {i}" for i in range(n_rows - 1)]
     return LogitLens(ids=list(ids), tokens=[lm.token_texts[i] for i in ids], layers=labels,
                      cells=cells, truncated=dropped)
 

@@ -37,22 +37,36 @@ class GenaiApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         initial = self._initial_pane or (self._pane_classes[0].PANE_ID if self._pane_classes else "")
+        # Only the first pane is built now; the others are mounted when first
+        # shown, so the first screen paints sooner.
         with TabbedContent(id="panes", initial=initial):
             for cls in self._pane_classes:
                 with TabPane(cls.TITLE, id=cls.PANE_ID):
-                    yield cls(id=f"pane-{cls.PANE_ID}")
+                    if cls.PANE_ID == initial:
+                        yield cls(id=f"pane-{cls.PANE_ID}")
         yield Footer()
 
-    def on_mount(self) -> None:
-        self._notify_pane_shown()
+    async def on_mount(self) -> None:
+        await self._show_active_pane()
 
-    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        self._notify_pane_shown()
+    async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        await self._show_active_pane()
 
-    def _notify_pane_shown(self) -> None:
-        pane = self.active_pane
-        if pane is not None:
+    async def _show_active_pane(self) -> None:
+        tabs = self.query_one("#panes", TabbedContent)
+        if tabs.active:
+            pane = await self._ensure_pane(tabs.active)
             pane.pane_shown()
+
+    async def _ensure_pane(self, pane_id: str) -> Pane:
+        """The pane with this id, mounting it into its tab on first use."""
+        tab = self.query_one("#panes", TabbedContent).get_pane(pane_id)
+        for pane in tab.query(Pane):
+            return pane
+        cls = next(c for c in self._pane_classes if c.PANE_ID == pane_id)
+        pane = cls(id=f"pane-{pane_id}")
+        await tab.mount(pane)
+        return pane
 
     @property
     def active_pane(self) -> Pane | None:
@@ -96,7 +110,7 @@ class GenaiApp(App[None]):
                         partial(self._run_pane_action, cls.PANE_ID, binding.action),
                     )
 
-    def _run_pane_action(self, pane_id: str, action: str) -> None:
+    async def _run_pane_action(self, pane_id: str, action: str) -> None:
         self.action_show_pane(pane_id)
-        pane = self.query_one(f"#pane-{pane_id}", Pane)
+        pane = await self._ensure_pane(pane_id)
         self.call_after_refresh(self.run_action, action, pane)

@@ -17,7 +17,6 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
 from textual.message import Message
-from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
@@ -32,7 +31,7 @@ from genai_tui.service.gan import (
 )
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
-from genai_tui.tui.panes.gan.widgets import ChartView, MapView
+from genai_tui.tui.panes.gan.widgets import ChartView, MapView, TextLine
 
 REFRESH_SECONDS = 0.1
 """The worker sends the screen new plots at most this often (10 Hz) while playing."""
@@ -167,16 +166,16 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
     def compose(self) -> ComposeResult:
         with Horizontal(id="gan-main"):
             with Vertical(id="gan-left"):
-                yield Static(self._legend(), id="gan-legend")
+                yield TextLine(self._legend(), id="gan-legend")
                 yield MapView(id="gan-map")
             with Vertical(id="gan-right"):
-                yield Static(Text("loss"), id="gan-loss-title", classes="gan-title")
+                yield TextLine(Text("loss"), id="gan-loss-title", classes="gan-title")
                 yield ChartView(id="gan-loss")
-                yield Static(Text("D(x)"), id="gan-dx-title", classes="gan-title")
+                yield TextLine(Text("D(x)"), id="gan-dx-title", classes="gan-title")
                 yield ChartView(y_range=(0.0, 1.0), id="gan-dx")
-                yield Static(Text("JS divergence"), id="gan-js-title", classes="gan-title")
+                yield TextLine(Text("JS divergence"), id="gan-js-title", classes="gan-title")
                 yield ChartView(y_range=(0.0, 1.0), window=200, id="gan-js")
-        yield Static(id="gan-status")
+        yield TextLine(id="gan-status")
 
     def on_mount(self) -> None:
         self._update_status()
@@ -313,7 +312,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             self.query_one(MapView).set_view(message.view)
         self._refresh_plots()
         self._update_status()
-        self.query_one("#gan-legend", Static).update(self._legend())
+        self.query_one("#gan-legend", TextLine).set_text(self._legend())
 
     def _record(self, ev: GanEvent) -> None:
         self.last_event = ev
@@ -343,7 +342,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         loss.append("  ")
         loss.append("━ G ", style=G_COLOUR)
         loss.append(_num(ev.g_loss if ev else None))
-        self.query_one("#gan-loss-title", Static).update(loss)
+        self.query_one("#gan-loss-title", TextLine).set_text(loss)
         self.query_one("#gan-loss", ChartView).set_series(
             [(h["d_loss"], D_COLOUR), (h["g_loss"], G_COLOUR)])
         dx = Text(no_wrap=True, overflow="ellipsis")
@@ -352,7 +351,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         dx.append("  ")
         dx.append("━ D(G(z)) ", style=FAKE_COLOUR)
         dx.append(_num(ev.d_fake if ev else None))
-        self.query_one("#gan-dx-title", Static).update(dx)
+        self.query_one("#gan-dx-title", TextLine).set_text(dx)
         self.query_one("#gan-dx", ChartView).set_series(
             [(h["d_real"], REAL_COLOUR), (h["d_fake"], FAKE_COLOUR)])
         js = Text(no_wrap=True, overflow="ellipsis")
@@ -364,7 +363,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         else:
             js.append("JS divergence: 2-D mode only", style="dim")
             self.query_one("#gan-js", ChartView).set_series([])
-        self.query_one("#gan-js-title", Static).update(js)
+        self.query_one("#gan-js-title", TextLine).set_text(js)
 
     def _legend(self) -> Text:
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -415,7 +414,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
                          style="dim")
         status = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
         status.no_wrap, status.overflow = True, "ellipsis"
-        self.query_one("#gan-status", Static).update(status)
+        self.query_one("#gan-status", TextLine).set_text(status)
 
     # -- actions --------------------------------------------------------------------
 
@@ -469,7 +468,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self.mode = "images" if self.mode == "points" else "points"
         self.busy = True
         self._ctl.send("build", self.settings[self.mode])
-        self.query_one("#gan-legend", Static).update(self._legend())
+        self.query_one("#gan-legend", TextLine).set_text(self._legend())
         self._update_status()
 
     def action_settings(self) -> None:

@@ -1,0 +1,24 @@
+"""Panes other than the first are built only when first shown."""
+
+from textual.widgets import TabbedContent
+
+from genai_tui.tui.app import GenaiApp
+from genai_tui.tui.pane import Pane
+from genai_tui.tui.panes import pane_classes
+
+
+async def test_only_the_first_pane_is_built_at_start_and_f3_builds_the_next() -> None:
+    ids = [cls.PANE_ID for cls in pane_classes()]
+    app = GenaiApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert [p.id for p in app.query(Pane)] == [f"pane-{ids[0]}"]
+        if len(ids) > 1:
+            await pilot.press("f3")
+            await pilot.pause()
+            assert app.query_one(TabbedContent).active == ids[1]
+            assert app.active_pane is not None and app.active_pane.PANE_ID == ids[1]
+            await pilot.press("f2")
+            await pilot.pause()
+            assert app.query_one(TabbedContent).active == ids[0]
+            assert len(app.query(Pane)) == 2
