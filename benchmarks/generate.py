@@ -3,8 +3,10 @@
 Measures, on ``assets/lm`` (single torch thread, like `genai-tui generate`):
 
 1. ours, KV cache: the full service (`genai_tui.service.generate.generate`,
-   every `TokenStep` with top-10 candidates before/after the knobs), greedy
-   and sampled (temperature 0.8, top-k 50, top-p 0.95);
+   every `TokenStep` with top-10 candidates before/after the knobs and per
+   stage, as the pane asks), greedy and sampled (temperature 0.8, top-k 50,
+   top-p 0.95); and greedy without candidate lists (``top_n=0``, what the
+   CLI's text mode asks);
 2. ours, model only: the `IncrementalDecoder` + argmax loop (no TokenSteps);
 3. Hugging Face ``GPT2LMHeadModel.generate`` on the same weights converted
    (after checking the converted model's logits match ours), greedy and
@@ -79,10 +81,10 @@ def main() -> None:
         if diff > 1e-3:
             raise SystemExit("converted weights do not reproduce our logits")
 
-    def ours_service(**knobs) -> float:
+    def ours_service(top_n: int = 10, **knobs) -> float:
         k = gen.Knobs(max_tokens=n, seed=0, **knobs)
         t = time.perf_counter()
-        count = sum(1 for _ in gen.generate(PROMPT, k, lm, top_n=10))
+        count = sum(1 for _ in gen.generate(PROMPT, k, lm, top_n=top_n))
         assert count == n
         return time.perf_counter() - t
 
@@ -119,6 +121,7 @@ def main() -> None:
     runs = {
         "ours: service, KV cache, greedy": lambda: ours_service(greedy=True),
         "ours: service, KV cache, sampled": lambda: ours_service(**SAMPLED),
+        "ours: service, no candidate lists (CLI), greedy": lambda: ours_service(0, greedy=True),
         "ours: model only (KV cache + argmax)": ours_model_only,
         "ours: no KV cache, greedy": ours_no_cache,
     }
@@ -142,10 +145,10 @@ def main() -> None:
             best[name] = min(best[name], fn())
     tps = {name: n / t for name, t in best.items()}
     print()
-    print(f"| {'measurement':<42} | {'tokens/s':>9} |")
-    print(f"|{'-' * 44}|{'-' * 11}:|")
+    print(f"| {'measurement':<48} | {'tokens/s':>9} |")
+    print(f"|{'-' * 50}|{'-' * 11}:|")
     for name, value in tps.items():
-        print(f"| {name:<42} | {value:>9,.0f} |")
+        print(f"| {name:<48} | {value:>9,.0f} |")
     print()
     g, s = tps["ours: service, KV cache, greedy"], tps["ours: service, KV cache, sampled"]
     if hf is not None:

@@ -22,3 +22,17 @@ async def test_only_the_first_pane_is_built_at_start_and_f3_builds_the_next() ->
             await pilot.pause()
             assert app.query_one(TabbedContent).active == ids[0]
             assert len(app.query(Pane)) == 2
+
+
+async def test_switching_panes_moves_focus_into_the_new_pane() -> None:
+    ids = [cls.PANE_ID for cls in pane_classes()]
+    if len(ids) < 2:
+        return
+    app = GenaiApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("f3")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.focused is not None
+        assert app.active_pane in app.focused.ancestors_with_self

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pydoc_data.topics
+from pathlib import Path
+
 import pytest
 from textual import events
 from textual.widgets import DataTable, Static
 
+import genai_tui.tui.app
 from genai_tui.service import tokenize as svc
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.tokenizer import TokenizerPane
@@ -73,6 +76,15 @@ async def test_default_text_is_tokenized_with_counts() -> None:
         assert "·want" in shown  # visible space
         assert "↵" in shown  # visible newline
         assert str(expected.tokens[1].id) in shown  # ids under the tokens
+        view = pane.query_one("#tok-tokens-a", TokenView)
+        visible_text = "".join(view.cells.labels)
+        token_id = next(str(t.id) for t in expected.tokens if str(t.id) not in visible_text)
+        assert token_id in shown
+        view.focus()
+        await pilot.press("i")  # hide the ids: one row per line
+        assert view.rows_per_line == 1 and token_id not in view_text(view)
+        await pilot.press("i")
+        assert view.rows_per_line == 2 and token_id in view_text(view)
 
 
 async def test_typing_updates_the_counts() -> None:
@@ -146,8 +158,11 @@ async def test_select_token_by_keys_and_click_shows_merge() -> None:
         assert " ".join(f"{b:02x}" for b in token.bytes) in detail
         assert f"Merge rank {merge.rank:,}" in detail
         assert f"({merge.left})" in detail and f"({merge.right})" in detail
-        # The token's characters are selected in the text area.
-        assert pane.query_one(SafeTextArea).selected_text == token.text
+        # The token's characters are marked in the text area; the user's
+        # cursor and selection are left alone (typing must not replace them).
+        text_area = pane.query_one(SafeTextArea)
+        assert text_area.marked_text == token.text
+        assert text_area.selected_text == ""
         await pilot.press("end")
         assert view.cursor == len(tokens) - 1
         await pilot.press("home")
@@ -228,10 +243,15 @@ async def test_hostile_text_is_shown_and_does_nothing() -> None:
         assert "␛" in drawn and "␇" in drawn
         for rendered in (shown, drawn):
             assert not any(ch in rendered for ch in "\x1b\x07\x9b\u202e")
-        # Click every token and every row: nothing acts on the markup.
-        for y in range(2):
-            for x in range(0, view.size.width, 3):
-                await pilot.click(view, offset=(x, y))
+        # Click every token that looks like markup: nothing acts on it.
+        clicked = 0
+        for index, label in enumerate(view.cells.labels):
+            offset = view.token_offset(index)
+            if offset is not None and any(ch in label for ch in "[@=]") and offset[1] >= 0:
+                await pilot.click(view, offset=offset)
+                assert view.cursor == index
+                clicked += 1
+        assert clicked >= 5
         await settle(pilot, pane)
         assert pilot.app.is_running
         assert pilot.app.return_code is None
@@ -330,6 +350,17 @@ def no_timings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(StatsBar, "show_timing", False)
 
 
+class TokenizerOnlyApp(GenaiApp):
+    """The real app shell with only this pane, so other panes' tabs coming
+    and going leave this snapshot alone."""
+
+    CSS_PATH = Path(genai_tui.tui.app.__file__).with_name("app.tcss")
+
+    def __init__(self) -> None:
+        super().__init__(initial_pane="tokenizer")
+        self._pane_classes = [TokenizerPane]
+
+
 def test_snapshot(snap_compare, no_timings) -> None:
     async def run_before(pilot) -> None:
         pane = await start(pilot)
@@ -337,6 +368,4 @@ def test_snapshot(snap_compare, no_timings) -> None:
         await pilot.press("right", "right")
         await settle(pilot, pane)
 
-    assert snap_compare(
-        GenaiApp(initial_pane="tokenizer"), terminal_size=(100, 30), run_before=run_before
-    )
+    assert snap_compare(TokenizerOnlyApp(), terminal_size=(100, 30), run_before=run_before)

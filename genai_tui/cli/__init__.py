@@ -6,6 +6,7 @@ must stay cheap (no torch, no Textual at import time).
 
 from genai_tui.cli import (
     diffusion_cmds,  # noqa: F401  (registers commands)
+    gan_cmds,  # noqa: F401  (registers commands)
     generate_cmds,  # noqa: F401  (registers commands)
     internals_cmds,  # noqa: F401  (registers commands)
     tokenizer_cmds,  # noqa: F401  (registers commands)

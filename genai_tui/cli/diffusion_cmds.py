@@ -24,16 +24,22 @@ diffusion_app = typer.Typer(
 app.add_typer(diffusion_app, name="diffusion")
 
 
-def _set_threads(threads: int | None) -> None:
-    """Small convolutions on a shared 2-core box: default to one thread unless told."""
+def _threads(threads: int | None) -> int | None:
+    """Torch threads to use: as told, else one (small convolutions on a shared 2-core box
+    run far faster on one thread), unless OMP_NUM_THREADS says otherwise."""
     import os
 
+    if threads is not None:
+        return threads
+    return None if "OMP_NUM_THREADS" in os.environ else 1
+
+
+def _set_threads(threads: int | None) -> None:
     import torch
 
-    if threads is not None:
-        torch.set_num_threads(threads)
-    elif "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
+    count = _threads(threads)
+    if count is not None:
+        torch.set_num_threads(count)
 
 
 def _load(model_dir: Path | None):  # -> DiffusionModel
@@ -76,10 +82,10 @@ def sample_cmd(
     from genai_tui.service import diffusion as service
 
     settings = service.SampleSettings(n=n, sampler=service.check_choice(
-        sampler, service.SAMPLERS, "sampler"), steps=steps, eta=eta, seed=seed)
+        sampler, service.SAMPLERS, "sampler"), steps=steps, eta=eta, seed=seed,
+        threads=_threads(threads))
     if frames is not None and frames.exists() and not frames.is_dir():
         raise UserError(f"--frames {str(frames)!r} is a file; give a folder")
-    _set_threads(threads)
     model = _load(model_dir)
     iterator = service.sample_steps(model, settings)  # validates before any work
     if frames is not None:
@@ -181,7 +187,7 @@ def noise_cmd(
 
 @train_app.command("diffusion")
 def train_diffusion_cmd(
-    steps: int = typer.Option(3000, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
+    steps: int = typer.Option(2400, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
     schedule: str = typer.Option("linear", "--schedule", help="Noise schedule: linear or cosine."),
     out: Path = typer.Option(Path("diffusion"), "--out", "-o",
                              help="Folder for model.safetensors + card.json."),
@@ -190,11 +196,13 @@ def train_diffusion_cmd(
                                help="Generated training digits."),
     batch_size: int = typer.Option(128, "--batch-size", min=1, max=4096),
     lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
-    channels: int = typer.Option(32, "--channels", min=8, max=256,
+    channels: int = typer.Option(16, "--channels", min=8, max=256,
                                  help="U-Net channels at full resolution (multiple of 8)."),
     timesteps: int = typer.Option(1000, "--timesteps", min=2, max=10000, help="T."),
     judge_n: int = typer.Option(256, "--judge", min=0, max=10000,
                                 help="Samples the classifier judges for the card (0: skip)."),
+    max_minutes: float = typer.Option(0.0, "--max-minutes", min=0.0,
+                                      help="Stop early after this long (0: no limit)."),
     threads: int | None = typer.Option(None, "--threads", min=1, max=64, help="Torch threads."),
     json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
 ) -> None:
@@ -208,7 +216,7 @@ def train_diffusion_cmd(
         raise UserError(f"--out {str(out)!r} is a file; give a folder")
     settings = service.TrainSettings(steps=steps, schedule=name, timesteps=timesteps,
                                      batch_size=batch_size, lr=lr, n_data=n_data, seed=seed,
-                                     base_channels=channels)
+                                     base_channels=channels, time_limit=max_minutes * 60)
     _set_threads(threads)
     command = shlex.join(["genai-tui", *sys.argv[1:]])
     events = service.train(settings, out, command=command, judge_samples=judge_n)

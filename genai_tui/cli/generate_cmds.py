@@ -112,6 +112,7 @@ def generate_cmd(
 
 @train_app.command("lm")
 def train_lm_cmd(
+    ctx: typer.Context,
     corpus: Path | None = typer.Option(
         None, "--corpus", "-c", help="UTF-8 text file (default: CPython's bundled docs and "
         "standard-library docstrings, built on this machine)."),
@@ -156,9 +157,31 @@ def train_lm_cmd(
         n_embd=width, lr=lr, min_lr=lr / 10, warmup=max(1, warmup), eval_every=eval_every,
         checkpoint_every=checkpoint_every, save_dtype=save_dtype, threads=threads,
         time_limit=time_limit * 60 if time_limit is not None else None,
-        command="genai-tui " + shlex.join(sys.argv[1:]))
+        command=_command_line(ctx))
     events = tl.train(settings)
     _run_training(events, quiet)
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command that started this run, for the model card: ``sys.argv`` when
+    run as ``genai-tui``, otherwise rebuilt from the parsed options."""
+    import os
+
+    argv0 = sys.argv[0].replace(os.sep, "/")
+    if os.path.basename(argv0) == "genai-tui" or argv0.endswith("genai_tui/__main__.py"):
+        return "genai-tui " + shlex.join(sys.argv[1:])
+    parts = ctx.command_path.split()
+    parts[0] = "genai-tui"
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if value == param.default or not param.opts:
+            continue
+        flag = max(param.opts, key=len)
+        if isinstance(value, bool):
+            parts.append(flag)
+        else:
+            parts += [flag, str(value)]
+    return shlex.join(parts)
 
 
 def _run_training(events, quiet: bool) -> None:  # noqa: ANN001 - an iterator of train events

@@ -36,11 +36,12 @@ def _read(prompt: str) -> str:
     return sys.stdin.read() if prompt == "-" else prompt
 
 
-def _label(text: str, width: int) -> str:
-    """A token shown visibly, cut to ``width`` columns, padded."""
-    from genai_tui.textsafe import visible
+def _label(text: str, width: int, token: bool = True) -> str:
+    """A token shown visibly (spaces as ·), or typed text with control characters
+    made visible, cut to ``width`` columns, padded."""
+    from genai_tui.textsafe import escape_controls, visible
 
-    shown = visible(text)
+    shown = visible(text) if token else escape_controls(text, keep_newlines=False)
     if len(shown) > width:
         shown = shown[:width - 1] + "…"
     return shown.ljust(width)
@@ -192,7 +193,8 @@ def _print_neighbors(result: Any, as_json: bool) -> None:
     say(f"cosine similarity, {result.searched} {what} searched ({result.backend})")
     for n in result.neighbors:
         ident = f"#{n.id:<5} " if n.id is not None else ""
-        say(f"{n.similarity:+.3f}  {ident}{_label(n.label, 40).rstrip()}")
+        label = _label(n.label, 40, token=result.backend == "lm").rstrip()
+        say(f"{n.similarity:+.3f}  {ident}{label}")
 
 
 @embed_app.command("neighbors")
@@ -250,7 +252,7 @@ def similarity_cmd(
         return
     width = max(6, min(16, max(len(w) for w in sim.labels)))
     for i, label in enumerate(sim.labels):
-        say(f"{i:>3} {_label(label, width)} "
+        say(f"{i:>3} {_label(label, width, token=False)} "
             + " ".join(f"{float(x):+.2f}" for x in sim.matrix[i]))
 
 
@@ -275,4 +277,4 @@ def map_cmd(
     say(f"PC1 explains {100 * proj.explained[0]:.0f}% of the variance, "
         f"PC2 {100 * proj.explained[1]:.0f}%")
     for t, (x, y) in zip(proj.labels, proj.points, strict=True):
-        say(f"{x:+8.3f} {y:+8.3f}  {_label(t, 40).rstrip()}")
+        say(f"{x:+8.3f} {y:+8.3f}  {_label(t, 40, token=False).rstrip()}")

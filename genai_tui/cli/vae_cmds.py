@@ -7,7 +7,6 @@ Rich's progress bar load inside the commands.
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,25 @@ vae_app = typer.Typer(
 app.add_typer(vae_app, name="vae")
 
 
-def _command_line() -> str:
-    return shlex.join(["genai-tui", *sys.argv[1:]])
+def _command_line(ctx: typer.Context) -> str:
+    """The running command with every option spelled out (for the model card).
+
+    Rebuilt from the parsed parameters, so it is exact however the command was
+    started (console script, ``python -m``, or in-process from tests).
+    """
+    words = ctx.command_path.split()
+    words[0] = "genai-tui"
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if getattr(param, "param_type_name", "") != "option" or value is None:
+            continue
+        flag = max(param.opts, key=len)
+        if getattr(param, "is_flag", False):
+            if value:
+                words.append(flag)
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 def _limit_threads() -> None:
@@ -60,6 +76,7 @@ def _progress(total: int, fields: list[str], quiet: bool) -> Any:
 
 @train_app.command("classifier")
 def train_classifier_cmd(
+    ctx: typer.Context,
     steps: int = typer.Option(2000, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
     seed: int = typer.Option(0, "--seed", help="Seed for data and initialisation."),
     n_train: int = typer.Option(20000, "--n-train", min=10, max=1_000_000,
@@ -77,7 +94,7 @@ def train_classifier_cmd(
         raise UserError(f"--out {str(out)!r} is a file; give a folder")
     _limit_threads()
     events = service.train(steps=steps, seed=seed, n_train=n_train, out=out,
-                           command=_command_line())
+                           command=_command_line(ctx))
     last = None
     if json_out:
         for last in events:
@@ -96,6 +113,7 @@ def train_classifier_cmd(
 
 @train_app.command("vae")
 def train_vae_cmd(
+    ctx: typer.Context,
     latent_dim: int = typer.Option(16, "--latent-dim", min=1, max=512,
                                    help="Size of the latent vector z (2 = a drawable map)."),
     beta: float = typer.Option(1.0, "--beta", min=0.0, max=100.0,
@@ -122,7 +140,7 @@ def train_vae_cmd(
     _limit_threads()
     events = service.train(latent_dim=latent_dim, beta=beta, steps=steps, seed=seed, data=data,
                            out=out, hidden=hidden, batch_size=batch_size,
-                           command=_command_line())
+                           command=_command_line(ctx))
     last = None
     if json_out:
         for last in events:

@@ -65,6 +65,12 @@ def _columns(values: np.ndarray, window: int, px: int) -> np.ndarray:
     counts = np.bincount(pos[ok], minlength=px)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    # Fewer values than columns: join neighbouring values across the empty columns.
+    filled = np.flatnonzero(counts)
+    if window > px or filled.size < 2:
+        return out
+    inner = np.arange(filled[0], filled[-1] + 1)
+    out[inner] = np.interp(inner, filled, out[filled])
     return out
 
 
@@ -254,8 +260,8 @@ def save_scatter_png(
     path: str | Path,
     size: int = 480,
 ) -> Path:
-    """The scatter map as a PNG: the decision shade as background, real points as
-    green dots and generated ones as pink crosses.
+    """The scatter map as a PNG: the decision shade as background, generated points
+    as pink crosses and real ones as green dots (drawn last, so they stay visible).
 
     Raises:
         UserError: the file cannot be written.
@@ -264,21 +270,20 @@ def save_scatter_png(
 
     shade = np.clip(np.nan_to_num(decision, nan=0.5), 0, 1)[..., None]
     rgb = np.asarray(FAKE_SHADE) + (np.asarray(REAL_SHADE) - np.asarray(FAKE_SHADE)) * shade
-    img = Image.fromarray(rgb.astype(np.uint8), mode="RGB").resize((size, size),
-                                                                    Image.Resampling.BILINEAR)
+    img = Image.fromarray(rgb.astype(np.uint8)).resize((size, size), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(img)
     x0, x1, y0, y1 = box
 
     def to_px(p: np.ndarray) -> tuple[float, float]:
         return ((p[0] - x0) / (x1 - x0) * size, (y1 - p[1]) / (y1 - y0) * size)
 
-    for p in np.asarray(real).reshape(-1, 2):
-        x, y = to_px(p)
-        draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=(150, 255, 170))
     for p in np.asarray(fake).reshape(-1, 2):
         x, y = to_px(p)
         draw.line((x - 2.5, y - 2.5, x + 2.5, y + 2.5), fill=(255, 150, 230))
         draw.line((x - 2.5, y + 2.5, x + 2.5, y - 2.5), fill=(255, 150, 230))
+    for p in np.asarray(real).reshape(-1, 2):
+        x, y = to_px(p)
+        draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=(150, 255, 170))
     out = Path(path).expanduser()
     try:
         img.save(out, format="PNG")

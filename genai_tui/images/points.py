@@ -120,7 +120,7 @@ def make_points(name: str, n: int = 20_000, seed: int = 0) -> PointSet:
             return 1.6 * np.stack([x - 0.5, y - 0.25], 1)
         pts = curve(rng.random(n)) + rng.normal(0, 0.06, (n, 2))
         centres = curve((np.arange(8) + 0.5) / 8)
-        radii = np.full(8, 1.6 * math.pi / 8 / 2)
+        radii = np.full(8, 1.6 * math.pi / 4 / 2)  # half the spacing: 4 modes per half circle
     else:  # line
         def curve(t):
             x = -2 + 4 * t

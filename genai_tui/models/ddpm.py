@@ -112,7 +112,8 @@ def q_step(schedule: NoiseSchedule, x_prev: torch.Tensor, t: torch.Tensor,
 
 def predict_x0(schedule: NoiseSchedule, x_t: torch.Tensor, t: torch.Tensor,
                eps: torch.Tensor) -> torch.Tensor:
-    """Invert eq. 4 given a noise estimate: x_0 = (x_t - sqrt(1 - alpha-bar_t) eps) / sqrt(alpha-bar_t)."""
+    """Invert eq. 4 given a noise estimate:
+    x_0 = (x_t - sqrt(1 - alpha-bar_t) eps) / sqrt(alpha-bar_t)."""
     ab = _at(schedule.alpha_bars, t, x_t)
     return (x_t - (1 - ab).sqrt() * eps) / ab.sqrt()
 

@@ -254,13 +254,17 @@ class GPT(nn.Module):
         return (logits, tr) if tr is not None else logits
 
     def decode_one(self, token: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        """Fast path for generation: one new token (1, 1) through the cache;
-        returns next-token logits (vocab,).
+        """Fast path for generation: one new token (B, 1) through the cache;
+        returns the next-token logits of the first row, (vocab,).
 
         The same arithmetic as ``forward(token, cache, last_only=True)``
-        (tested to match) with functional calls instead of module calls: at
-        one token per step the Python overhead of ~50 ``nn.Module`` calls and
-        the no-op dropouts is a large share of the time. Inference only.
+        (tested to match), arranged for one position: activations stay 2-D
+        (B, C), and the projections use ``addmm`` on pre-transposed copies of
+        the weights (``x @ W^T`` with W^T contiguous is ~1.7x faster than
+        ``F.linear`` for these 1-row products on CPU), with no ``nn.Module``
+        calls or no-op dropouts. Inference only; the copies are refreshed by
+        `refresh_fast_weights` (IncrementalDecoder calls it) when the
+        parameters changed.
         """
         cfg = self.config
         pos = cache.pos
@@ -268,42 +272,61 @@ class GPT(nn.Module):
             raise ValueError(f"the cache holds block_size {cfg.block_size} positions already")
         B, C, nh = token.shape[0], cfg.n_embd, cfg.n_head
         hs = C // nh
-        wte, wpe, ln_f, layers = self._fast_weights()
+        wte, wpe, (lnf_w, lnf_b), wte_t, layers = self._fast_weights()
         x = wte[token[:, 0]] + wpe[pos]  # (B, C)
-        x = x.unsqueeze(1)  # (B, 1, C)
         eps = 1e-5
-        for layer, (ln1_w, ln1_b, attn_w, attn_b, proj_w, proj_b, ln2_w, ln2_b,
-                    fc_w, fc_b, mproj_w, mproj_b) in enumerate(layers):
-            h = F.layer_norm(x, (C,), ln1_w, ln1_b, eps)
-            qkv = F.linear(h, attn_w, attn_b)  # (B, 1, 3C)
-            q, k, v = qkv.view(B, 1, 3, nh, hs).permute(2, 0, 3, 1, 4)  # each (B, nh, 1, hs)
+        for layer, (ln1_w, ln1_b, attn_wt, attn_b, proj_wt, proj_b, ln2_w, ln2_b,
+                    fc_wt, fc_b, mproj_wt, mproj_b) in enumerate(layers):
+            h = F.layer_norm(x, (C,), ln1_w, ln1_b, eps)  # (B, C)
+            qkv = torch.addmm(attn_b, h, attn_wt)  # (B, 3C)
+            q, k, v = qkv.view(B, 3, nh, 1, hs).unbind(1)  # each (B, nh, 1, hs)
             cache.k[layer, :, :, pos:pos + 1] = k
             cache.v[layer, :, :, pos:pos + 1] = v
             y = F.scaled_dot_product_attention(
                 q, cache.k[layer, :, :, :pos + 1], cache.v[layer, :, :, :pos + 1])  # (B, nh, 1, hs)
-            y = y.transpose(1, 2).reshape(B, 1, C)  # (B, 1, C)
-            x = x + F.linear(y, proj_w, proj_b)
+            x = x + torch.addmm(proj_b, y.reshape(B, C), proj_wt)  # heads concatenated: (B, C)
             h = F.layer_norm(x, (C,), ln2_w, ln2_b, eps)
-            h = F.gelu(F.linear(h, fc_w, fc_b), approximate="tanh")  # (B, 1, 4C)
-            x = x + F.linear(h, mproj_w, mproj_b)  # (B, 1, C)
+            h = F.gelu(torch.addmm(fc_b, h, fc_wt), approximate="tanh")  # (B, 4C)
+            x = x + torch.addmm(mproj_b, h, mproj_wt)  # (B, C)
         cache.pos = pos + 1
-        x = F.layer_norm(x[:, 0], (C,), ln_f[0], ln_f[1], eps)  # (B, C)
-        return F.linear(x, wte)[0]  # (vocab,) for the first batch row
+        x = F.layer_norm(x[:1], (C,), lnf_w, lnf_b, eps)  # (1, C)
+        return (x @ wte_t)[0]  # (vocab,)
+
+    def _params_version(self) -> tuple:
+        return tuple(p._version for p in self.parameters()) + (id(self.transformer.wte.weight),)
+
+    def refresh_fast_weights(self) -> None:
+        """Rebuild `decode_one`'s transposed weight copies if any parameter changed."""
+        fast = self.__dict__.get("_fast")
+        if fast is None or fast[0] != self._params_version():
+            self.__dict__.pop("_fast", None)
+            self._fast_weights()
 
     def _fast_weights(self) -> tuple:
-        """Parameter tensors for `decode_one`, looked up once (updates happen in place)."""
         fast = self.__dict__.get("_fast")
         if fast is None:
             tr = self.transformer
-            layers = [
-                (b.ln_1.weight, b.ln_1.bias, b.attn.c_attn.weight, b.attn.c_attn.bias,
-                 b.attn.c_proj.weight, b.attn.c_proj.bias, b.ln_2.weight, b.ln_2.bias,
-                 b.mlp.c_fc.weight, b.mlp.c_fc.bias, b.mlp.c_proj.weight, b.mlp.c_proj.bias)
-                for b in tr.h
-            ]
-            fast = (tr.wte.weight, tr.wpe.weight, (tr.ln_f.weight, tr.ln_f.bias), layers)
+
+            def t(w: torch.Tensor) -> torch.Tensor:
+                return w.detach().t().contiguous()
+
+            def bias(linear: nn.Linear) -> torch.Tensor:  # addmm needs one (bias=False configs)
+                b = linear.bias
+                return b if b is not None else torch.zeros(linear.out_features)
+
+            with torch.no_grad():
+                layers = [
+                    (b.ln_1.weight, b.ln_1.bias, t(b.attn.c_attn.weight), bias(b.attn.c_attn),
+                     t(b.attn.c_proj.weight), bias(b.attn.c_proj), b.ln_2.weight, b.ln_2.bias,
+                     t(b.mlp.c_fc.weight), bias(b.mlp.c_fc), t(b.mlp.c_proj.weight),
+                     bias(b.mlp.c_proj))
+                    for b in tr.h
+                ]
+                weights = (tr.wte.weight, tr.wpe.weight, (tr.ln_f.weight, tr.ln_f.bias),
+                           t(tr.wte.weight), layers)
+            fast = (self._params_version(), weights)
             self.__dict__["_fast"] = fast
-        return fast
+        return fast[1]
 
     def logit_lens(self, residual: torch.Tensor) -> torch.Tensor:
         """Read a residual stream (B, T, C) through the final norm and the
@@ -414,6 +437,7 @@ class IncrementalDecoder:
         self.keep = max(1, min(block - 1, keep if keep is not None else block * 3 // 4))
         self.cache = model.new_cache()
         self.context: list[int] = []
+        model.refresh_fast_weights()
         self._one = torch.zeros((1, 1), dtype=torch.long)  # reused input for single steps
 
     def prefill(self, ids: list[int]) -> torch.Tensor:

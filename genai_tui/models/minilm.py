@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -96,11 +95,9 @@ class BertSelfAttention(nn.Module):
         q = self.query(x).view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
         k = self.key(x).view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
         v = self.value(x).view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(hs)  # (B, nh, T, T)
-        att = att.masked_fill(~mask[:, None, None, :], float("-inf"))  # padding keys
-        att = F.softmax(att, dim=-1)
-        y = att @ v  # (B, nh, T, hs)
-        return y.transpose(1, 2).reshape(B, T, C)
+        # softmax(q·k/√d) over the real (non-padding) keys; SDPA's fused kernel
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask[:, None, None, :])
+        return y.transpose(1, 2).reshape(B, T, C)  # (B, T, C)
 
 
 class BertSelfOutput(nn.Module):
@@ -246,9 +243,15 @@ class SentenceEncoder:
     @torch.no_grad()
     def encode(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
         """(N, dim) float32 embeddings, each of length 1."""
+        texts = list(texts)
+        if not texts:
+            return torch.zeros((0, self.dim))
+        # Batch texts of similar length together (less padding), as sentence-transformers does.
+        lengths = [len(e.ids) for e in self.tokenizer.encode_batch(texts)]
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         out = []
         for start in range(0, len(texts), batch_size):
-            encs = self.tokenizer.encode_batch(list(texts[start:start + batch_size]))
+            encs = self.tokenizer.encode_batch([texts[i] for i in order[start:start + batch_size]])
             T = max(len(e.ids) for e in encs)
             ids = torch.full((len(encs), T), self.config.pad_token_id, dtype=torch.long)
             mask = torch.zeros((len(encs), T), dtype=torch.bool)
@@ -259,6 +262,6 @@ class SentenceEncoder:
             m = mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
             pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)  # mean over real tokens
             out.append(F.normalize(pooled, p=2, dim=1))
-        if not out:
-            return torch.zeros((0, self.dim))
-        return torch.cat(out)
+        result = torch.empty((len(texts), self.dim))
+        result[torch.tensor(order)] = torch.cat(out)
+        return result

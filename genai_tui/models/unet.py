@@ -25,9 +25,9 @@ class UNetConfig:
     """Height and width of the (square) images; must divide by 2**(levels-1)."""
     in_channels: int = 1
     """1 for grayscale."""
-    base_channels: int = 32
-    """Channels at full resolution."""
-    channel_mults: tuple[int, ...] = (1, 2, 2)
+    base_channels: int = 16
+    """Channels at full resolution (most of the compute is spent there)."""
+    channel_mults: tuple[int, ...] = (1, 2, 4)
     """Channels per level as multiples of base_channels; one level per resolution."""
     num_res_blocks: int = 1
     """Residual blocks per level on the down path (the up path has one more, as in DDPM)."""

@@ -35,7 +35,7 @@ def temperature(logits: torch.Tensor, t: float) -> torch.Tensor:
 def greedy(logits: torch.Tensor) -> torch.Tensor:
     """Keep only the most likely token (the lowest id among equal maxima)."""
     out = torch.full_like(logits, NEG_INF)
-    best = logits.argmax(dim=-1, keepdim=True)  # argmax returns the first maximum
+    best = logits.max(dim=-1, keepdim=True).indices  # the first maximum (documented)
     return out.scatter(-1, best, 0.0)
 
 

@@ -408,36 +408,32 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
 
     for n in range(knobs.max_tokens):
         with torch.inference_mode():
-            raw_logp = torch.log_softmax(logits, dim=-1)  # (vocab,)
-            raw_probs = raw_logp.exp()
-            entropy = -(raw_probs * raw_logp).sum()
             stage_logits = run_chain(chain, logits, counts) if chain else []
-            if stage_logits:
-                stacked = torch.softmax(torch.stack(stage_logits), dim=-1)  # (S, vocab)
-                final = stacked[-1]
-                if is_greedy:
-                    token = int(stage_logits[-1].argmax())
-                else:
-                    token = draw(final, generator)
-                every = torch.cat([raw_probs.unsqueeze(0), stacked])  # (S + 1, vocab)
+            # Row 0: the raw model; row j: what stage j leaves. One softmax for all.
+            every = torch.softmax(torch.stack([logits, *stage_logits]), dim=-1)  # (S + 1, vocab)
+            if is_greedy:  # the one survivor (max() is cheaper than argmax() on CPU)
+                token = int(every[-1].max(dim=-1).indices)
             else:
-                final = raw_probs
-                token = draw(final, generator)
-                every = raw_probs.unsqueeze(0)
-            kept = (every > 0).sum(dim=-1).tolist() if stage_logits else []
+                token = draw(every[-1], generator)
+            # Entropy of the raw distribution, -sum p log p (raw logits are finite).
+            entropy = -torch.dot(every[0], torch.log_softmax(logits, dim=-1))
+            parts = [every[:, token], entropy.view(1)]  # chosen token's prob per row; entropy
+            if chain:
+                parts.append((every > 0).sum(dim=-1).to(every.dtype))  # survivors per row
+            numbers = torch.cat(parts).tolist()
             if top_n:
-                k = min(top_n, lm.vocab_size)
-                top_vals, top_ids = torch.topk(every, k, dim=-1)
+                top_vals, top_ids = torch.topk(every, min(top_n, lm.vocab_size), dim=-1)
                 top_vals, top_ids = top_vals.tolist(), top_ids.tolist()
-            scalars = torch.stack([final[token], raw_probs[token], entropy]).tolist()
 
-        tops: list[list[Candidate]] = []
-        for row in range(len(every)):
-            if top_n:
-                tops.append([Candidate(i, texts[i], p) for i, p in
-                             zip(top_ids[row], top_vals[row], strict=True) if p > 0.0])
-            else:
-                tops.append([])
+        rows = len(chain) + 1
+        probs_of_token, entropy_value = numbers[:rows], max(0.0, numbers[rows])
+        kept = numbers[rows + 1:]
+        if top_n:
+            tops = [[Candidate(i, texts[i], p) for i, p in
+                     zip(top_ids[row], top_vals[row], strict=True) if p > 0.0]
+                    for row in range(rows)]
+        else:
+            tops = [[] for _ in range(rows)]
         stage_traces = [StageTrace(s.name, s.label, int(kept[j + 1]), tops[j + 1])
                         for j, s in enumerate(chain)]
         text = stream.feed_token(token)
@@ -451,10 +447,10 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
         if finish is not None:
             text += stream.flush()
         yield TokenStep(
-            index=len(prefix) + n, id=token, token=text, prob=scalars[0],
+            index=len(prefix) + n, id=token, token=text, prob=probs_of_token[-1],
             top_before=tops[0], top_after=tops[-1], stages=stage_traces,
-            entropy=scalars[2], elapsed=time.perf_counter() - started,
-            raw_prob=scalars[1], finish=finish)
+            entropy=entropy_value, elapsed=time.perf_counter() - started,
+            raw_prob=probs_of_token[0], finish=finish)
         if finish is not None:
             return
         with torch.inference_mode():

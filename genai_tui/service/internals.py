@@ -114,6 +114,11 @@ def load_minilm() -> Any:
         return _minilm
 
 
+def minilm_loaded() -> bool:
+    """True once `load_minilm` has loaded the encoder (later calls are fast)."""
+    return _minilm is not None
+
+
 def _minilm_encode(texts: list[str]) -> Any:
     """(N, 384) unit vectors as a float32 NumPy array."""
     import torch
@@ -171,8 +176,10 @@ class AttentionMap:
         return self.scores[layer, head]
 
 
-def prompt_tokens(prompt: str, lm: LanguageModel) -> tuple[list[int], int]:
-    """Token ids of ``prompt`` that fit the context, and how many were dropped from the front."""
+def prompt_tokens(prompt: str, lm: LanguageModel, limit: int | None = None
+                  ) -> tuple[list[int], int]:
+    """Token ids of ``prompt`` that fit the context (and ``limit``), and how
+    many were dropped from the front."""
     if not isinstance(prompt, str) or not prompt:
         raise UserError("the prompt is empty; type some text")
     if len(prompt) > 100_000:
@@ -180,8 +187,8 @@ def prompt_tokens(prompt: str, lm: LanguageModel) -> tuple[list[int], int]:
     ids = lm.encode(prompt)
     if not ids:
         raise UserError("the prompt encodes to no tokens")
-    block = lm.block_size
-    dropped = max(0, len(ids) - block)
+    keep = lm.block_size if limit is None else max(1, min(lm.block_size, limit))
+    dropped = max(0, len(ids) - keep)
     return ids[dropped:], dropped
 
 
@@ -194,14 +201,16 @@ def check_layer_head(lm: LanguageModel, layer: int | None, head: int | None) -> 
         raise UserError(f"head {head} is out of range: each layer has heads 0..{cfg.n_head - 1}")
 
 
-def attention(prompt: str, model: LanguageModel | None = None) -> AttentionMap:
+def attention(prompt: str, model: LanguageModel | None = None, *,
+              limit: int | None = None) -> AttentionMap:
     """Attention probabilities (from the model's own traced forward pass) and
     the pre-softmax Q·K scores of every layer and head for ``prompt``.
 
     The scores are recomputed from the residual stream entering each block and
     that block's own ``ln_1`` and ``c_attn`` parameters (GPT-2:
     ``q, k = split(W_qkv · LN(x))``, ``score = q·k / √d_head``), so the
-    weights equal ``softmax(scores)`` row by row (tested).
+    weights equal ``softmax(scores)`` row by row (tested). ``limit`` keeps
+    only the last ``limit`` tokens (default: as many as the context holds).
     """
     import math
 
@@ -209,7 +218,7 @@ def attention(prompt: str, model: LanguageModel | None = None) -> AttentionMap:
     import torch.nn.functional as F
 
     lm = model if model is not None else get_lm()
-    ids, dropped = prompt_tokens(prompt, lm)
+    ids, dropped = prompt_tokens(prompt, lm, limit)
     gpt = lm.model
     C, nh = gpt.config.n_embd, gpt.config.n_head
     hs = C // nh
@@ -284,14 +293,16 @@ def _lens(ids: list[int], lm: LanguageModel) -> Any:
     return probs.numpy()
 
 
-def logit_lens(prompt: str, model: LanguageModel | None = None, top: int = 5) -> LogitLens:
-    """The logit lens with the ``top`` tokens per layer and position."""
+def logit_lens(prompt: str, model: LanguageModel | None = None, top: int = 5, *,
+               limit: int | None = None) -> LogitLens:
+    """The logit lens with the ``top`` tokens per layer and position (of the
+    last ``limit`` tokens, default as many as the context holds)."""
     import numpy as np
 
     if not isinstance(top, int) or not 1 <= top <= 50:
         raise UserError(f"top must be a whole number in 1..50, got {top!r}")
     lm = model if model is not None else get_lm()
-    ids, dropped = prompt_tokens(prompt, lm)
+    ids, dropped = prompt_tokens(prompt, lm, limit)
     probs = _lens(ids, lm)
     n_rows, T, _ = probs.shape
     order = np.argsort(-probs, axis=-1, kind="stable")[..., :top]  # (L + 1, T, top)

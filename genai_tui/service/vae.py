@@ -404,12 +404,13 @@ def train(
     """Train a VAE, yielding `VAEEvent`s (reconstruction and KL separately); save to ``out``.
 
     Data: ``make_digits(n_train, seed)`` with held-out ``make_digits(1000, TEST_SEED)``,
-    or the user's images at ``data`` (the last 10% held out).
+    or the user's images at ``data`` (the last 10% held out). The data is loaded
+    (and a bad path raises `UserError`) when this is called, before the first event.
     """
     import torch
 
     from genai_tui.images.digits import load_images, make_digits
-    from genai_tui.models.vae import VAE, VAEConfig, save_vae, train_vae
+    from genai_tui.models.vae import VAE, VAEConfig
 
     config = VAEConfig(latent_dim=latent_dim, beta=beta, channels=channels, hidden=hidden)
     if data is not None:
@@ -426,23 +427,29 @@ def train(
                      f"make_digits(1000, seed={TEST_SEED})")
     torch.manual_seed(seed)
     model = VAE(config)
+    card = {
+        "data": described, "steps": steps, "seed": seed, "batch_size": batch_size, "lr": lr,
+        "command": command or shlex.join(["genai-tui", *sys.argv[1:]]),
+    }
+    return _run_training(model, train_set.images, test_set.images, out, card, steps=steps,
+                         batch_size=batch_size, lr=lr, seed=seed, log_every=log_every)
+
+
+def _run_training(model: Any, images: Any, test_images: Any, out: str | Path | None,
+                  card: dict[str, Any], **options: Any) -> Iterator[Any]:
+    from genai_tui.models.vae import save_vae, train_vae
+
     last = None
-    for event in train_vae(model, train_set.images, test_set.images, steps=steps,
-                           batch_size=batch_size, lr=lr, seed=seed, log_every=log_every):
+    for event in train_vae(model, images, test_images, **options):
         last = event
         yield event
     if out is not None and last is not None:
         save_vae(model, out, {
-            "data": described,
-            "steps": steps,
-            "seed": seed,
-            "batch_size": batch_size,
-            "lr": lr,
+            **card,
             "metrics": {
                 "train_reconstruction_nats": round(last.reconstruction, 3),
                 "train_kl_nats": round(last.kl, 3),
                 "heldout_reconstruction_nats": round(last.test_reconstruction or 0.0, 3),
                 "heldout_kl_nats": round(last.test_kl or 0.0, 3),
             },
-            "command": command or shlex.join(["genai-tui", *sys.argv[1:]]),
         })

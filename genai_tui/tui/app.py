@@ -57,6 +57,18 @@ class GenaiApp(App[None]):
         if tabs.active:
             pane = await self._ensure_pane(tabs.active)
             pane.pane_shown()
+            self.call_after_refresh(self._focus_into, pane)
+
+    def _focus_into(self, pane: Pane) -> None:
+        # A pane's keys only fire with focus inside it; after a tab switch the
+        # tab strip holds focus, so move into the pane unless it already did.
+        focused = self.focused
+        if focused is not None and pane in focused.ancestors_with_self:
+            return
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                return
 
     async def _ensure_pane(self, pane_id: str) -> Pane:
         """The pane with this id, mounting it into its tab on first use."""

@@ -10,7 +10,9 @@ import importlib
 PANES: list[str] = [
     "genai_tui.tui.panes.tokenizer:TokenizerPane",
     "genai_tui.tui.panes.generate:GeneratePane",
+    "genai_tui.tui.panes.internals:InternalsPane",
     "genai_tui.tui.panes.vae:VAEPane",
+    "genai_tui.tui.panes.diffusion:DiffusionPane",
     "genai_tui.tui.panes.gan:GanPane",
 ]
 

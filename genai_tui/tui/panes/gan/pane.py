@@ -112,8 +112,10 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
         def __init__(self, run_id: int, events: list[GanEvent],
                      view: PointsView | ImagesView | None, settings: GanSettings,
-                     rate: float | None) -> None:
+                     rate: float | None, estimate: tuple | None = None) -> None:
             super().__init__()
+            self.estimate = estimate
+            """(JS, modes covered, modes total, collapse) of the latest evaluation."""
             self.run_id = run_id
             self.events = events
             self.view = view
@@ -144,6 +146,12 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self._ctl = _Control()
         self._map_size = (40, 16)
         self.run_id = 0
+        self.updates = 0
+        """Update messages handled (the plots redraw once per update)."""
+        self.last_update_at = 0.0
+        self.last_action_at = 0.0
+        """perf_counter() when the latest update / key action took effect (benchmarks)."""
+        self._focus_pending = False
         self.playing = False
         self.busy = True
         self.step = 0
@@ -184,9 +192,23 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         super().pane_shown()
         # Keys work only with focus inside the pane; after a tab switch the tab
         # strip holds it.
+        self._focus_pending = True
+        self.call_after_refresh(self._focus_map)
+
+    def _focus_map(self) -> None:
+        """Move focus into the pane unless the user has put it elsewhere since.
+
+        Also called when the first run is ready: at start-up the screen's
+        auto-focus may land on the tab strip after `pane_shown`."""
+        if not self._focus_pending:
+            return
+        self._focus_pending = False
+        tabs = self.app.query("#panes")
+        if tabs and getattr(tabs.first(), "active", self.PANE_ID) != self.PANE_ID:
+            return
         focused = self.app.focused
         if focused is None or self not in focused.ancestors_with_self:
-            self.call_after_refresh(self.query_one(MapView).focus)
+            self.query_one(MapView).focus()
 
     def on_pane_first_show(self) -> None:
         self._ctl.send("build", self.settings[self.mode])
@@ -262,7 +284,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
                     rate_t0, rate_steps = now, 0
                 if acted or (pending and now - last_post >= REFRESH_SECONDS):
                     self.post_message(self.Update(run_id, pending, self._view(trainer),
-                                                  trainer.settings, rate))
+                                                  trainer.settings, rate, _estimate(trainer)))
                     pending = []
                     last_post = now
                 elif not playing:
@@ -302,11 +324,21 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             self.collapse = False
             self.step = self.d_updates = self.g_updates = 0
             self.last_event = None
+        self.updates += 1
+        self.last_update_at = time.perf_counter()
+        if self.busy and self.last_event is None and not message.events:
+            self._focus_pending = True  # the first run is ready: see `_focus_map`
+            self.call_after_refresh(self._focus_map)
         self.busy = False
         self.mode = message.settings.mode
         self.settings[self.mode] = message.settings
         for ev in message.events:
             self._record(ev)
+        if message.estimate is not None:
+            js, covered, total, collapse = message.estimate
+            self.js = js
+            self.modes = (covered, total) if covered is not None else None
+            self.collapse = collapse
         self.rate = message.rate
         if message.view is not None:
             self.query_one(MapView).set_view(message.view)
@@ -412,6 +444,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         else:
             line2.append("space play/pause · d/g step D/G · r reset · s settings · m 2-D",
                          style="dim")
+        self.last_action_at = time.perf_counter()
         status = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
         status.no_wrap, status.overflow = True, "ellipsis"
         self.query_one("#gan-status", TextLine).set_text(status)
@@ -491,6 +524,13 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self.mode = settings.mode
         self._ctl.send("build", settings)
         self._update_status()
+
+
+def _estimate(trainer: GanTrainer) -> tuple | None:
+    if trainer.settings.mode != "points":
+        return None
+    return (trainer.last_js, trainer.last_modes_covered, trainer.modes_total,
+            trainer.mode_collapse)
 
 
 def _num(v: float | None) -> str:

@@ -3,6 +3,7 @@ images) and the braille charts. They only draw what the pane hands them."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -154,6 +155,7 @@ class TextLine(Widget):
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._text = text or Text("")
+        self.rendered_at = 0.0
 
     @property
     def text(self) -> Text:
@@ -165,4 +167,5 @@ class TextLine(Widget):
             self.refresh()
 
     def render(self) -> RenderableType:
+        self.rendered_at = time.perf_counter()  # when the text last reached the screen
         return self._text

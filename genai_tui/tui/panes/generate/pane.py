@@ -36,7 +36,7 @@ TOP_N = 10
 """Candidates the service reports per token (before and after the knobs)."""
 FLUSH_HZ = 30
 """How often buffered tokens reach the screen."""
-INSPECT_HZ = 8
+INSPECT_HZ = 4
 """How often the candidates panel follows the newest token while streaming."""
 DEFAULT_PROMPT = "The assert statement"
 
@@ -150,6 +150,9 @@ reshapes that distribution, then one token is drawn.
     GeneratePane.-no-inspector #gen-inspector { display: none; }
     """
 
+    MODEL_PATH: str | None = None
+    """Model folder to load (None: the bundled ``assets/lm``); tests point it at a tiny one."""
+
     class ModelLoaded(Message):
         def __init__(self, model: Any, info: str) -> None:
             super().__init__()
@@ -248,7 +251,7 @@ reshapes that distribution, then one token is drawn.
 
     def on_pane_first_show(self) -> None:
         self.loading = True
-        self.left.show_message(Text("⏳ Loading the language model…", "bold"))
+        self.left.show_message(Text("⏳ Loading the language model…", "bold #ffd75f"))
         self._update_status()
         self.call_after_refresh(self.action_focus_prompt)
         self._load_model()
@@ -257,7 +260,7 @@ reshapes that distribution, then one token is drawn.
           description="loading the language model")
     def _load_model(self) -> None:
         try:
-            model = svc.load_model(self.model_path)  # type: ignore[attr-defined]
+            model = svc.load_model(self.model_path or self.MODEL_PATH)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
             self.post_message(self.ModelFailed(_describe_load_error(exc, self.model_path)))
             return
@@ -431,7 +434,7 @@ reshapes that distribution, then one token is drawn.
                 run.rate = run.burst_tokens / max(1e-9, now - run.started)
         for view in (self.left, self.right):
             if view.run is not None and id(view.run) in touched:
-                view.update_view()
+                view.update_view(live=view.run.status == "running")
         active = self._inspected_view()
         if active is not None and active.run is not None and id(active.run) in touched:
             # The candidates panel follows the newest token at a calmer rate while streaming.

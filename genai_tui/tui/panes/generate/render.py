@@ -50,6 +50,16 @@ _EIGHTHS = " ▏▎▍▌▋▊▉█"
 _SPARK = "▁▂▃▄▅▆▇█"
 
 
+def model_prob(step: TokenStep) -> float:
+    """The probability the tokens are coloured by: the model's own (before the knobs).
+
+    It says how surprising the token was to the model, whatever the knobs did;
+    the probability after the knobs is 1 for every greedy token.
+    """
+    raw = getattr(step, "raw_prob", 0.0)
+    return raw if raw > 0 else step.prob
+
+
 def bin_index(prob: float) -> int:
     """Which band of `BINS` a probability falls in."""
     for i, band in enumerate(BINS):
@@ -163,8 +173,8 @@ def output_text(
 
 
 def legend() -> Text:
-    """``p ≥50% ≥20% ≥5% ≥1% <1%``, each label drawn in its band's style."""
-    text = Text("p ", style="grey62", end="")
+    """``p(model) ≥50% ≥20% ≥5% ≥1% <1%``, each label drawn in its band's style."""
+    text = Text("p(model) ", style="grey62", end="")
     for i, band in enumerate(BINS):
         if i:
             text.append(" ")

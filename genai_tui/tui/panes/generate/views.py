@@ -9,6 +9,7 @@ screen: the worker thread keeps the GIL for the model instead of the UI.
 from __future__ import annotations
 
 import re
+from time import monotonic
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -31,6 +32,7 @@ from genai_tui.tui.panes.generate.render import (
     FORK_STYLE,
     candidate_rows,
     candidates_text,
+    model_prob,
     percent,
     prob_style,
     subscript_percent,
@@ -39,6 +41,7 @@ from genai_tui.tui.panes.generate.render import (
 )
 from genai_tui.tui.panes.generate.runs import Run, knob_summary
 
+NOSCROLL = False
 PROMPT = -1
 """Layout index of prompt text (tokens have their position, 0 and up)."""
 _PROMPT_STYLE = Style(color="grey58")
@@ -47,7 +50,8 @@ _ERROR_STYLE = Style(color="red", bold=True)
 _WORDS = re.compile(r"\s*\S+|\s+")
 
 # One laid-out piece of a line: (text, token index or PROMPT, kind) where kind is
-# "t" text, "n" a newline ending the line, "d" probability digits, "f" fork mark.
+# "t" text, "n" a newline ending the line, "e" a token with no text of its own
+# (the first bytes of a character), "d" probability digits, "f" fork mark.
 Piece = tuple[str, int, str]
 
 
@@ -126,9 +130,12 @@ class RunLayout:
             self._place(FORK_MARK, index, "f")
         start_line = len(self.lines) - 1 if self.col < self.width else len(self.lines)
         text = escape_controls(step.token, keep_newlines=True).replace("\t", "    ")
-        self.add_unit(text if text else "∅", index)
+        if text:
+            self.add_unit(text, index)
+        else:  # part of a character: the next token shows it; a mark only when selected
+            self.lines[-1].append(("", index, "e"))
         if self.digits:
-            self._place(subscript_percent(step.prob), index, "d")
+            self._place(subscript_percent(model_prob(step)), index, "d")
         self.first_line.append(min(start_line, len(self.lines) - 1))
         self.count += 1
 
@@ -155,7 +162,7 @@ class RunView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     RunView {
         border-top: solid $primary-darken-2; height: 1fr; width: 1fr; padding: 0 1;
-        scrollbar-size-vertical: 1; overflow-x: hidden;
+        scrollbar-size-vertical: 1; overflow-x: hidden; overflow-y: scroll;
     }
     RunView:focus { border-top: solid $accent; }
     """
@@ -191,6 +198,9 @@ class RunView(ScrollView, can_focus=True):
         self.message_text: Text | None = None
         self._layout: RunLayout | None = None
         self._message_strips: list[Strip] = []
+        self._styles: dict[tuple[int, str, bool, bool], Style] = {}
+        self._styles_base: Style | None = None
+        self._titled_at = 0.0
 
     # content -------------------------------------------------------------------
 
@@ -225,7 +235,17 @@ class RunView(ScrollView, can_focus=True):
 
     def _set_virtual_height(self, lines: int) -> None:
         size = Size(self._content_width(), max(1, lines))
-        if size != self.virtual_size:
+        old = self.virtual_size
+        if size == old:
+            return
+        if self.is_mounted and old.width == size.width and old.height > 0:
+            # Growing text must not cost a layout pass of the whole screen per
+            # line: the vertical scrollbar is always shown (overflow-y: scroll),
+            # so only the virtual height and the scrollbar's thumb change.
+            self.set_reactive(Widget.virtual_size, size)
+            self.vertical_scrollbar.window_virtual_size = size.height
+            self.vertical_scrollbar.refresh()
+        else:
             self.virtual_size = size
 
     def _fork(self) -> int | None:
@@ -234,8 +254,14 @@ class RunView(ScrollView, can_focus=True):
             return None
         return run.fork_at if run.fork_at is not None else self.compare_fork
 
-    def update_view(self) -> None:
-        """Lay out new tokens and repaint what changed."""
+    def update_view(self, live: bool = False) -> None:
+        """Lay out new tokens and repaint what changed.
+
+        ``live`` (while streaming): repaint only the lines that changed, scroll
+        in jumps of a third of the view rather than a line at a time, and
+        update the title twice a second; each full repaint of the view costs
+        the UI thread time the model's thread would rather have (the GIL).
+        """
         run = self.run
         if self.message_text is not None or run is None:
             self._layout_message()
@@ -254,6 +280,7 @@ class RunView(ScrollView, can_focus=True):
                 or layout.count > n:
             layout = RunLayout(width, self.digits)
             layout.add_prompt(run.prompt)
+            self._styles.clear()
             self._layout = layout
             changed_from = 0
         else:
@@ -261,17 +288,27 @@ class RunView(ScrollView, can_focus=True):
         fork = self._fork()
         while layout.count < n:
             layout.add_token(run.steps[layout.count], fork == layout.count)
-        self._set_virtual_height(len(layout.lines) + (1 if run.error else 0))
-        if changed_from == 0:
+        lines = len(layout.lines) + (1 if run.error else 0)
+        height = max(1, self.scrollable_content_region.height)
+        following = self.follow and not NOSCROLL
+        slack = height // 3 if live and following else 0
+        self._set_virtual_height(lines + slack)
+        top = int(self.scroll_offset.y)
+        scroll_to = None
+        if following and (not live or lines > top + height):
+            scroll_to = max(0, lines + slack - height)
+        if changed_from == 0 or (scroll_to is not None and scroll_to != top):
             self.refresh()
         else:
             self.refresh_lines(changed_from, len(layout.lines) - changed_from + 1)
             for index in (old_cursor, self.cursor):
                 self._refresh_token(index)
-        self._set_title()
-        if self.follow:
-            self.scroll_to(y=max(0, len(layout.lines) - self.scrollable_content_region.height),
-                           animate=False, immediate=True)
+        now = monotonic()
+        if not live or now - self._titled_at >= 0.5:
+            self._titled_at = now
+            self._set_title()
+        if scroll_to is not None and scroll_to != top:
+            self.scroll_to(y=scroll_to, animate=False, immediate=True)
 
     def _refresh_token(self, index: int | None) -> None:
         layout = self._layout
@@ -304,30 +341,45 @@ class RunView(ScrollView, can_focus=True):
 
     # drawing ----------------------------------------------------------------------
 
-    def _piece_style(self, index: int, kind: str, fork: int | None) -> Style:
+    def _piece_style(self, base: Style, index: int, kind: str, fork: int | None) -> Style:
+        cursor = index == self.cursor and kind != "d"
+        key = (index, kind, cursor, index == fork)
+        style = self._styles.get(key)
+        if style is not None:
+            return style
         if index == PROMPT:
-            return _PROMPT_STYLE
-        run = self.run
-        assert run is not None
-        meta = Style(meta={"token": index})
-        if kind == "f":
-            return FORK_STYLE + meta
-        if kind == "d":
-            style = _DIGIT_STYLE
+            style = base + _PROMPT_STYLE
         else:
-            style = prob_style(run.steps[index].prob)
-        if index < (run.fork_at or 0):
-            style += Style(dim=True)
-        if index == fork:
-            style += FORK_STYLE
-        if index == self.cursor and kind != "d":
-            style += CURSOR_STYLE
-        return style + meta
+            run = self.run
+            assert run is not None
+            meta = Style(meta={"token": index})
+            if kind == "f":
+                style = base + FORK_STYLE + meta
+            else:
+                shade = _DIGIT_STYLE if kind == "d" else prob_style(model_prob(run.steps[index]))
+                style = base + shade
+                if index < (run.fork_at or 0):
+                    style += Style(dim=True)
+                if index == fork:
+                    style += FORK_STYLE
+                if cursor:
+                    style += CURSOR_STYLE
+                style += meta
+        self._styles[key] = style
+        return style
+
+    def render_lines(self, crop):  # type: ignore[override]
+        # One DOM style lookup per repaint, not one per line (it walks the CSS).
+        base = self.rich_style
+        if base != self._styles_base:
+            self._styles.clear()
+            self._styles_base = base
+        return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line_no = y + int(self.scroll_offset.y)
-        base = self.rich_style
+        base = self._styles_base or self.rich_style
         layout = self._layout
         if layout is None:
             strips = self._message_strips
@@ -343,13 +395,13 @@ class RunView(ScrollView, can_focus=True):
         fork = self._fork()
         segments = []
         for text, index, kind in layout.lines[line_no]:
-            if kind == "n":
+            if kind in ("n", "e"):
                 if index != self.cursor:
                     continue
-                text = "↵"
+                text = "↵" if kind == "n" else "∅"
             elif index == self.cursor and kind == "t" and not text.strip():
                 text = visible(text)
-            segments.append(Segment(text, base + self._piece_style(index, kind, fork)))
+            segments.append(Segment(text, self._piece_style(base, index, kind, fork)))
         return Strip(segments).extend_cell_length(width, base).crop(0, width)
 
     # cursor ---------------------------------------------------------------------
@@ -422,7 +474,8 @@ class Inspector(Widget):
 
     Click a candidate row to pick it as the alternative; double-click it (or
     click ⑂ branch, or press Enter in the run view) to branch there. The table
-    shrinks to fit the height, so nothing needs scrolling.
+    shrinks to fit the height, so nothing needs scrolling. Lines are rendered
+    straight to strips (the Text-to-visual path costs ~7x more per update).
     """
 
     DEFAULT_CSS = """
@@ -445,6 +498,10 @@ class Inspector(Widget):
         self.alt = 0
         self.position: int | None = None
         self.vocab_size: int | None = None
+        self._strips: list[Strip] = []
+        self._built_for: tuple | None = None
+        self._text_console = Console(width=400, color_system="truecolor", legacy_windows=False)
+        self._base = Style()
 
     def show(self, step: TokenStep | None, position: int | None, alt: int,
              vocab_size: int | None = None) -> None:
@@ -452,25 +509,30 @@ class Inspector(Widget):
                                                  self.vocab_size):
             return
         self.step, self.position, self.alt, self.vocab_size = step, position, alt, vocab_size
+        if step is None:
+            title = "candidates"
+        else:
+            title = (f"#{position} {token_label(step.token, 10)} "
+                     f"{percent(model_prob(step)).strip()}→{percent(step.prob).strip()}")
+        if title != self.border_title:
+            self.border_title = title
+        self._built_for = None
         self.refresh()
 
-    def render(self) -> Text:
+    def content_text(self) -> Text:
+        """Everything the inspector shows, as one Text (lines split by newlines)."""
         step = self.step
         width = max(20, self.content_region.width or 34)
         if step is None:
-            self.border_title = "candidates"
             return Text(
-                "The selected token's candidates, before and after the knobs, "
-                "and the sampler X-ray appear here.", style="grey50")
+                "The selected token's candidates,\nbefore and after the knobs,\n"
+                "and the sampler X-ray\nappear here.", style="grey50")
         height = self.content_region.height or 14
         rows = candidate_rows(step)
         xray_lines = len(step.stages) + 2
         max_rows = max(3, height - 2 - xray_lines - 1)
         self.rows_shown = min(len(rows), max_rows)
-        self.border_title = (
-            f"#{self.position} {token_label(step.token, 12)} {percent(step.prob).strip()}"
-        )
-        text = Text(end="", no_wrap=True, overflow="crop")
+        text = Text(end="")
         text.append(f"H {step.entropy:.2f} nats ", "grey62")
         text.append("⑂ branch", Style(color="black", bgcolor="#d7afff", meta={"branch": True}))
         text.append(" ⏎/b  ↑↓ pick\n", "grey50")
@@ -480,6 +542,31 @@ class Inspector(Widget):
         alt_id = rows[self.alt].id if 0 <= self.alt < len(rows) else None
         text.append_text(xray_text(step, width, self.vocab_size, alt_id))
         return text
+
+    def _build(self) -> None:
+        key = (self.content_region.size, self.step, self.alt)
+        if key == self._built_for:
+            return
+        self._built_for = key
+        console = self._text_console
+        self._strips = [Strip(list(line.render(console)))
+                        for line in self.content_text().split("\n", allow_blank=True)]
+
+    def on_resize(self) -> None:
+        self._built_for = None
+        self.refresh()
+
+    def render_lines(self, crop):  # type: ignore[override]
+        self._base = self.rich_style  # one CSS lookup per repaint, not per line
+        self._build()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.content_region.width
+        base = self._base
+        if 0 <= y < len(self._strips):
+            return self._strips[y].crop_extend(0, width, base).apply_style(base)
+        return Strip.blank(width, base)
 
     def on_click(self, event: events.Click) -> None:
         meta = event.style.meta

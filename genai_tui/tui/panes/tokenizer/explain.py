@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from genai_tui.service import tokenize as svc
-from genai_tui.textsafe import visible_bytes
+from genai_tui.textsafe import escape_controls, visible_bytes
 
 _MAX_DEPTH = 64
 _length_cache: dict[tuple[str, int], int | None] = {}
@@ -23,6 +23,12 @@ _cache_lock = threading.Lock()
 CHIP = "bold #ffffff on #4b3f8a"
 CHIP_RIGHT = "bold #ffffff on #2e6b43"
 CHIP_NEW = "bold #000000 on #e0a452"
+
+
+def ui(text: object) -> str:
+    """A name, path or error message from outside, safe to show in a Text:
+    control characters become visible (rich.Text would pass ESC through)."""
+    return escape_controls(str(text), keep_newlines=False)
 
 
 def hex_bytes(data: bytes, limit: int = 16) -> str:
@@ -84,12 +90,19 @@ def merge_parts(name: str, info: svc.MergeInfo, data: bytes) -> tuple[bytes, byt
     return data[:left_len], data[left_len:]
 
 
-def describe_merge(name: str, kind: str, token_id: int, data: bytes) -> Text:
+def describe_merge(
+    name: str, kind: str, token_id: int, data: bytes, has_merges: bool = True
+) -> Text:
     """One line: how token ``token_id`` (bytes ``data``) was formed."""
+    if not has_merges and kind not in ("char", "byte"):
+        return Text(
+            f"A {kind} tokenizer without BPE merges here: no merge history to show.",
+            style="italic",
+        )
     try:
         info = svc.merge_info(name, token_id)
     except Exception as exc:  # the pane must stay alive whatever the backend does
-        return Text(f"No merge information: {exc}", style="italic")
+        return Text(f"No merge information: {ui(exc)}", style="italic")
     if info is None:
         if kind in ("char", "byte"):
             unit = "character" if kind == "char" else "byte"
@@ -121,7 +134,7 @@ def describe_token(
 ) -> Text:
     """One line: which token, its id and its bytes."""
     out = Text()
-    out.append(f"{tokenizer} ", style="bold")
+    out.append(f"{ui(tokenizer)} ", style="bold")
     out.append(f"token {position + 1:,} of {count:,} · id ")
     out.append(f"{token_id}", style="bold")
     out.append(" · ")

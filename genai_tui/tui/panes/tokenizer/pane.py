@@ -17,7 +17,6 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Input, Select, Static
-from textual.widgets.text_area import Selection
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
@@ -30,6 +29,7 @@ from genai_tui.tui.panes.tokenizer.explain import (
     hex_bytes,
     replay_bytes_map,
     token_bytes,
+    ui,
 )
 from genai_tui.tui.panes.tokenizer.layout import Cancelled, TokenCells, gc_paused
 from genai_tui.tui.panes.tokenizer.registry_screen import RegistryScreen
@@ -58,6 +58,19 @@ LOADING = ""
 """Select value while the registry loads."""
 
 PREFERRED = ("genai-bpe", "cl100k_base", "o200k_base", "char", "byte")
+
+
+def char_span(starts: list[int], index: int, data: bytes, text_length: int) -> tuple[int, int]:
+    """The characters token ``index`` covers: from its start (the character
+    holding its first byte) over the characters its bytes begin, never past
+    the next token's start (a tokenizer that drops spaces, e.g. WordPiece,
+    leaves them unmarked)."""
+    start = starts[index]
+    inside = bool(data) and data[0] & 0xC0 == 0x80
+    end = start + sum(1 for b in data if b & 0xC0 != 0x80) + (1 if inside else 0)
+    if index + 1 < len(starts) and starts[index + 1] > start:
+        end = min(end, starts[index + 1])
+    return start, min(max(end, start + 1), text_length)
 
 
 def _worker_cancelled() -> bool:
@@ -109,12 +122,12 @@ class StatsBar(Widget):
     def render(self) -> Text:
         kind, value = self._state
         if kind == "message":
-            return Text(value, no_wrap=True, overflow="ellipsis")
+            return Text(ui(value), no_wrap=True, overflow="ellipsis")
         result, versus = value
         wide = self.size.width >= 70
         out = Text(no_wrap=True, overflow="ellipsis")
         if wide:
-            out.append(f"{result.name} · ", style="bold")
+            out.append(f"{ui(result.name)} · ", style="bold")
         out.append(f"{result.count:,}", style="bold")
         out.append(" tokens" if wide else " tok")
         if versus is not None and versus.count:
@@ -149,9 +162,9 @@ class TokenizerSelect(Select[str]):
         self.disabled_indices = []
         for n, info in enumerate(infos):
             if info.available:
-                options.append((Text(info.name), info.name))
+                options.append((Text(ui(info.name)), info.name))
             else:
-                options.append((Text(f"{info.name} (n/a)", style="dim strike"), info.name))
+                options.append((Text(f"{ui(info.name)} (n/a)", style="dim strike"), info.name))
                 self.disabled_indices.append(n)
         self.set_options(options)
 
@@ -200,6 +213,7 @@ words end up as one token, rare words as several.
         Binding("f7", "toggle_compare", "Compare", priority=True),
         Binding("f8", "next_tokenizer", "Next tokenizer", show=False, priority=True),
         Binding("f9", "toggle_ids", "Show/hide token ids", show=False, priority=True),
+        Binding("i", "toggle_ids", show=False),  # outside the text box
         Binding("ctrl+l", "tokenizer_list", "List tokenizers", show=False, priority=True),
         Binding("ctrl+t", "focus_text", "Edit the text", show=False, priority=True),
         Binding("left_square_bracket", "replay_step(-1)", "Previous merge", show=False),
@@ -233,7 +247,7 @@ words end up as one token, rare words as several.
     """
 
     HINTS: ClassVar[dict[str, str]] = {
-        "tokens": "Tab to tokens · ←→↑↓ select · click a token",
+        "tokens": "Tab to tokens · ←→↑↓ select · click · i ids",
         "replay": "←→ one merge · Home/End · shift+←→ ten",
         "vocab": "type to search · ↑↓ a row",
     }
@@ -275,7 +289,7 @@ words end up as one token, rare words as several.
             self.what = what
             self.version = version
             self.name = name
-            self.message = message
+            self.message = ui(message)
 
     class ReplayReady(Message):
         def __init__(
@@ -328,7 +342,9 @@ words end up as one token, rare words as several.
         with Horizontal(id="tok-toolbar"):
             yield Static("Tokenizer")
             yield TokenizerSelect(id="tok-select-a")
-            yield Button("ⓘ", id="tok-list", compact=True, tooltip="All tokenizers (ctrl+l)")
+            info = Button("ⓘ", id="tok-list", compact=True, tooltip="All tokenizers (ctrl+l)")
+            info.can_focus = False
+            yield info
             yield Checkbox("Compare", id="tok-compare", compact=True)
             yield TokenizerSelect(id="tok-select-b")
         text_area = SafeTextArea(SAMPLE_TEXT, id="tok-text", soft_wrap=True, tab_behavior="focus")
@@ -429,9 +445,12 @@ words end up as one token, rare words as several.
         value = self.query_one(f"#tok-select-{side}", TokenizerSelect).value
         return value if isinstance(value, str) else LOADING
 
-    def _kind(self, name: str) -> str:
+    def _kind(self, name: str) -> tuple[str, bool]:
+        """The tokenizer's kind and whether it has BPE merges."""
         info = self.infos.get(name)
-        return info.kind if info else ""
+        if info is None:
+            return "", True
+        return info.kind, bool(getattr(info, "has_merges", True))
 
     @property
     def text(self) -> str:
@@ -449,12 +468,11 @@ words end up as one token, rare words as several.
         self.text_version += 1
         if self._debounce is not None:
             self._debounce.stop()
-        big = self.text_area_size() > BIG_TEXT
-        self._debounce = self.set_timer(0.4 if big else 0.15, self._text_settled)
+        self._debounce = self.set_timer(0.4 if self._text_is_big() else 0.15, self._text_settled)
 
-    def text_area_size(self) -> int:
+    def _text_is_big(self) -> bool:
         document = self.query_one("#tok-text", SafeTextArea).document
-        return document.line_count * 40 if document.line_count > 2_000 else len(document.text)
+        return document.line_count > 2_000 or len(document.text) > BIG_TEXT
 
     def _text_settled(self) -> None:
         self._debounce = None
@@ -543,11 +561,12 @@ words end up as one token, rare words as several.
             self.query_one(f"#tok-tokens-{side}", TokenView).set_cells(None)
         elif event.what == "replay":
             self.query_one(ReplayView).show_message(
-                Text(f"{event.name}: {event.message}", style="italic")
+                Text(f"{ui(event.name)}: {event.message}", style="italic")
             )
         elif event.what == "vocab":
-            self.query_one(VocabView).show_message(Text(f"{event.name}: {event.message}"))
-        self.notify(event.message, title=event.name, severity="error", markup=False)
+            self._vocab_key = None  # let the same search run again
+            self.query_one(VocabView).show_message(Text(f"{ui(event.name)}: {event.message}"))
+        self.notify(event.message, title=ui(event.name), severity="error", markup=False)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         select = event.select
@@ -557,8 +576,8 @@ words end up as one token, rare words as several.
         name = event.value
         info = self.infos.get(name) if isinstance(name, str) else None
         if info is not None and not info.available:
-            self.notify(f"{name} is not available: {info.reason}", severity="warning",
-                        markup=False)
+            self.notify(f"{ui(name)} is not available: {ui(info.reason)}",
+                        severity="warning", markup=False)
             previous = self.results[side].name if self.results[side] else None
             fallback = previous or next(n for n, i in self.infos.items() if i.available)
             select.value = fallback
@@ -605,10 +624,10 @@ words end up as one token, rare words as several.
             self._highlight_in_text(shown, index)
 
     def _detail_job(
-        self, target: str, key: tuple[Any, ...], head: Text, name: str, kind: str,
-        token_id: int, data: bytes,
+        self, target: str, key: tuple[Any, ...], head: Text, name: str,
+        kind: tuple[str, bool], token_id: int, data: bytes,
     ) -> None:
-        merge = describe_merge(name, kind, token_id, data)
+        merge = describe_merge(name, kind[0], token_id, data, has_merges=kind[1])
         if _worker_cancelled():
             return
         text = Text()
@@ -624,13 +643,10 @@ words end up as one token, rare words as several.
             self.query_one(VocabView).show_detail(event.text)
 
     def _highlight_in_text(self, shown: Tokenized, index: int) -> None:
-        """Select the token's characters in the text area (without focusing it)."""
+        """Mark the token's characters in the text area."""
         if shown.version != self.text_version:
             return
-        starts = shown.starts
-        start = starts[index]
-        end = starts[index + 1] if index + 1 < len(starts) else shown.text_length
-        end = min(max(end, start + 1), shown.text_length)
+        start, end = char_span(shown.starts, index, shown.cells.data[index], shown.text_length)
         text_area = self.query_one("#tok-text", SafeTextArea)
         document = text_area.document
         try:
@@ -638,7 +654,7 @@ words end up as one token, rare words as several.
             location_end = document.get_location_from_index(end)
         except (ValueError, IndexError):
             return
-        text_area.selection = Selection(location_start, location_end)
+        text_area.mark(location_start, location_end)
 
     # -- views -----------------------------------------------------------------
 
@@ -700,8 +716,9 @@ words end up as one token, rare words as several.
         select.value = names[(index + 1) % len(names)]
 
     def action_toggle_ids(self) -> None:
+        show = not self.query_one("#tok-tokens-a", TokenView).show_ids
         for view in self.query(TokenView):
-            view.show_ids = not view.show_ids
+            view.show_ids = show
 
     def action_focus_text(self) -> None:
         self.query_one("#tok-text", SafeTextArea).focus()
@@ -728,13 +745,15 @@ words end up as one token, rare words as several.
             bpe = ", ".join(n for n, i in self.infos.items()
                             if i.available and getattr(i, "has_merges", False))
             replay.show_message(Text(
-                f"{name} has no merges to replay: it is a {info.kind} tokenizer. "
-                f"Pick a BPE tokenizer ({bpe or 'none available'}) in the menu above "
+                f"{ui(name)} has no merges to replay: it is a {ui(info.kind)} tokenizer. "
+                f"Pick a BPE tokenizer ({ui(bpe) or 'none available'}) in the menu above "
                 "or with F8.", style="italic",
             ))
             return
         if not replay.steps:
-            replay.show_message(Text(f"Replaying {name}'s merges on your text…", style="italic"))
+            replay.show_message(
+                Text(f"Replaying {ui(name)}'s merges on your text…", style="italic")
+            )
         self._run(
             partial(self._replay_job, key, name, text),
             group="tok-replay", description=f"replay {name} merges",
@@ -767,7 +786,9 @@ words end up as one token, rare words as several.
         replay = self.query_one(ReplayView)
         if not event.steps:
             self._replay_key = key
-            replay.show_message(Text(f"{event.name} has no merges to replay.", style="italic"))
+            replay.show_message(
+                Text(f"{ui(event.name)} has no merges to replay.", style="italic")
+            )
             return
         note = ""
         if event.truncated_from:
@@ -826,7 +847,6 @@ words end up as one token, rare words as several.
         except Exception as exc:
             message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
             self.post_message(self.Failed("vocab", 0, name, message))
-            self._vocab_key = None
             return
         if not _worker_cancelled():
             self.post_message(self.VocabReady(key, rows))
@@ -835,7 +855,8 @@ words end up as one token, rare words as several.
         if event.key != self._vocab_key:
             return
         rows = event.rows[:VOCAB_LIMIT]
-        self.query_one(VocabView).show_rows(event.key[0], rows, len(event.rows) > VOCAB_LIMIT)
+        name, query = event.key
+        self.query_one(VocabView).show_rows(name, rows, len(event.rows) > VOCAB_LIMIT, query)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "vocab-table" or event.row_key.value is None:
@@ -846,7 +867,7 @@ words end up as one token, rare words as several.
         token_id = int(event.row_key.value)
         data = vocab.rows.get(token_id, b"")
         head = Text()
-        head.append(f"{name} ", style="bold")
+        head.append(f"{ui(name)} ", style="bold")
         head.append("id ")
         head.append(str(token_id), style="bold")
         head.append(" · ")

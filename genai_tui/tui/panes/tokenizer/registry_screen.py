@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from genai_tui.service.tokenize import TokenizerInfo
+from genai_tui.tui.panes.tokenizer.explain import ui
 
 
 def registry_text(infos: list[TokenizerInfo]) -> Text:
@@ -22,12 +23,12 @@ def registry_text(infos: list[TokenizerInfo]) -> Text:
         if n:
             out.append("\n")
         out.append("✓ " if info.available else "✗ ", style="green" if info.available else "red")
-        out.append(info.name, style="bold")
+        out.append(ui(info.name), style="bold")
         size = f", {info.vocab_size:,} tokens" if info.vocab_size else ""
         out.append(f"  ({info.kind}{size})", style="dim")
-        out.append(f"\n  {info.description}")
+        out.append(f"\n  {ui(info.description)}")
         if not info.available:
-            out.append(f"\n  unavailable: {info.reason}", style="yellow")
+            out.append(f"\n  unavailable: {ui(info.reason)}", style="yellow")
     return out
 
 

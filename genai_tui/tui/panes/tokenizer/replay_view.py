@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import Button, Static
 
 from genai_tui.service.tokenize import ReplayStep
-from genai_tui.tui.panes.tokenizer.explain import CHIP, CHIP_NEW, CHIP_RIGHT, chip
+from genai_tui.tui.panes.tokenizer.explain import CHIP, CHIP_NEW, CHIP_RIGHT, chip, ui
 from genai_tui.tui.panes.tokenizer.layout import TokenCells
 from genai_tui.tui.panes.tokenizer.token_view import TokenView
 
@@ -118,7 +118,7 @@ class ReplayView(Vertical, can_focus=True):
             view.scroll_to_token(min(marks))
         pos = Text()
         pos.append(f"merge {self.index:,} of {last:,}", style="bold")
-        pos.append(f" · {len(step.ids):,} tokens · {self.tokenizer}")
+        pos.append(f" · {len(step.ids):,} tokens · {ui(self.tokenizer)}")
         self.query_one("#replay-pos", Static).update(pos)
         self.query_one("#replay-merge", Static).update(self._describe(step, marks))
         for button_id, disabled in (

@@ -15,6 +15,7 @@ from textual.binding import Binding
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import TextArea
+from textual.widgets.text_area import Location
 
 from genai_tui.textsafe import escape_controls
 
@@ -56,7 +57,8 @@ def safe_line(line: str) -> str:
 
 
 class SafeTextArea(TextArea, inherit_bindings=False):
-    """TextArea showing control characters as visible symbols.
+    """TextArea showing control characters as visible symbols, and able to
+    mark a span (the selected token) without touching the user's selection.
 
     F6/F7 (select line / select all in TextArea) are left to the pane, which
     uses the function keys for its views.
@@ -82,7 +84,38 @@ class SafeTextArea(TextArea, inherit_bindings=False):
                 title="Long text",
             )
 
+    COMPONENT_CLASSES = {"safe-text-area--mark"}
+    DEFAULT_CSS = """
+    SafeTextArea > .safe-text-area--mark { background: $accent 70%; text-style: bold; }
+    """
+
+    _mark: tuple[Location, Location] | None = None
+
+    @property
+    def marked_text(self) -> str:
+        """The text under the mark ("" when nothing is marked)."""
+        if self._mark is None:
+            return ""
+        return self.document.get_text_range(*self._mark)
+
+    def mark(self, start: Location | None, end: Location | None = None) -> None:
+        """Highlight ``start``..``end`` (a token) and scroll it into view; the
+        cursor and selection stay where the user left them, so typing never
+        replaces the marked text. ``mark(None)`` clears it."""
+        self._mark = None if start is None or end is None else (start, end)
+        cache = getattr(self, "_line_cache", None)
+        if cache is not None:
+            cache.clear()  # cached lines were drawn without (or with) the mark
+        self.refresh()
+        if self._mark is not None:
+            x, y = self.wrapped_document.location_to_offset(start)
+            self.scroll_to_region(
+                Region(x, y, 1, 1), animate=False, force=True, immediate=True
+            )
+
     def _on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self._mark is not None:
+            self.mark(None)  # offsets moved with the edit
         if not self.soft_wrap and self.document.line_count < 1_000:
             if len(self.document.text) < self.BIG_PASTE // 2:
                 self.soft_wrap = True  # short again: wrap as before
@@ -112,4 +145,14 @@ class SafeTextArea(TextArea, inherit_bindings=False):
 
     def get_line(self, line_index: int) -> Text:
         line_string = self.document.get_line(line_index)
-        return Text(safe_line(line_string), end="", no_wrap=True)
+        line = Text(safe_line(line_string), end="", no_wrap=True)
+        if self._mark is not None:
+            (top, left), (bottom, right) = self._mark
+            if top <= line_index <= bottom:
+                start = left if line_index == top else 0
+                end = right if line_index == bottom else len(line_string) + 1
+                if line_index != bottom and end > len(line):
+                    line.append(" ")  # show that the newline is part of the token
+                style = self.get_component_rich_style("safe-text-area--mark")
+                line.stylize(style, start, end)
+        return line

@@ -51,7 +51,6 @@ class TokenView(ScrollView, can_focus=True):
         Binding("pagedown", "move_page(1)", "Page down", show=False),
         Binding("home", "move_to(0)", "First token", show=False),
         Binding("end", "move_to(-1)", "Last token", show=False),
-        Binding("i", "toggle_ids", "Show/hide ids", show=False),
     ]
     COMPONENT_CLASSES = {"token-view--cursor", "token-view--mark", "token-view--empty"}
     DEFAULT_CSS = """
@@ -216,6 +215,14 @@ class TokenView(ScrollView, can_focus=True):
         region = Region(column, line * self.rows_per_line, 1, self.rows_per_line)
         self.scroll_to_region(region, animate=animate, force=True, immediate=not animate)
 
+    def token_offset(self, index: int) -> tuple[int, int] | None:
+        """Where token ``index`` is drawn, as (x, y) in content coordinates
+        with the current scroll (None when it is not laid out)."""
+        if not self._starts or not 0 <= index < len(self._widths):
+            return None
+        line, column = self._token_column(index)
+        return column, line * self.rows_per_line - int(self.scroll_y)
+
     def scroll_to_token(self, index: int) -> None:
         """Bring token ``index`` into view (without moving the cursor)."""
         if not self._starts or not 0 <= index < len(self._widths):
@@ -319,9 +326,6 @@ class TokenView(ScrollView, can_focus=True):
             self.action_move_line(step)
             if self.cursor == before:
                 break
-
-    def action_toggle_ids(self) -> None:
-        self.show_ids = not self.show_ids
 
     def on_click(self, event: events.Click) -> None:
         if not self.selectable:

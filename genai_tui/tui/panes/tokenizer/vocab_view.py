@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, Static
 
 from genai_tui.textsafe import visible_bytes
-from genai_tui.tui.panes.tokenizer.explain import hex_bytes
+from genai_tui.tui.panes.tokenizer.explain import hex_bytes, ui
 
 VOCAB_LIMIT = 500
 """Rows shown per search (the table stays light; refine the search for more)."""
@@ -54,7 +54,9 @@ class VocabView(Vertical):
     def query_text(self) -> str:
         return self.query_one("#vocab-search", Input).value
 
-    def show_rows(self, tokenizer: str, rows: list[tuple[int, bytes]], more: bool) -> None:
+    def show_rows(
+        self, tokenizer: str, rows: list[tuple[int, bytes]], more: bool, query: str = ""
+    ) -> None:
         """Fill the table (cells are Text: DataTable reads plain str as markup)."""
         self.tokenizer = tokenizer
         self.rows = dict(rows)
@@ -70,11 +72,13 @@ class VocabView(Vertical):
             )
         if not rows:
             count = "no match"
+        elif not query:
+            count = f"ids {rows[0][0]}–{rows[-1][0]}" + (" (type to search all)" if more else "")
         elif more:
             count = f"first {len(rows):,} matches"
         else:
             count = f"{len(rows):,} match{'es' if len(rows) != 1 else ''}"
-        self.query_one("#vocab-count", Static).update(Text(f"{tokenizer}: {count}"))
+        self.query_one("#vocab-count", Static).update(Text(f"{ui(tokenizer)}: {count}"))
 
     def show_message(self, message: Text | str) -> None:
         self.rows = {}

@@ -1,0 +1,643 @@
+"""The diffusion pane: the forward process (noise a digit to any t) and the reverse
+process (a sampler turning pure noise into digits, step by step, live).
+
+The model loads and samples in thread workers; the sampler worker paces itself
+to at most `FRAME_RATE` frames a second and waits on thread events while
+paused. The UI thread only swaps numpy images into the widgets. No torch here.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import events, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import ContentSwitcher, Input, Static
+from textual.worker import get_current_worker
+
+from genai_tui.errors import UserError
+from genai_tui.service import diffusion as svc
+from genai_tui.tui.pane import Pane
+from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
+
+VIEWS: tuple[str, ...] = ("forward", "reverse", "samples")
+VIEW_TITLES: dict[str, str] = {"forward": "Forward: add noise",
+                               "reverse": "Reverse: denoise", "samples": "Samples"}
+DDIM_STEPS: tuple[int, ...] = (5, 10, 25, 50, 100, 250, 500, 1000)
+FRAME_RATE = 20.0
+"""Most frames a second the sampler worker sends (each one a model step); below the
+30 Hz ceiling so the UI keeps headroom for keys on a busy machine."""
+EXAMPLES = 8
+"""Example digits for the forward process; `n` cycles through them."""
+BATCH_ROWS = 7
+"""Rows the batch strip under the trio needs (one row of half-size tiles)."""
+
+
+def trio_rows(width: int, height: int) -> int:
+    """Rows for x_t / x_0 / noise side by side: the largest scale (28-pixel tiles at 2x,
+    1x or half size, plus a caption row) that fits ``width`` and leaves ``BATCH_ROWS``."""
+    for pixels in (56, 28):
+        rows = pixels // 2 + 1
+        if 3 * pixels + 2 <= width and rows + BATCH_ROWS <= height:
+            return rows
+    return 8
+
+
+class ViewBar(Static):
+    """The view names, the current one highlighted; click one to switch."""
+
+    class Picked(Message):
+        def __init__(self, view: str) -> None:
+            super().__init__()
+            self.view = view
+
+    def show(self, current: str) -> None:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for i, view in enumerate(VIEWS):
+            style = "bold reverse" if view == current else ""
+            start = len(text)
+            text.append(f" {i + 1} ", style=style or "dim")
+            text.append(VIEW_TITLES[view] + " ", style=style)
+            text.apply_meta({"view": view}, start, len(text))
+        self.update(text)
+
+    def on_click(self, event: events.Click) -> None:
+        view = event.style.meta.get("view")
+        if view:
+            event.stop()
+            self.post_message(self.Picked(view))
+
+
+class DiffusionPane(Pane):
+    """A DDPM on digits: noise going in, digits coming out."""
+
+    PANE_ID = "diffusion"
+    TITLE = "Diffusion"
+    HELP = """
+A **diffusion model** learns to undo noise. The *forward process* adds a little
+Gaussian noise at each of T = 1000 steps until a digit is pure static; in closed
+form x_t = √ᾱ_t · x_0 + √(1 − ᾱ_t) · ε, where **ᾱ_t** (alpha-bar) is the share
+of the signal's variance left at step t (the plot). A U-Net is trained to look at
+x_t and predict the noise ε that was added (Ho et al. 2020).
+
+To **generate**, start from pure noise x_T and repeatedly subtract the predicted
+noise. Each step also gives a guess of the clean image, **x̂_0**, shown beside x_t
+and the predicted noise ε̂.
+
+- **DDPM** takes all 1000 steps and adds fresh noise at each one.
+- **DDIM** (Song et al. 2021) jumps through a few steps (`+`/`-`) and, with
+  η = 0, adds no noise: the same seed always gives the same digits.
+
+**1 Forward**: ←/→ move t by 10, PgUp/PgDn by 100, Home/End to the ends; click the
+slider; `n` takes another digit.
+**2 Reverse**: `space` pauses and resumes, `.` takes one step, `r` samples again,
+`n` next seed, `e` types a seed, `d` switches DDPM/DDIM, `[`/`]` follow another
+sample of the batch.
+**3 Samples**: the finished batch, each read by a digit classifier.
+
+`v` cycles the views, `s` saves the current images as a PNG file.
+"""
+    BINDINGS: ClassVar = [
+        Binding("v", "cycle_view", "Next view"),
+        Binding("space", "toggle_pause", "Pause/resume"),
+        Binding("full_stop", "step", "One step"),
+        Binding("r", "restart", "Sample again"),
+        Binding("s", "save_png", "Save PNG"),
+        *[Binding(str(i + 1), f"set_view('{view}')", f"View: {VIEW_TITLES[view]}", show=False)
+          for i, view in enumerate(VIEWS)],
+        Binding("left", "move_t(-10)", "Forward: t - 10", show=False),
+        Binding("right", "move_t(10)", "Forward: t + 10", show=False),
+        Binding("pageup", "move_t(-100)", "Forward: t - 100", show=False),
+        Binding("pagedown", "move_t(100)", "Forward: t + 100", show=False),
+        Binding("home", "move_t(-100000)", "Forward: t = 0", show=False),
+        Binding("end", "move_t(100000)", "Forward: t = T - 1", show=False),
+        Binding("n", "next", "Next digit / seed", show=False),
+        Binding("d", "toggle_sampler", "Reverse: DDPM / DDIM", show=False),
+        Binding("plus,equals_sign", "change_steps(1)", "Reverse: more DDIM steps", show=False),
+        Binding("minus", "change_steps(-1)", "Reverse: fewer DDIM steps", show=False),
+        Binding("e", "edit_seed", "Reverse: type a seed", show=False),
+        Binding("left_square_bracket", "follow(-1)", "Reverse: follow previous sample",
+                show=False),
+        Binding("right_square_bracket", "follow(1)", "Reverse: follow next sample", show=False),
+    ]
+    DEFAULT_CSS = """
+    DiffusionPane { layout: vertical; height: 1fr; }
+    DiffusionPane:focus { background-tint: $foreground 0%; }
+    DiffusionPane #df-bar { height: 1; background: $boost; }
+    DiffusionPane #df-views { height: 1fr; }
+    DiffusionPane #df-forward-top { height: 1fr; }
+    DiffusionPane #df-forward-images { width: 1fr; min-width: 30; }
+    DiffusionPane #df-forward-side { width: 22; padding-left: 1; }
+    DiffusionPane #df-forward-info { height: auto; }
+    DiffusionPane #df-status { height: 2; }
+    DiffusionPane #df-trio { height: 8; }
+    DiffusionPane #df-batch { height: 1fr; }
+    DiffusionPane #df-samples-info { height: auto; }
+    DiffusionPane #df-seed { dock: bottom; display: none; width: 40; }
+    DiffusionPane #df-seed.-shown { display: block; }
+    """
+    can_focus = True
+
+    BATCH: ClassVar[int] = 16
+    """Samples per reverse run."""
+
+    class Loaded(Message):
+        def __init__(self, model: Any, error: str, alpha_bars: Any, other: Any,
+                     examples: Any, labels: list[int]) -> None:
+            super().__init__()
+            self.model, self.error = model, error
+            self.alpha_bars, self.other = alpha_bars, other
+            self.examples, self.labels = examples, labels
+
+    class LoadFailed(Message):
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    class Frame(Message):
+        """One sampler step (the worker sends at most `FRAME_RATE` a second, and only
+        after the UI has set ``shown`` for the previous one, so frames never pile up)."""
+
+        def __init__(self, step: svc.SampleStep, run: int, shown: threading.Event) -> None:
+            super().__init__()
+            self.step, self.run, self.shown = step, run, shown
+
+    class Finished(Message):
+        def __init__(self, images: Any, verdict: svc.Judgement | None, run: int,
+                     error: str = "") -> None:
+            super().__init__()
+            self.images, self.verdict, self.run, self.error = images, verdict, run, error
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view = "forward"
+        self.model: Any = None
+        self.model_error = ""
+        self.process: svc.ForwardProcess | None = None
+        self.examples: Any = None
+        self.labels: list[int] = []
+        self.digit = 0
+        self.t = 250
+        self.alpha_bars: Any = None
+        self.sampler = "ddim"
+        self.steps = 50
+        self.seed = 0
+        self.follow = 0
+        self.state = "loading"
+        """loading, idle, running, paused, done or failed."""
+        self.frame: svc.SampleStep | None = None
+        self.frames_shown = 0
+        self.finals: Any = None
+        self.verdict: svc.Judgement | None = None
+        self._run = 0
+        self._resume = threading.Event()
+        self._resume.set()
+        self._grant = threading.Semaphore(0)
+        self._saved = 0
+
+    def compose(self) -> ComposeResult:
+        yield ViewBar(id="df-bar")
+        with ContentSwitcher(initial="df-forward", id="df-views"):
+            with Vertical(id="df-forward"):
+                with Horizontal(id="df-forward-top"):
+                    yield ImagePanel("⏳ Loading the diffusion model…", id="df-forward-images")
+                    with Vertical(id="df-forward-side"):
+                        yield Static(id="df-forward-info")
+                        yield AlphaBarPlot(id="df-plot")
+                yield TSlider(id="df-slider")
+            with Vertical(id="df-reverse"):
+                yield Static(id="df-status")
+                yield ImagePanel("⏳ Loading the diffusion model…", max_scale=2, ncol=3,
+                                 id="df-trio")
+                yield ImagePanel("", max_scale=1, ncol=16, id="df-batch")
+            with Vertical(id="df-samples"):
+                yield Static(id="df-samples-info")
+                yield ImagePanel("No samples yet: they appear when a reverse run ends.",
+                                 max_scale=2, ncol=8, id="df-grid")
+        yield Input(placeholder="seed (Enter to sample, Esc to cancel)", id="df-seed",
+                    type="integer")
+
+    # loading -----------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.query_one(ViewBar).show(self.view)
+
+    def on_resize(self, event: events.Resize) -> None:
+        # the reverse view's trio gets the largest scale that leaves the batch strip
+        # BATCH_ROWS rows; views are 1 bar row and 2 status rows smaller than the pane
+        width, height = event.size.width, event.size.height - 3
+        rows = trio_rows(width, height)
+        self.query_one("#df-trio", ImagePanel).styles.height = rows
+
+    def pane_shown(self) -> None:
+        super().pane_shown()
+        self.call_after_refresh(self.focus)
+
+    def on_pane_first_show(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="diffusion-load", exit_on_error=False,
+          description="loading the diffusion model")
+    def _load(self) -> None:
+        try:
+            try:
+                model, error = svc.load_model(), ""
+                alpha_bars = model.alpha_bars()
+                other_name = "cosine" if model.schedule_name == "linear" else "linear"
+                other = svc.schedule_alpha_bars(other_name, model.num_timesteps)
+            except UserError as e:
+                # no bundled model: the forward process still works on the linear schedule
+                model, error = None, str(e)
+                alpha_bars = svc.schedule_alpha_bars("linear")
+                other = svc.schedule_alpha_bars("cosine")
+            examples, labels = svc.example_digits(EXAMPLES)
+        except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
+            self.post_message(self.LoadFailed(f"{type(e).__name__}: {e}"))
+            return
+        self.post_message(self.Loaded(model, error, alpha_bars, other, examples, labels))
+
+    @on(Loaded)
+    def _on_loaded(self, message: Loaded) -> None:
+        self.model, self.model_error = message.model, message.error
+        self.alpha_bars = message.alpha_bars
+        self.examples, self.labels = message.examples, message.labels
+        self.query_one(AlphaBarPlot).set_curves(message.alpha_bars, message.other)
+        self._new_process()
+        if self.model is None:
+            self.state = "failed"
+            self.notify(message.error, severity="error", timeout=8)
+            text = Text("No diffusion model: " + message.error + "\n\nTrain one with: "
+                        "genai-tui train diffusion --out assets/diffusion", style="red")
+            self.query_one("#df-trio", ImagePanel).show_message(text)
+        else:
+            self.state = "idle"
+            if self.view == "reverse":
+                self.start_run()
+        self._show_status()
+
+    @on(LoadFailed)
+    def _on_load_failed(self, message: LoadFailed) -> None:
+        self.state = "failed"
+        self.query_one("#df-forward-images", ImagePanel).show_message(
+            Text("Could not load the diffusion pane: " + message.text, style="red"))
+        self.notify(message.text, severity="error", timeout=8)
+
+    # views -------------------------------------------------------------------
+
+    def action_set_view(self, view: str) -> None:
+        if view not in VIEWS:
+            return
+        self.view = view
+        self.query_one(ContentSwitcher).current = f"df-{view}"
+        self.query_one(ViewBar).show(view)
+        if view == "reverse" and self.state == "idle":
+            self.start_run()
+        self._show_status()
+
+    def action_cycle_view(self) -> None:
+        self.action_set_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
+
+    def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
+        self.action_set_view(message.view)
+
+    # forward process ---------------------------------------------------------
+
+    def _new_process(self) -> None:
+        if self.examples is None or self.alpha_bars is None:
+            return
+        self.process = svc.ForwardProcess(self.alpha_bars, self.examples[self.digit],
+                                          seed=self.digit)
+        self.t = min(self.t, self.process.num_timesteps - 1)
+        self._show_forward()
+
+    def _show_forward(self) -> None:
+        process = self.process
+        if process is None:
+            return
+        view = process.at(self.t)
+        self.query_one("#df-forward-images", ImagePanel).show(
+            [view.x0[None], view.x_t[None]], captions=["x_0", f"x_t  t={self.t}"], ncol=2)
+        ab = view.alpha_bar
+        info = Text(no_wrap=True, overflow="ellipsis")
+        info.append(f"t = {self.t}", style="bold")
+        info.append(f" of {process.num_timesteps - 1}\n")
+        info.append("ᾱ_t ", style="bold #5fd7ff")
+        info.append(f"= {ab:.4f}\n")
+        info.append(f"x_t = {ab ** 0.5:.3f}·x_0\n    + {(1 - ab) ** 0.5:.3f}·ε\n")
+        snr = view.signal_to_noise
+        info.append(f"SNR {snr:.3g}" if snr < 1e4 else "SNR > 1e4", style="dim")
+        info.append(f"  digit {self.labels[self.digit]}" if self.labels else "", style="dim")
+        self.query_one("#df-forward-info", Static).update(info)
+        self.query_one(AlphaBarPlot).mark(self.t)
+        self.query_one(TSlider).set(self.t, process.num_timesteps)
+
+    def action_move_t(self, delta: int) -> None:
+        if self.view != "forward" or self.process is None:
+            return
+        self._set_t(self.t + delta)
+
+    def _set_t(self, t: int) -> None:
+        if self.process is None:
+            return
+        self.t = max(0, min(self.process.num_timesteps - 1, t))
+        self._show_forward()
+
+    def on_tslider_changed(self, message: TSlider.Changed) -> None:
+        self._set_t(message.t)
+
+    def action_next(self) -> None:
+        if self.view == "forward":
+            if self.examples is not None:
+                self.digit = (self.digit + 1) % len(self.examples)
+                self._new_process()
+        else:
+            self.seed += 1
+            self._restart_in_reverse()
+
+    # reverse process ---------------------------------------------------------
+
+    def start_run(self) -> None:
+        """Sample a new batch from pure noise with the current settings."""
+        if self.model is None:
+            return
+        self._run += 1
+        self.frame, self.finals, self.verdict = None, None, None
+        self.frames_shown = 0
+        self.state = "running"
+        self._resume.set()
+        self._grant = threading.Semaphore(0)
+        settings = svc.SampleSettings(n=self.BATCH, sampler=self.sampler, steps=self.steps,
+                                      seed=self.seed)
+        self.query_one("#df-grid", ImagePanel).show_message(
+            Text("Sampling… the grid fills in when the run ends.", style="dim"))
+        self._show_status()
+        self._sample(settings, self._run, self._resume, self._grant)
+
+    @work(thread=True, exclusive=True, group="diffusion-sample", exit_on_error=False,
+          description="sampling from the diffusion model")
+    def _sample(self, settings: svc.SampleSettings, run: int, resume: threading.Event,
+                grant: threading.Semaphore) -> None:
+        worker = get_current_worker()
+        try:
+            steps = svc.sample_steps(self.model, settings)
+            last = None
+            next_time = time.monotonic()
+            shown = threading.Event()
+            for step in steps:
+                if worker.is_cancelled:
+                    return
+                last = step
+                shown.clear()
+                self.post_message(self.Frame(step, run, shown))
+                if step.done:
+                    break
+                # back-pressure: a slow UI slows the animation rather than queueing frames
+                while not shown.wait(0.05):
+                    if worker.is_cancelled:
+                        return
+                # pace to FRAME_RATE so every step is seen, then honour pause / single step
+                next_time += 1.0 / FRAME_RATE
+                delay = next_time - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                else:
+                    next_time = time.monotonic()
+                if not resume.is_set():
+                    if not _wait_while_paused(worker, resume, grant):
+                        return
+                    next_time = time.monotonic()
+            if last is None or worker.is_cancelled:
+                return
+            try:
+                verdict = svc.judge(last.x_next)
+            except UserError:
+                verdict = None  # no bundled classifier: the grid goes without readings
+            self.post_message(self.Finished(last.x_next, verdict, run))
+        except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
+            self.post_message(self.Finished(None, None, run, f"{type(e).__name__}: {e}"))
+
+    @on(Frame)
+    def _on_frame(self, message: Frame) -> None:
+        message.shown.set()
+        if message.run != self._run:
+            return
+        self.frame = message.step
+        self.frames_shown += 1
+        self._show_frame()
+        self._show_status()
+
+    def _show_frame(self) -> None:
+        step = self.frame
+        if step is None:
+            return
+        i = min(self.follow, len(step.x_t) - 1)
+        self.query_one("#df-trio", ImagePanel).show(
+            [step.x_t[i][None], step.x0[i][None], step.eps[i][None]],
+            captions=[f"x_t t={step.t}", "pred. x_0", "pred. noise"], ncol=3)
+        self.query_one("#df-batch", ImagePanel).show(step.x_next, ncol=16)
+
+    @on(Finished)
+    def _on_finished(self, message: Finished) -> None:
+        if message.run != self._run:
+            return
+        if message.error:
+            self.state = "failed"
+            self.notify(message.error, severity="error", timeout=8)
+            self._show_status()
+            return
+        self.state = "done"
+        self.finals, self.verdict = message.images, message.verdict
+        self._show_samples()
+        self._show_status()
+
+    def _show_samples(self) -> None:
+        grid = self.query_one("#df-grid", ImagePanel)
+        info = self.query_one("#df-samples-info", Static)
+        if self.finals is None:
+            return
+        verdict = self.verdict
+        label = self._sampler_label()
+        if verdict is None:
+            grid.show(self.finals, ncol=8)
+            info.update(Text(f"{len(self.finals)} samples · {label} · seed {self.seed}"
+                             " · (no classifier bundled)"))
+            return
+        captions = [f"{lab} {conf:.2f}" if conf > verdict.threshold else f"? {conf:.2f}"
+                    for lab, conf in zip(verdict.labels, verdict.confidences, strict=True)]
+        styles = [None if conf > verdict.threshold else "bold red"
+                  for conf in verdict.confidences]
+        grid.show(self.finals, captions=captions, caption_styles=styles, ncol=8)
+        digits = sum(c > verdict.threshold for c in verdict.confidences)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f"{len(self.finals)} samples · {label} · seed {self.seed} · ")
+        text.append(f"the classifier reads {digits}/{len(self.finals)} as digits",
+                    style="bold")
+        text.append(" (captions: digit and confidence; ? = not a digit)", style="dim")
+        info.update(text)
+
+    def _sampler_label(self) -> str:
+        if self.sampler == "ddpm":
+            return f"DDPM {self.model.num_timesteps if self.model else 1000} steps"
+        return f"DDIM {self.steps} steps η=0"
+
+    def _show_status(self) -> None:
+        text = Text(no_wrap=False)
+        if self.model is None:
+            text.append("no model", style="red")
+        else:
+            text.append(self._sampler_label(), style="bold")
+            text.append(f" · seed {self.seed} · sample {self.follow + 1}/{self.BATCH}")
+            frame = self.frame
+            if frame is not None:
+                text.append(f" · step {frame.index + 1}/{frame.total} t={frame.t}",
+                            style="bold")
+            state = {"running": ("▶ running", "green"), "paused": ("⏸ paused", "yellow"),
+                     "done": ("✓ done", "green"), "idle": ("idle", "dim"),
+                     "failed": ("failed", "red"), "loading": ("loading", "dim")}[self.state]
+            text.append(" · ")
+            text.append(state[0], style=state[1])
+            text.append("\nspace pause · . step · r again · n/e seed · d sampler · +/- steps"
+                        " · [/] sample", style="dim")
+        self.query_one("#df-status", Static).update(text)
+
+    def action_toggle_pause(self) -> None:
+        if self.model is None:
+            return
+        if self.view != "reverse":
+            self.action_set_view("reverse")
+            return
+        if self.state == "running":
+            self._resume.clear()
+            self.state = "paused"
+        elif self.state == "paused":
+            self._resume.set()
+            self.state = "running"
+        elif self.state in ("idle", "done"):
+            self.start_run()
+        self._show_status()
+
+    def action_step(self) -> None:
+        """Pause (if running) and let the sampler take exactly one more step."""
+        if self.model is None or self.view != "reverse":
+            return
+        if self.state in ("idle", "done"):
+            self.start_run()
+            self._resume.clear()
+            self.state = "paused"
+        elif self.state == "running":
+            self._resume.clear()
+            self.state = "paused"
+        elif self.state == "paused":
+            self._grant.release()
+        self._show_status()
+
+    def action_restart(self) -> None:
+        self._restart_in_reverse()
+
+    def _restart_in_reverse(self) -> None:
+        self.start_run()
+        if self.view != "reverse":
+            self.action_set_view("reverse")
+
+    def action_toggle_sampler(self) -> None:
+        self.sampler = "ddpm" if self.sampler == "ddim" else "ddim"
+        self.notify(f"Sampler: {self._sampler_label()}", timeout=2)
+        self._restart_in_reverse()
+
+    def action_change_steps(self, direction: int) -> None:
+        if self.sampler != "ddim":
+            self.notify("DDPM always takes every step; press d for DDIM.", timeout=3)
+            return
+        limit = self.model.num_timesteps if self.model else 1000
+        options = [s for s in DDIM_STEPS if s <= limit]
+        bigger = [s for s in options if s > self.steps]
+        smaller = [s for s in options if s < self.steps]
+        if direction > 0 and bigger:
+            self.steps = bigger[0]
+        elif direction < 0 and smaller:
+            self.steps = smaller[-1]
+        else:
+            return
+        self._restart_in_reverse()
+
+    def action_follow(self, delta: int) -> None:
+        self.follow = (self.follow + delta) % self.BATCH
+        self._show_frame()
+
+    def action_edit_seed(self) -> None:
+        box = self.query_one("#df-seed", Input)
+        box.value = str(self.seed)
+        box.add_class("-shown")
+        box.focus()
+
+    @on(Input.Submitted, "#df-seed")
+    def _on_seed(self, event: Input.Submitted) -> None:
+        event.stop()
+        box = event.input
+        try:
+            seed = int(event.value)
+            if not 0 <= seed < 2**63:
+                raise ValueError
+        except ValueError:
+            self.notify("The seed must be a whole number from 0 to 2**63 - 1.",
+                        severity="error")
+            return
+        box.remove_class("-shown")
+        self.focus()
+        self.seed = seed
+        self._restart_in_reverse()
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#df-seed", Input)
+        if event.key == "escape" and box.has_class("-shown"):
+            event.stop()
+            box.remove_class("-shown")
+            self.focus()
+
+    # saving ------------------------------------------------------------------
+
+    def action_save_png(self) -> None:
+        images, ncol = self._png_images()
+        if images is None:
+            self.notify("Nothing to save yet.", severity="warning")
+            return
+        from genai_tui.images.render import save_png
+
+        self._saved += 1
+        path = Path(f"genai-diffusion-{self.view}-{self._saved}.png")
+        try:
+            save_png(images, path, nrow=ncol)
+        except UserError as e:
+            self.notify(str(e), severity="error")
+            return
+        self.notify(f"Saved {path.resolve()}", title="PNG")
+
+    def _png_images(self) -> tuple[Any, int]:
+        if self.view == "forward" and self.process is not None:
+            view = self.process.at(self.t)
+            return [view.x0[None], view.x_t[None]], 2
+        if self.view == "reverse" and self.frame is not None:
+            i = min(self.follow, len(self.frame.x_t) - 1)
+            f = self.frame
+            return [f.x_t[i][None], f.x0[i][None], f.eps[i][None]], 3
+        if self.view == "samples" and self.finals is not None:
+            return self.finals, 8
+        return None, 0
+
+
+def _wait_while_paused(worker: Any, resume: threading.Event,
+                       grant: threading.Semaphore) -> bool:
+    """Block until resumed or granted one step; False when the worker is cancelled."""
+    while not resume.is_set():
+        if worker.is_cancelled:
+            return False
+        if grant.acquire(timeout=0.05):
+            return True
+    return not worker.is_cancelled

@@ -1,0 +1,72 @@
+"""The app shell around the panes: help screen and command palette."""
+
+from __future__ import annotations
+
+from textual.command import CommandList, CommandPalette
+from textual.widgets import Markdown, TabbedContent
+
+from genai_tui.tui.app import GenaiApp
+from genai_tui.tui.help import HelpScreen
+from genai_tui.tui.panes.tokenizer import TokenizerPane
+from genai_tui.tui.panes.tokenizer.token_view import TokenView
+
+SIZE = (100, 30)
+
+
+async def _palette_prompts(pilot, query: str) -> list[str]:
+    await pilot.press("ctrl+p")
+    assert isinstance(pilot.app.screen, CommandPalette)
+    await pilot.press(*query)
+    for _ in range(50):  # the palette searches its providers asynchronously
+        await pilot.pause(0.05)
+        options = pilot.app.screen.query_one(CommandList).options
+        if options:
+            break
+    return [str(option.prompt) for option in options]
+
+
+async def test_f1_opens_help_for_the_pane_and_escape_closes_it() -> None:
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        text = pilot.app.screen.query_one(Markdown).source
+        assert text.startswith("# Tokenizer")
+        assert "Byte-pair encoding" in text and "rank" in text
+        assert "| `f5` | Replay |" in text  # the pane's keys, from its BINDINGS
+        await pilot.press("escape")
+        assert not isinstance(pilot.app.screen, HelpScreen)
+        assert pilot.app.screen.query(TokenizerPane)
+
+
+async def test_question_mark_opens_help_outside_the_text_box() -> None:
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        pilot.app.query_one("#tok-tokens-a", TokenView).focus()
+        await pilot.press("question_mark")
+        assert isinstance(pilot.app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(pilot.app.screen, HelpScreen)
+
+
+async def test_command_palette_lists_go_to_tokenizer() -> None:
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        prompts = await _palette_prompts(pilot, "Go to Tok")
+        assert any("Go to Tokenizer" in p for p in prompts), prompts
+        await pilot.press("escape")
+        assert not isinstance(pilot.app.screen, CommandPalette)
+
+
+async def test_command_palette_runs_a_pane_action() -> None:
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        prompts = await _palette_prompts(pilot, "Tokenizer: Replay")
+        assert any("Tokenizer: Replay" in p for p in prompts), prompts
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if pilot.app.query_one(TokenizerPane).view == "replay":
+                break
+        assert pilot.app.query_one(TokenizerPane).view == "replay"
+        assert pilot.app.query_one("#panes", TabbedContent).active == "tokenizer"
