@@ -21,6 +21,7 @@ from genai_tui.images.points import (
     read_points_csv,
 )
 from genai_tui.service.gan import (
+    COLLAPSE_WARMUP,
     GanSettings,
     GanTrainer,
     ImagesView,
@@ -56,10 +57,13 @@ def test_ring_has_eight_modes_and_grid_twenty_five() -> None:
 def test_one_point_per_mode_covers_one_mode_only() -> None:
     ring = make_points("ring", n=2000)
     collapsed = np.repeat(ring.centres[:1], 500, axis=0)
-    covered, on_modes, _ = coverage(collapsed, ring)
-    assert covered == 1 and on_modes == 1.0
-    assert collapse_flag(covered, ring.n_modes, on_modes)
-    assert not collapse_flag(8, 8, 1.0) and not collapse_flag(1, 8, 0.1)
+    covered, on_modes, reached = coverage(collapsed, ring)
+    assert covered == reached == 1 and on_modes == 1.0
+    assert collapse_flag(reached, ring.n_modes)
+    # A blob in the middle is no sample of any mode, but reaches them all.
+    blob = np.random.default_rng(0).normal(0, 0.3, (800, 2))
+    covered, on_modes, reached = coverage(blob, ring)
+    assert covered == 0 and reached == 8 and not collapse_flag(reached, 8)
 
 
 def test_unknown_dataset_names_the_choices() -> None:
@@ -198,6 +202,16 @@ def test_ring_training_lowers_divergence_and_covers_most_modes() -> None:
     assert last.step == 1200 and last.d_updates == 1200 and last.g_updates == 1200
     assert 0 < last.d_real < 1 and 0 < last.d_fake < 1
     assert all(math.isfinite(e.grad_norm_d) and math.isfinite(e.grad_norm_g) for e in events)
+    assert not any(e.mode_collapse for e in events[400:])
+
+
+def test_a_slow_discriminator_lets_the_generator_collapse() -> None:
+    with torch_threads(1):
+        trainer = GanTrainer(GanSettings(data="ring", seed=0, lr_d=1e-4, lr_g=1e-3))
+        events = list(trainer.train(500))
+    assert not any(e.mode_collapse for e in events[:COLLAPSE_WARMUP - 1])
+    late = [e for e in events[COLLAPSE_WARMUP:] if e.js is not None]
+    assert all(e.mode_collapse and e.modes_reached <= 4 for e in late)
 
 
 def test_same_seed_same_metrics_and_reset_replays() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from internals_fixtures import tiny_lm
 from textual.widgets import Static
+from textual.worker import WorkerCancelled
 
 import genai_tui.tui.app
 from genai_tui.errors import AssetError
@@ -36,7 +37,10 @@ def use_tiny(lm, monkeypatch):
 async def settle(pilot, pane: InternalsPane) -> None:
     """Wait until the model is loaded, typing debounced and every view's result shown."""
     for _ in range(500):
-        await pilot.app.workers.wait_for_complete()
+        try:
+            await pilot.app.workers.wait_for_complete()
+        except WorkerCancelled:  # a newer request replaced it (exclusive group)
+            pass
         await pilot.pause(0.02)
         if not pane.busy:
             await pilot.pause()

@@ -121,7 +121,7 @@ async def test_save_png_key_writes_the_current_grid(tmp_path, monkeypatch) -> No
     assert (tmp_path / "genai-vae-samples-1.png").is_file()
 
 
-async def test_works_at_80x24_and_map_toggles_to_scatter() -> None:
+async def test_works_at_80x24_with_map_and_scatter_side_by_side() -> None:
     app = GenaiApp(initial_pane="vae")
     async with app.run_test(size=(80, 24)) as pilot:
         pane = app.query_one(VAEPane)
@@ -131,6 +131,20 @@ async def test_works_at_80x24_and_map_toggles_to_scatter() -> None:
         assert image.size.width == 80 and image.size.height >= 10
         await pilot.press("5")
         await _settle(pilot, pane, "map")
+        assert "Left: decoded z" in _side(pane) and "Right:" in _side(pane)
+        await pilot.press("4")
+        await _settle(pilot, pane, "walk")
+        assert image.size.height >= 14  # room for the walked digit at full size
+
+
+async def test_too_narrow_for_both_map_key_switches_to_the_scatter() -> None:
+    app = GenaiApp(initial_pane="vae")
+    async with app.run_test(size=(40, 24)) as pilot:
+        pane = app.query_one(VAEPane)
+        await _settle(pilot, pane)
+        await pilot.press("5")
+        await _settle(pilot, pane, "map")
+        assert "m: scatter" in _side(pane)
         await pilot.press("m")
         await _settle(pilot, pane, "map")
         assert "drawn as its label" in _side(pane)

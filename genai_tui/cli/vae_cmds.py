@@ -339,7 +339,8 @@ def vae_anomaly(
                                                    result.flagged, strict=True)],
                    "normal_scores": [round(s, 6) for s in result.normal_scores]})
         return
-    captions = [f"{'!' if f else ' '}{k[:5]} {s:.3g}" for k, s, f in
+    fmt = "{:.0f}" if score == "elbo" else "{:.3f}"
+    captions = [f"{'!' if f else ' '}{k[:5]} {fmt.format(s)}" for k, s, f in
                 zip(result.unusual_kinds, result.unusual_scores, result.flagged, strict=True)]
     styles = ["bold red" if f else "green" for f in result.flagged]
     _print_grid(result.unusual_images, captions, ascii_only, mode, styles=styles)
@@ -384,7 +385,8 @@ def vae_denoise(
     if json_out:
         emit_json({"model": model, "noise": noise,
                    "noisy_errors": [round(e, 6) for e in result.noisy_errors],
-                   "recon_errors": [round(e, 6) for e in result.recon_errors]})
+                   "recon_errors": [round(e, 6) for e in result.recon_errors],
+                   "encoder_pass_errors": [round(e, 6) for e in result.encoder_errors]})
         return
     from rich.console import Console
 
@@ -399,3 +401,6 @@ def vae_denoise(
     grid = torch.cat(rows)
     _save(grid, png, k)
     _print_grid(grid, captions, ascii_only, mode, ncol=k)
+    say(f"mean squared error: noisy {sum(result.noisy_errors) / n:.4f}, VAE (MAP) "
+        f"{sum(result.recon_errors) / n:.4f}, one encoder pass "
+        f"{sum(result.encoder_errors) / n:.4f}")

@@ -119,18 +119,19 @@ def line_chart_rows(
         series: (values, style) pairs; NaN values leave gaps.
         width, height: size in cells, labels included.
         y_range: fixed (low, high); default: the finite values' range.
-        window: how many x positions the chart spans (default: the longest
-            series); series shorter than this fill the left part.
+        window: the most x positions shown: longer series scroll (the latest
+            ``window`` values); shorter ones are stretched over the width.
         label_width: cells for the y labels (0 for none).
     """
     width, height = max(width, label_width + 2), max(height, 1)
     plot_w = width - label_width
     px, py = plot_w * 2, height * 4
     arrays = [np.asarray(v, dtype=np.float64) for v, _ in series]
-    if window:
-        arrays = [a[-window:] for a in arrays]
+    longest = max((len(a) for a in arrays), default=1)
+    if window and longest > window:
+        arrays = [a[-window:] for a in arrays]  # scroll: keep the latest window
     else:
-        window = max((len(a) for a in arrays), default=1)
+        window = longest  # until then the data fills the width
     if y_range is None:
         finite = [a[np.isfinite(a)] for a in arrays]
         finite = [a for a in finite if a.size]

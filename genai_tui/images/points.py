@@ -271,22 +271,26 @@ def _kmeans(pts: np.ndarray, k: int, seed: int, iters: int = 30) -> tuple[np.nda
 
 
 def coverage(samples: np.ndarray, data: PointSet,
-             min_share: float = 0.25) -> tuple[int, float, np.ndarray]:
+             min_share: float = 0.25) -> tuple[int, float, int]:
     """How well ``samples`` (M, 2) cover the modes of ``data``.
 
     A mode is covered when at least ``min_share`` of its fair share of the
-    samples (its weight times M) lands within its radius.
+    samples (its weight times M) lands within its radius. A mode is reached
+    when that share of samples has it as the nearest mode, however far away:
+    a generator that spreads its mass over few modes' regions reaches few,
+    which is mode collapse whether or not its samples are sharp yet.
 
     Returns:
-        (modes covered, fraction of samples on some mode, per-mode sample counts).
+        (modes covered, fraction of samples on some mode, modes reached).
     """
     d2 = ((samples[:, None, :] - data.centres[None]) ** 2).sum(-1)  # (M, K)
     nearest = d2.argmin(1)
     close = d2[np.arange(len(samples)), nearest] <= data.radii[nearest] ** 2
-    counts = np.bincount(nearest[close], minlength=data.n_modes)
-    covered = int((counts >= min_share * data.weights * len(samples)).sum())
+    fair = min_share * data.weights * len(samples)
+    covered = int((np.bincount(nearest[close], minlength=data.n_modes) >= fair).sum())
+    reached = int((np.bincount(nearest, minlength=data.n_modes) >= fair).sum())
     quality = float(close.mean()) if len(samples) else 0.0
-    return covered, quality, counts
+    return covered, quality, reached
 
 
 def histogram(points: np.ndarray, box: tuple[float, float, float, float],

@@ -492,7 +492,8 @@ def save_model(model: DiffusionModel, directory: str | Path, card: dict[str, Any
 
 
 def quality(model: DiffusionModel, n: int = 256, steps: int = 50, seed: int = 1234) -> dict:
-    """Sample ``n`` images with DDIM-``steps`` and let the classifier judge them."""
+    """Sample ``n`` images with DDIM-``steps`` (at most T) and let the classifier judge them."""
+    steps = min(steps, model.num_timesteps)
     settings = SampleSettings(n=n, sampler="ddim", steps=steps, seed=seed)
     verdict = judge(generate(model, settings))
     return {"sampler": f"ddim-{steps}", "n": n, "seed": seed,

@@ -20,7 +20,7 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,8 @@ HIST_BINS = 32
 """The divergence estimate compares HIST_BINS x HIST_BINS histograms."""
 POOL_POINTS = 20_000
 """Real points drawn once per seed; training batches are drawn from this pool."""
+COLLAPSE_WARMUP = 300
+"""No mode-collapse flag before this many G updates (an untrained G is a blob)."""
 
 
 @dataclass
@@ -143,8 +145,12 @@ class GanEvent:
     """Points: modes of the data set (0 in image mode)."""
     on_modes: float | None = None
     """Points: fraction of generated samples that land on some mode."""
+    modes_reached: int | None = None
+    """Points: modes that are the nearest mode of at least a quarter of their fair
+    share of samples (sharp or not)."""
     mode_collapse: bool = False
-    """The latest estimate says: samples look real but cover at most half of the modes."""
+    """The latest estimate says G's samples gather around at most half of the
+    modes (checked after `COLLAPSE_WARMUP` G updates)."""
     elapsed: float = 0.0
     """Seconds since the trainer was (re)set."""
 
@@ -190,8 +196,8 @@ class _Last:
     js: float | None = None
     modes_covered: int | None = None
     on_modes: float | None = None
+    modes_reached: int | None = None
     mode_collapse: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 @contextlib.contextmanager
@@ -410,6 +416,7 @@ class GanTrainer:
             modes_covered=last.modes_covered if evaluated else None,
             modes_total=self.modes_total,
             on_modes=last.on_modes if evaluated else None,
+            modes_reached=last.modes_reached if evaluated else None,
             mode_collapse=last.mode_collapse,
             elapsed=time.perf_counter() - self._t0,
         )
@@ -438,10 +445,12 @@ class GanTrainer:
 
         fake = self.generate_points()
         js = js_divergence(self._real_hist, histogram(fake, self.data.box, HIST_BINS))
-        covered, on_modes, _ = coverage(fake, self.data)
+        covered, on_modes, reached = coverage(fake, self.data)
         last = self._last
         last.js, last.modes_covered, last.on_modes = js, covered, on_modes
-        last.mode_collapse = collapse_flag(covered, self.modes_total, on_modes)
+        last.modes_reached = reached
+        last.mode_collapse = (self.g_updates >= COLLAPSE_WARMUP
+                              and collapse_flag(reached, self.modes_total))
 
     def generate_points(self, n: int | None = None) -> np.ndarray:
         """G's points (n, 2) for the first ``n`` fixed noise vectors (all when None)."""
@@ -488,9 +497,9 @@ class GanTrainer:
         return ImagesView(step=self.step_count, images=imgs)
 
 
-def collapse_flag(covered: int, total: int, on_modes: float) -> bool:
-    """Mode collapse: most samples sit on real modes, yet at most half the modes get any."""
-    return total >= 2 and on_modes >= 0.5 and covered <= total // 2
+def collapse_flag(reached: int, total: int) -> bool:
+    """Mode collapse: G's samples gather around at most half of the data's modes."""
+    return total >= 2 and reached <= total // 2
 
 
 def fit_box(box: tuple[float, float, float, float], cols: int, rows: int,

@@ -43,7 +43,7 @@ SIDE_WIDTH = 38
 WIDE_AT = 110
 """Narrower panes put the side panel under the images."""
 NARROW_SIDE_ROWS: dict[str, int] = {
-    "samples": 2, "recon": 2, "interp": 3, "walk": 6, "map": 2, "anomaly": 10, "denoise": 2,
+    "samples": 2, "recon": 2, "interp": 3, "walk": 4, "map": 2, "anomaly": 10, "denoise": 3,
 }
 WALK_STEP = 0.25
 POOL_SIZE = 400
@@ -139,7 +139,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
 - **4 Latent walk**: ←/→ move z along one dimension, ↑/↓ along another; `[`/`]`
   pick the dimensions, `0` goes to the origin, `n` starts from another digit.
 - **5 Latent map**: the 2-D model: decoded images over a grid of z beside the
-  test digits encoded (each drawn as its digit). `m` switches when narrow.
+  test digits encoded (each drawn as its digit). `m` switches between the
+  two when there is no room for both.
 - **6 Anomaly**: score by −ELBO or reconstruction error (`e`); unusual
   inputs (noise, blobs, inverted digits, shapes) score high and get flagged.
 - **7 Denoise**: a noisy input, the VAE's reconstruction and the original;
@@ -586,34 +587,41 @@ def _z_text(state: WalkState, width: int, narrow: bool) -> Text:
 
 
 def _map(p: dict[str, Any], handle: Any, pool: Any) -> ViewOutput:
+    from rich.table import Table
+
     if handle is None:
         raise UserError("the 2-D model (assets/vae2d) is not available")
-    width, height = p["width"], p["height"]
+    width, height, span = p["width"], p["height"], 2.5
     px = 2 * height
     grid_n = max(4, min(12, px // 8))
-    tile = max(4, min(28, px // grid_n, width // grid_n))
-    span = 2.5
+    # Leave room beside the mosaic for the scatter of encoded digits.
+    tile = max(4, min(28, px // grid_n, int(width * 0.55) // grid_n))
     lm = svc.latent_map(handle, pool, grid=grid_n, tile=tile, span=span)
+    mosaic_w, mosaic_h = grid_n * tile, math.ceil(grid_n * tile / 2)
+    scatter_w = width - mosaic_w - 2
     side = Text()
-    if p["narrow"] and p["map_scatter"]:
+    if scatter_w >= 20:
+        image: Any = Table.grid(padding=(0, 2))
+        image.add_row(ImageGrid(lm.mosaic, ncol=1),
+                      scatter_text(lm.points, lm.labels, width=scatter_w, height=mosaic_h,
+                                   span=span))
+        side.append(f"Left: decoded z over [-{span}, {span}]² (z₂ up). ", style="bold")
+        side.append("Right: the test digits encoded, each drawn as its label, same square.")
+    elif p["map_scatter"]:
         image = scatter_text(lm.points, lm.labels, width=width, height=height, span=span)
         side.append("Test digits encoded by the 2-D VAE, each drawn as its label. ",
                     style="bold")
         side.append("m: decoded grid", style="dim")
     else:
-        image = ImageGrid(lm.mosaic, ncol=1, scale=1)
-        if p["narrow"]:
-            side.append(f"Decoded z over [-{span}, {span}]² (z₂ up). ", style="bold")
-            side.append("m: scatter of test digits", style="dim")
-        else:
-            side.append("Test digits in z (same square)\n", style="bold")
-            side_w = p["side_width"]
-            side.append_text(scatter_text(lm.points, lm.labels, width=side_w,
-                                          height=max(4, min(side_w // 2, height - 4)), span=span))
-            side.append("\n")
-            for d in range(10):
-                side.append(str(d), style=LABEL_COLOURS[d])
-            side.append(f"\nleft: decoded z over [-{span}, {span}]²", style="dim")
+        image = ImageGrid(lm.mosaic, ncol=1)
+        side.append(f"Decoded z over [-{span}, {span}]² (z₂ up). ", style="bold")
+        side.append("m: scatter of test digits", style="dim")
+    if not p["narrow"]:
+        side.append("\n\n")
+        for d in range(10):
+            side.append(f"{d} ", style=LABEL_COLOURS[d])
+        side.append("\nNeighbouring z decode to similar digits: the encoder has sorted "
+                    "the digits into regions of the plane.", style="dim")
     return ViewOutput("map", image, side, lm.mosaic, 1)
 
 
@@ -623,7 +631,8 @@ def _anomaly(p: dict[str, Any], handle: Any, pool: Any) -> ViewOutput:
     n = max(4, min(32, ncol * nrow))
     result = svc.anomaly(handle, n_normal=200, n_unusual=n, score=p["score"],
                          seed=p["anomaly_seed"])
-    captions = [f"{'!' if f else ''}{k[:5]} {s:.3g}" for k, s, f in
+    fmt = "{:.0f}" if result.score == "elbo" else "{:.3f}"
+    captions = [f"{'!' if f else ''}{k[:5]} {fmt.format(s)}" for k, s, f in
                 zip(result.unusual_kinds, result.unusual_scores, result.flagged, strict=True)]
     styles = ["bold red" if f else "green" for f in result.flagged]
     grid = ImageGrid(result.unusual_images, ncol=ncol, scale=scale, captions=captions,
@@ -658,7 +667,10 @@ def _denoise(p: dict[str, Any], handle: Any, pool: Any) -> ViewOutput:
     side = Text()
     mean_noisy = sum(result.noisy_errors) / n
     mean_recon = sum(result.recon_errors) / n
+    mean_pass = sum(result.encoder_errors) / n
     side.append(f"noise σ={result.noise:.1f}: error {mean_noisy:.3f} → {mean_recon:.3f}",
                 style="bold")
-    side.append("  +/-: noise, n: other digits", style="dim")
+    side.append(f" (one encoder pass: {mean_pass:.3f})\n")
+    side.append("vae = the most probable digit z given the noisy image (MAP). "
+                "+/-: noise, n: other digits", style="dim")
     return ViewOutput("denoise", grid, side, images, max(3, ncol - ncol % 3))

@@ -77,8 +77,10 @@ non-saturating loss).
 - **Image mode**: a small DCGAN on the digit data; the grid shows G's samples
   for a fixed z, so you see the same "latent points" sharpen into digits.
 - **JS divergence** (2-D): how different the histograms of real and generated
-  points are, in bits (0 = same, 1 = disjoint). **Mode collapse**: G puts its
-  samples on only a few of the data's modes: a warning appears.
+  points are, in bits (0 = same, 1 = disjoint). **Modes covered**: modes that
+  get their share of sharp samples. **Mode collapse**: G gathers its samples
+  around at most half of the modes and a warning appears (to see it: settings,
+  D learning rate 0.0001).
 
 Pause and take one D step or one G step to see each player's move.
 Settings: data set (ring, grid, spiral, moons, line, or your CSV of x,y
@@ -105,6 +107,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
     #gan-loss { height: 2fr; }
     #gan-dx, #gan-js { height: 1fr; }
     #gan-status { height: 2; background: $boost; padding: 0 1; }
+    #gan-status, #gan-legend, .gan-title { text-wrap: nowrap; text-overflow: ellipsis; }
+    GanPane.-images #gan-right { width: 32; }
+    GanPane.-images #gan-js, GanPane.-images #gan-js-title { display: none; }
     """
 
     class Update(Message):
@@ -331,6 +336,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             self.call_after_refresh(self._focus_map)
         self.busy = False
         self.mode = message.settings.mode
+        self.set_class(self.mode == "images", "-images")
         self.settings[self.mode] = message.settings
         for ev in message.events:
             self._record(ev)
@@ -415,7 +421,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     def _update_status(self) -> None:
         s = self.settings[self.mode]
-        line1 = Text(no_wrap=True, overflow="ellipsis")
+        line1 = Text()
         if self.busy:
             line1.append("⏳ building ", style="bold")
         elif self.playing:
@@ -426,27 +432,21 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         line1.append(f" (D {self.d_updates}, G {self.g_updates})", style="dim")
         if self.playing and self.rate is not None:
             line1.append(f"  {self.rate:.0f} steps/s")
-        data = s.data if s.mode == "images" else _short_data(s.data)
-        line1.append(f"  │ {'2-D' if s.mode == 'points' else 'images'} · ", style="dim")
-        line1.append(Text(data, style="dim"))
-        line1.append(f" · {s.loss} · {s.optimizer} · lr {s.lr_d:g}/{s.lr_g:g}"
-                     f" · D×{s.d_steps} · seed {s.seed}", style="dim")
-        line2 = Text(no_wrap=True, overflow="ellipsis")
+        if self.mode == "points" and self.modes is not None:
+            line1.append(f"  modes covered {self.modes[0]}/{self.modes[1]}")
+        line2 = Text()
         if self.collapse and self.modes is not None:
             line2.append(f" ⚠ MODE COLLAPSE: G covers only {self.modes[0]} of "
                          f"{self.modes[1]} modes ", style="bold white on red")
-            line2.append("  try reset, a lower G lr, or least squares")
-        elif self.mode == "points":
-            if self.modes is not None:
-                line2.append(f"modes covered {self.modes[0]}/{self.modes[1]}")
-            line2.append("   space play/pause · d/g step D/G · s settings · m images",
-                         style="dim")
+            line2.append(" try r (reset), a lower G lr, or least squares")
         else:
-            line2.append("space play/pause · d/g step D/G · r reset · s settings · m 2-D",
-                         style="dim")
+            data = s.data if s.mode == "images" else _short_data(s.data)
+            line2.append(f"{'2-D' if s.mode == 'points' else 'images'} · ", style="dim")
+            line2.append(Text(data, style="dim"))
+            line2.append(f" · {s.loss} · {s.optimizer} · lr D {s.lr_d:g} G {s.lr_g:g}"
+                         f" · D steps {s.d_steps} · seed {s.seed}", style="dim")
         self.last_action_at = time.perf_counter()
-        status = Text("\n", no_wrap=True, overflow="ellipsis").join([line1, line2])
-        status.no_wrap, status.overflow = True, "ellipsis"
+        status = Text("\n").join([line1, line2])
         self.query_one("#gan-status", TextLine).set_text(status)
 
     # -- actions --------------------------------------------------------------------

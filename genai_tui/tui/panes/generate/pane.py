@@ -7,6 +7,7 @@ so the UI never waits on the model and never repaints per token.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import deque
 from time import perf_counter
@@ -146,7 +147,7 @@ reshapes that distribution, then one token is drawn.
     GeneratePane #gen-right.-shown { display: block; }
     GeneratePane #gen-bottom { height: 1; }
     GeneratePane #gen-hint { width: 1fr; color: $text-muted; }
-    GeneratePane #gen-legend { width: 27; margin-left: 1; }
+    GeneratePane #gen-legend { width: 31; margin-left: 1; }
     GeneratePane.-no-inspector #gen-inspector { display: none; }
     """
 
@@ -274,7 +275,7 @@ reshapes that distribution, then one token is drawn.
         self._update_status()
         queued, self._queued = self._queued, None
         if queued:
-            self.run_action(queued)
+            getattr(self, f"action_{queued}")()
 
     def on_generate_pane_model_failed(self, message: ModelFailed) -> None:
         self.loading = False
@@ -321,6 +322,11 @@ reshapes that distribution, then one token is drawn.
             self.notify(f"knobs {name}: {exc}", title="Invalid knob", severity="error")
             return False
         return True
+
+    @property
+    def busy(self) -> bool:
+        """Loading, generating, or holding tokens not yet on screen."""
+        return self.loading or bool(self._driving) or bool(self._pending)
 
     @property
     def vocab_size(self) -> int | None:
@@ -464,7 +470,7 @@ reshapes that distribution, then one token is drawn.
     def action_ab(self) -> None:
         if not self._ready("ab"):
             return
-        knobs_b = _with_seed(self.knobs_b, self.knobs_a.seed)
+        knobs_b = _shared(self.knobs_b, self.knobs_a)
         if not self._valid(self.knobs_a, "A") or not self._valid(knobs_b, "B"):
             return
         self._stop_workers()
@@ -700,18 +706,16 @@ reshapes that distribution, then one token is drawn.
         action = actions.get(event.button.id or "")
         if action:
             event.stop()
-            self.run_action(action)
+            getattr(self, f"action_{action}")()
 
     def on_knob_panel_changed(self, message: KnobPanel.Changed) -> None:
         knobs = message.panel.knobs
         if self.editing == "B":
             self.knobs_b = knobs
-            if message.field_name == "seed":
-                self.knobs_a = _with_seed(self.knobs_a, knobs.seed)
+            self.knobs_a = _shared(self.knobs_a, knobs)
         else:
             self.knobs_a = knobs
-            if message.field_name == "seed":
-                self.knobs_b = _with_seed(self.knobs_b, knobs.seed)
+            self.knobs_b = _shared(self.knobs_b, knobs)
         self._update_hint()
 
     def on_key(self, event: events.Key) -> None:
@@ -754,10 +758,14 @@ reshapes that distribution, then one token is drawn.
         self.action_digits()
 
 
-def _with_seed(knobs: svc.Knobs, seed: int | None) -> svc.Knobs:
-    import dataclasses
+SHARED_KNOBS = ("seed", "max_tokens")
+"""Knobs A and B always share: an A/B run compares decoding from the same
+prompt, seed and length."""
 
-    return dataclasses.replace(knobs, seed=seed)
+
+def _shared(knobs: svc.Knobs, source: svc.Knobs) -> svc.Knobs:
+    """``knobs`` with the shared knobs taken from ``source``."""
+    return dataclasses.replace(knobs, **{name: getattr(source, name) for name in SHARED_KNOBS})
 
 
 def _describe_model(model: Any) -> str:

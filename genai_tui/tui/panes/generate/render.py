@@ -262,7 +262,7 @@ def candidates_text(
         line.append("\n")
         out.append_text(line)
     if max_rows is not None and len(rows) > len(shown):
-        out.append(f"  … {len(rows) - len(shown)} more (wider/taller terminal)\n", "grey50")
+        out.append(f"  … {len(rows) - len(shown)} more\n", "grey50")
     return out
 
 
@@ -273,14 +273,28 @@ def _chosen_prob(stage_top: Sequence[Candidate], token_id: int) -> float | None:
     return None
 
 
+def xray_layout(width: int) -> tuple[int, int]:
+    """Label and sparkline widths of an X-ray ``width`` cells wide."""
+    spark_w = 5 if width < 40 else 8
+    return max(6, width - 5 - 1 - spark_w - 1 - 4 - 1), spark_w
+
+
+def xray_header(width: int) -> Text:
+    """``sampler X-ray   kept  top   p(▸)`` aligned with `xray_text`'s columns."""
+    label_w, spark_w = xray_layout(width)
+    text = Text("sampler X-ray".ljust(label_w), style="bold grey70", end="")
+    text.append(f"{'kept':>6} {'top':<{spark_w}} {'p(▸)':>4}\n", "grey50")
+    return text
+
+
 def xray_text(
     step: TokenStep, width: int, vocab_size: int | None = None, token_id: int | None = None
 ) -> Text:
     """The sampler X-ray: each stage's label, how many tokens it keeps, a
-    sparkline of its top probabilities and the selected token's probability."""
+    sparkline of its top probabilities and the probability of ``token_id``
+    (the highlighted candidate; the chosen token by default) after the stage."""
     token_id = step.id if token_id is None else token_id
-    spark_w = 6 if width < 40 else 10
-    label_w = max(6, width - 11 - spark_w - 5)
+    label_w, spark_w = xray_layout(width)
     out = Text(end="")
     rows: list[tuple[str, int | None, Sequence[Candidate]]] = [
         ("model", vocab_size, step.top_before)
@@ -288,11 +302,12 @@ def xray_text(
     rows += [(s.label, s.kept, s.top) for s in step.stages]
     for label, kept, top in rows:
         line = Text(end="")
-        line.append(label[:label_w].ljust(label_w), "bold" if label != "model" else "grey70")
-        line.append(" keeps " if kept is not None else "       ", "grey62")
-        line.append(f"{kept:>4}" if kept is not None else "   ?", "bold #5fd7ff")
+        shown = label if len(label) <= label_w else label[: label_w - 1] + "…"
+        line.append(shown.ljust(label_w), "bold" if label != "model" else "grey70")
+        line.append(f"{kept:>6}" if kept is not None else "     ?", "bold #5fd7ff")
         line.append(" ")
         line.append(spark([c.prob for c in top], spark_w), "#5fd75f")
+        line.append(" ")
         line.append(percent(_chosen_prob(top, token_id)) if top else "   —")
         line.append("\n")
         out.append_text(line)

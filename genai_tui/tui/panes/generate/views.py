@@ -37,6 +37,7 @@ from genai_tui.tui.panes.generate.render import (
     prob_style,
     subscript_percent,
     token_label,
+    xray_header,
     xray_text,
 )
 from genai_tui.tui.panes.generate.runs import Run, knob_summary
@@ -53,6 +54,14 @@ _WORDS = re.compile(r"\s*\S+|\s+")
 # "t" text, "n" a newline ending the line, "e" a token with no text of its own
 # (the first bytes of a character), "d" probability digits, "f" fork mark.
 Piece = tuple[str, int, str]
+
+
+def _set_title(widget: Widget, title: str) -> None:
+    """Set a border title as plain text: a str would be parsed as markup, and
+    titles carry model text (a token ``[red]`` must show as ``[red]``)."""
+    if getattr(widget, "_title_plain", None) != title:
+        widget._title_plain = title  # type: ignore[attr-defined]
+        widget.border_title = Text(title)
 
 
 def _fmt_rate(rate: float | None) -> str:
@@ -99,12 +108,14 @@ class RunLayout:
                 self.lines[-1].append((text, index, kind))
                 self.col += w
                 return
-            if self.col > 0 and w <= self.width:
+            if self.col > 0 and (w <= self.width or room <= 0):
                 self._newline()
                 if text.startswith(" ") and kind == "t" and len(text) > 1:
                     text = text[1:]  # a wrapped word does not start with its space
                 continue
-            head, text = _split_cells(text, max(1, room))
+            head, text = _split_cells(text, room)
+            if not head:  # a wide character in a one-cell gap: take it whole
+                head, text = text[0], text[1:]
             self.lines[-1].append((head, index, kind))
             self._newline()
 
@@ -331,8 +342,7 @@ class RunView(ScrollView, can_focus=True):
         if run.stepping and run.status == "paused":
             parts.append("step")
         title = " · ".join(parts)
-        if title != self.border_title:
-            self.border_title = title
+        _set_title(self, title)
 
     def on_resize(self, event: events.Resize) -> None:
         if self._layout is not None and self._layout.width != self._content_width():
@@ -502,6 +512,7 @@ class Inspector(Widget):
         self._built_for: tuple | None = None
         self._text_console = Console(width=400, color_system="truecolor", legacy_windows=False)
         self._base = Style()
+        _set_title(self, "candidates")
 
     def show(self, step: TokenStep | None, position: int | None, alt: int,
              vocab_size: int | None = None) -> None:
@@ -514,8 +525,7 @@ class Inspector(Widget):
         else:
             title = (f"#{position} {token_label(step.token, 10)} "
                      f"{percent(model_prob(step)).strip()}→{percent(step.prob).strip()}")
-        if title != self.border_title:
-            self.border_title = title
+        _set_title(self, title)
         self._built_for = None
         self.refresh()
 
@@ -533,12 +543,11 @@ class Inspector(Widget):
         max_rows = max(3, height - 2 - xray_lines - 1)
         self.rows_shown = min(len(rows), max_rows)
         text = Text(end="")
-        text.append(f"H {step.entropy:.2f} nats ", "grey62")
         text.append("⑂ branch", Style(color="black", bgcolor="#d7afff", meta={"branch": True}))
-        text.append(" ⏎/b  ↑↓ pick\n", "grey50")
+        text.append(f" H {step.entropy:.2f} nats", "grey62")
+        text.append("  ↑↓ pick ⏎ branch\n" if width >= 40 else "\n", "grey50")
         text.append_text(candidates_text(step, rows, self.alt, width, max_rows))
-        text.append("sampler X-ray", "bold grey70")
-        text.append("  kept · top · p(▸)\n", "grey50")
+        text.append_text(xray_header(width))
         alt_id = rows[self.alt].id if 0 <= self.alt < len(rows) else None
         text.append_text(xray_text(step, width, self.vocab_size, alt_id))
         return text

@@ -166,7 +166,7 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
         self.model_path = model_path
         self.lm: Any = None
         self.lm_error = ""
-        self.loading = False
+        self.lm_loading = False
         self.view = "attention"
         self.inputs = dict(DEFAULT_INPUTS)
         self.context = "prompt"
@@ -240,12 +240,12 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
     @property
     def busy(self) -> bool:
         """True while the model loads or any view waits for a result (tests wait on it)."""
-        if self.loading or self._busy or self._typing:
+        if self.lm_loading or self._busy or self._typing:
             return True
         return any(self._done.get(kind) != serial for kind, serial in self._serial.items())
 
     def on_pane_first_show(self) -> None:
-        self.loading = True
+        self.lm_loading = True
         self._show_loading()
         self._update_status()
         self._load_lm()
@@ -265,7 +265,7 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
         self.post_message(self.LmLoaded(lm))
 
     def on_internals_pane_lm_loaded(self, message: LmLoaded) -> None:
-        self.loading = False
+        self.lm_loading = False
         self.lm = message.lm
         for kind in ("attention", "lens", "positions"):
             self._compute(kind)
@@ -274,7 +274,7 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
         self._update_status()
 
     def on_internals_pane_lm_failed(self, message: LmFailed) -> None:
-        self.loading = False
+        self.lm_loading = False
         self.lm_error = message.text
         text = Text()
         text.append("✗ " + message.text + "\n", _ERROR)
@@ -747,7 +747,7 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
     def _update_status(self) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
         view = self.view
-        if self.loading and view != "embeddings":
+        if self.lm_loading and view != "embeddings":
             t.append(" loading the language model…", _INFO)
         elif view == "attention" and self.attn is not None:
             a = self.attn
