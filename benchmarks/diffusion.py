@@ -2,7 +2,7 @@
 DDPM-1000, our sampler loops against diffusers' schedulers driving the same U-Net.
 
 The peer is Hugging Face diffusers (`DDIMScheduler`, `DDPMScheduler`) configured like
-ours (same betas, linspace timesteps, clipped x_0, posterior variance for DDPM). Both
+ours (same betas, trailing timesteps, clipped x_0, posterior variance for DDPM). Both
 loops call the same network with the same starting noise and random stream, so the
 script also reports how far apart their samples end up (they should agree to float
 precision). Without diffusers installed (`pip install -e .[bench]`) only ours runs.
@@ -40,7 +40,7 @@ def _peer(model, sampler: str, steps: int, seed: int, n: int):
     common = dict(num_train_timesteps=model.num_timesteps, trained_betas=betas.numpy(),
                   clip_sample=True, clip_sample_range=1.0, prediction_type="epsilon")
     if sampler == "ddim":
-        sched = DDIMScheduler(**common, set_alpha_to_one=True, timestep_spacing="linspace")
+        sched = DDIMScheduler(**common, set_alpha_to_one=True, timestep_spacing="trailing")
         sched.set_timesteps(steps)
     else:
         sched = DDPMScheduler(**common, variance_type="fixed_small")

@@ -36,3 +36,10 @@ async def test_switching_panes_moves_focus_into_the_new_pane() -> None:
         await pilot.pause()
         assert app.focused is not None
         assert app.active_pane in app.focused.ancestors_with_self
+
+
+def test_registry_names_match_the_pane_classes() -> None:
+    classes = pane_classes()  # PaneSpec.load checks id and title against the class
+    ids = [cls.PANE_ID for cls in classes]
+    assert len(set(ids)) == len(ids)
+    assert all(cls.HELP.strip() for cls in classes)

@@ -167,7 +167,8 @@ def test_sampler_steps_report_every_step() -> None:
     for s in steps:
         assert s.x_t.shape == s.eps.shape == s.x0.shape == s.x_next.shape == (2, 1, 8, 8)
         assert s.x0.min() >= -1 and s.x0.max() <= 1
-    assert ddim_timesteps(1000, 4) == [999, 666, 333, 0]
+    assert ddim_timesteps(1000, 4) == [999, 749, 499, 249]
+    assert ddim_timesteps(1000, 25)[:2] == [999, 959] and ddim_timesteps(1000, 25)[-1] == 39
     assert ddim_timesteps(10, 10) == list(range(9, -1, -1))
     with pytest.raises(ValueError):
         ddim_timesteps(10, 11)

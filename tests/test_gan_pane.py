@@ -113,7 +113,7 @@ async def test_mode_switch_to_images_and_back() -> None:
         await pilot.press("g")
         await until(pilot, lambda: pane.g_updates == 1)
         assert "images" in status(pane) and "digits" in status(pane)
-        assert not pane.query_one("#gan-js").display, "no JS chart in image mode"
+        assert "read as digits" in pane.query_one("#gan-js-title", TextLine).text.plain
         await pilot.press("m")
         await until(pilot, lambda: not pane.busy and pane.mode == "points")
         assert isinstance(pane.query_one(MapView).view, PointsView) and pane.step == 0
@@ -156,7 +156,7 @@ async def test_mode_collapse_warning_is_visible() -> None:
         pane = await ready(pilot)
         assert "MODE COLLAPSE" not in status(pane)
         pane.post_message(GanPane.Update(pane.run_id, [], None, pane.settings["points"], None,
-                                         (0.6, 2, 8, True)))
+                                         (0.6, 2, 8, True, 0.9)))
         await pilot.pause()
         assert "MODE COLLAPSE: G covers only 2 of 8 modes" in status(pane)
 

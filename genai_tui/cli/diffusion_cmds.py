@@ -6,8 +6,6 @@ Rich's progress bar load inside the commands.
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 
 import typer
@@ -187,6 +185,7 @@ def noise_cmd(
 
 @train_app.command("diffusion")
 def train_diffusion_cmd(
+    ctx: typer.Context,
     steps: int = typer.Option(2400, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
     schedule: str = typer.Option("linear", "--schedule", help="Noise schedule: linear or cosine."),
     out: Path = typer.Option(Path("diffusion"), "--out", "-o",
@@ -218,16 +217,15 @@ def train_diffusion_cmd(
                                      batch_size=batch_size, lr=lr, n_data=n_data, seed=seed,
                                      base_channels=channels, time_limit=max_minutes * 60)
     _set_threads(threads)
-    command = shlex.join(["genai-tui", *sys.argv[1:]])
-    events = service.train(settings, out, command=command, judge_samples=judge_n)
+    from genai_tui.cli.vae_cmds import _command_line, _progress  # shared with the image commands
+
+    events = service.train(settings, out, command=_command_line(ctx), judge_samples=judge_n)
     last = None
     if json_out:
         for last in events:
             emit_json({"step": last.step, "loss": round(last.loss, 5), "lr": last.lr,
                        "elapsed": round(last.elapsed, 2)})
     else:
-        from genai_tui.cli.vae_cmds import _progress  # the shared bar of the image commands
-
         with _progress(steps, ["loss"], quiet=False) as bar:
             task = bar.add_task("diffusion", total=steps, loss="-")
             for last in events:

@@ -109,6 +109,7 @@ def _train(trainer: Any, steps: int, sink: Any, quiet: bool) -> dict[str, list[f
     history: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real", "d_fake")}
     history["js"] = []
     points = trainer.settings.mode == "points"
+    on_hist: list[float] = []
     columns = [TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
                TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn()]
     console = Console(stderr=True, quiet=quiet, highlight=False)
@@ -120,6 +121,8 @@ def _train(trainer: Any, steps: int, sink: Any, quiet: bool) -> dict[str, list[f
                 history[key].append(getattr(ev, key))
             if ev.js is not None:
                 history["js"].append(ev.js)
+            elif ev.on_modes is not None:
+                on_hist.append(ev.on_modes)
             if sink is not None:
                 sink.write(json.dumps(_rounded(ev.to_dict())) + "\n")
             now = time.monotonic()
@@ -129,9 +132,13 @@ def _train(trainer: Any, steps: int, sink: Any, quiet: bool) -> dict[str, list[f
                 if points and trainer.last_js is not None:
                     stats += (f" JS {trainer.last_js:.3f} modes {trainer.last_modes_covered}"
                               f"/{trainer.modes_total}")
+                elif trainer.modes_total and trainer.last_on_modes is not None:
+                    stats += (f" digits {trainer.last_modes_covered}/10 read "
+                              f"{trainer.last_on_modes:.0%}")
                 bar.update(task, completed=ev.step, stats=stats)
     if sink is not None:
         sink.flush()
+    history["read"] = on_hist
     return history
 
 
@@ -158,8 +165,11 @@ def _report(trainer: Any, history: dict[str, list[float]], js0: float | None, pl
         trainer_js = trainer.last_js
         summary += (f", JS {trainer_js:.3f} bits (start {js0:.3f}), modes covered "
                     f"{trainer.last_modes_covered}/{trainer.modes_total}")
-        if trainer.mode_collapse:
-            summary += " — MODE COLLAPSE"
+    elif trainer.modes_total and trainer.last_on_modes is not None:
+        summary += (f", {trainer.last_on_modes:.0%} of samples read as digits, digits covered "
+                    f"{trainer.last_modes_covered}/10")
+    if trainer.mode_collapse:
+        summary += " — MODE COLLAPSE"
     if plot:
         console = Console(highlight=False, stderr=to_stderr)
         width = max(30, min(console.width, 100))
@@ -173,6 +183,10 @@ def _report(trainer: Any, history: dict[str, list[float]], js0: float | None, pl
             console.print(Text("JS divergence (bits) every "
                                f"{s.eval_every} steps", style="bold"))
             console.print(line_chart([(h["js"], "#e3d26f")], width, 6, y_range=(0.0, 1.0)))
+        if s.mode == "images" and h["read"]:
+            console.print(Text("share of samples read as digits every "
+                               f"{s.eval_every} steps", style="bold"))
+            console.print(line_chart([(h["read"], "#e3d26f")], width, 6, y_range=(0.0, 1.0)))
         _draw_final(trainer, console, width)
     say(summary, err=to_stderr)
     if png is not None:

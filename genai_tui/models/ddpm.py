@@ -161,11 +161,14 @@ class ReverseStep:
 
 
 def ddim_timesteps(num_train_steps: int, num_steps: int) -> list[int]:
-    """``num_steps`` evenly spaced timesteps from T-1 down to 0 (Song et al. section 4.2's
-    sub-sequence tau, the "linear" choice)."""
+    """``num_steps`` evenly spaced timesteps, the first one T-1 (Song et al. section 4.2's
+    sub-sequence tau, "linear" choice), spaced from the end ("trailing", Lin et al. 2024
+    table 2): for T = 1000 and 25 steps, 999, 959, ..., 39; the last step jumps to x_0.
+    Starting at T-1 matters: the sampler's x_T ~ N(0, I) only matches the noisiest step."""
     if not 1 <= num_steps <= num_train_steps:
         raise ValueError(f"steps must be between 1 and {num_train_steps}")
-    ts = torch.linspace(0, num_train_steps - 1, num_steps).round().long().tolist()
+    stride = num_train_steps / num_steps
+    ts = [round(num_train_steps - i * stride) - 1 for i in range(num_steps)]
     return sorted(set(ts), reverse=True)
 
 

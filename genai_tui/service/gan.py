@@ -68,7 +68,8 @@ class GanSettings:
     """MLP units per layer (points) or DCGAN channels (images)."""
     seed: int = 0
     eval_every: int = 10
-    """Points: estimate the divergence and mode coverage every this many events."""
+    """Estimate the divergence and mode coverage (points), or read the samples with
+    the digit classifier (images), every this many events."""
     n_images: int = 4000
     """Images: digits in the training pool."""
 
@@ -80,7 +81,7 @@ class GanSettings:
         base: dict[str, Any] = {"mode": mode}
         if mode == "images":
             base.update(data="digits", lr_d=5e-4, lr_g=5e-4, noise_dim=32, batch_size=64,
-                        hidden=64)
+                        hidden=32, eval_every=25)
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
@@ -140,11 +141,13 @@ class GanEvent:
     """Points: Jensen-Shannon divergence (bits) between histograms of real and
     generated points, when estimated at this event (every ``eval_every``)."""
     modes_covered: int | None = None
-    """Points: modes holding at least a quarter of their fair share of samples."""
+    """Points: modes holding at least a quarter of their fair share of samples.
+    Images: digits among the fixed-z samples read as digits (the same share rule)."""
     modes_total: int = 0
-    """Points: modes of the data set (0 in image mode)."""
+    """Modes of the data set; 10 in image mode (0 without the digit classifier)."""
     on_modes: float | None = None
-    """Points: fraction of generated samples that land on some mode."""
+    """Points: fraction of generated samples that land on some mode. Images:
+    fraction of samples the classifier reads as a digit (confidence > 0.5)."""
     modes_reached: int | None = None
     """Points: modes that are the nearest mode of at least a quarter of their fair
     share of samples (sharp or not)."""
@@ -277,15 +280,16 @@ class GanTrainer:
             from genai_tui.images.points import histogram
 
             self._real_hist = histogram(self.data.points, self.data.box, HIST_BINS)
+            self._judge = None
         else:
             self._pool = self.data
+            self._judge = _digit_judge()
         self.step_count = 0
         self.d_updates = 0
         self.g_updates = 0
         self._last = _Last()
         self._t0 = time.perf_counter()
-        if s.mode == "points":
-            self._evaluate()
+        self._evaluate()
 
     def _optimizer(self, net: Any, lr: float) -> Any:
         import torch
@@ -403,7 +407,7 @@ class GanTrainer:
     def _event(self, kind: str) -> GanEvent:
         self.step_count += 1
         evaluated = False
-        if self.settings.mode == "points" and self.step_count % self.settings.eval_every == 0:
+        if self.modes_total and self.step_count % self.settings.eval_every == 0:
             self._evaluate()
             evaluated = True
         last = self._last
@@ -425,7 +429,16 @@ class GanTrainer:
 
     @property
     def modes_total(self) -> int:
-        return self.data.n_modes if self.settings.mode == "points" else 0
+        """Modes of the data set (points), 10 digits (images, when the classifier is
+        there to read them), else 0."""
+        if self.settings.mode == "points":
+            return self.data.n_modes
+        return 10 if self._judge is not None else 0
+
+    @property
+    def last_on_modes(self) -> float | None:
+        """Points: fraction of samples on a mode. Images: fraction read as digits."""
+        return self._last.on_modes
 
     @property
     def last_js(self) -> float | None:
@@ -441,6 +454,9 @@ class GanTrainer:
         return self._last.mode_collapse
 
     def _evaluate(self) -> None:
+        if self.settings.mode == "images":
+            self._evaluate_images()
+            return
         from genai_tui.images.points import coverage, histogram, js_divergence
 
         fake = self.generate_points()
@@ -451,6 +467,28 @@ class GanTrainer:
         last.modes_reached = reached
         last.mode_collapse = (self.g_updates >= COLLAPSE_WARMUP
                               and collapse_flag(reached, self.modes_total))
+
+    def _evaluate_images(self) -> None:
+        """Read the fixed-z samples with the digit classifier: which digits appear."""
+        import torch
+
+        from genai_tui.models.classifier import classify
+
+        if self._judge is None:
+            return
+        with torch.no_grad():
+            images = self.G(self.fixed_z)  # (64, 1, 28, 28)
+        labels, conf = classify(images, self._judge)
+        digit = conf > 0.5  # the classifier was trained to say ~0.1 for non-digits
+        counts = np.bincount(labels[digit].numpy(), minlength=10)
+        fair = 0.25 * len(images) / 10
+        covered = int((counts >= fair).sum())
+        on_digits = float(digit.float().mean())
+        last = self._last
+        last.modes_covered, last.on_modes, last.modes_reached = covered, on_digits, covered
+        # Collapse: the samples read as digits, yet only a few digits appear.
+        last.mode_collapse = (self.g_updates >= COLLAPSE_WARMUP and on_digits >= 0.5
+                              and collapse_flag(covered, 10))
 
     def generate_points(self, n: int | None = None) -> np.ndarray:
         """G's points (n, 2) for the first ``n`` fixed noise vectors (all when None)."""
@@ -495,6 +533,16 @@ class GanTrainer:
         with torch.no_grad():
             imgs = self.G(self.fixed_z[:n])[:, 0].numpy()
         return ImagesView(step=self.step_count, images=imgs)
+
+
+def _digit_judge() -> Any:
+    """The bundled digit classifier, or None when it is not installed."""
+    try:
+        from genai_tui.models.classifier import load_classifier
+
+        return load_classifier()
+    except Exception:  # noqa: BLE001 - image mode trains without it, unjudged
+        return None
 
 
 def collapse_flag(reached: int, total: int) -> bool:

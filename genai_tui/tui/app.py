@@ -12,7 +12,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from genai_tui.tui.help import HelpScreen
 from genai_tui.tui.pane import Pane
-from genai_tui.tui.panes import pane_classes
+from genai_tui.tui.panes import PANES, load_pane
 
 
 class GenaiApp(App[None]):
@@ -31,7 +31,7 @@ class GenaiApp(App[None]):
 
     def __init__(self, initial_pane: str | None = None) -> None:
         super().__init__()
-        self._pane_classes = pane_classes()
+        self._pane_classes: list = list(PANES)  # specs (or classes, in tests)
         self._initial_pane = initial_pane
 
     def compose(self) -> ComposeResult:
@@ -43,18 +43,20 @@ class GenaiApp(App[None]):
             for cls in self._pane_classes:
                 with TabPane(cls.TITLE, id=cls.PANE_ID):
                     if cls.PANE_ID == initial:
-                        yield cls(id=f"pane-{cls.PANE_ID}")
+                        yield load_pane(cls)(id=f"pane-{cls.PANE_ID}")
         yield Footer()
 
     async def on_mount(self) -> None:
         await self._show_active_pane()
 
     async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        await self._show_active_pane()
+        if event.tabbed_content.id == "panes":  # not a pane's own inner tabs
+            await self._show_active_pane()
 
     async def _show_active_pane(self) -> None:
-        tabs = self.query_one("#panes", TabbedContent)
-        if tabs.active:
+        found = self.query("#panes").results(TabbedContent)
+        tabs = next(found, None)
+        if tabs is not None and tabs.active:
             pane = await self._ensure_pane(tabs.active)
             pane.pane_shown()
             self.call_after_refresh(self._focus_into, pane)
@@ -75,8 +77,8 @@ class GenaiApp(App[None]):
         tab = self.query_one("#panes", TabbedContent).get_pane(pane_id)
         for pane in tab.query(Pane):
             return pane
-        cls = next(c for c in self._pane_classes if c.PANE_ID == pane_id)
-        pane = cls(id=f"pane-{pane_id}")
+        entry = next(c for c in self._pane_classes if c.PANE_ID == pane_id)
+        pane = load_pane(entry)(id=f"pane-{pane_id}")
         await tab.mount(pane)
         return pane
 
@@ -109,7 +111,8 @@ class GenaiApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("Help", "Explain the current pane", self.action_help)
-        for cls in self._pane_classes:
+        for entry in self._pane_classes:
+            cls = load_pane(entry)
             yield SystemCommand(
                 f"Go to {cls.TITLE}", f"Show the {cls.TITLE} pane",
                 partial(self.action_show_pane, cls.PANE_ID),

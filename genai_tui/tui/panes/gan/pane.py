@@ -109,7 +109,6 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
     #gan-status { height: 2; background: $boost; padding: 0 1; }
     #gan-status, #gan-legend, .gan-title { text-wrap: nowrap; text-overflow: ellipsis; }
     GanPane.-images #gan-right { width: 32; }
-    GanPane.-images #gan-js, GanPane.-images #gan-js-title { display: none; }
     """
 
     class Update(Message):
@@ -120,7 +119,8 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
                      rate: float | None, estimate: tuple | None = None) -> None:
             super().__init__()
             self.estimate = estimate
-            """(JS, modes covered, modes total, collapse) of the latest evaluation."""
+            """(JS, modes covered, modes total, collapse, share on modes) of the latest
+            evaluation (images: JS is None, the modes are digits)."""
             self.run_id = run_id
             self.events = events
             self.view = view
@@ -166,6 +166,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self.last_event: GanEvent | None = None
         self.js: float | None = None
         self.modes: tuple[int, int] | None = None
+        self.on_modes: float | None = None
         self.collapse = False
         self._clear_history()
 
@@ -326,6 +327,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             self._clear_history()
             self.js = None
             self.modes = None
+            self.on_modes = None
             self.collapse = False
             self.step = self.d_updates = self.g_updates = 0
             self.last_event = None
@@ -341,10 +343,11 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         for ev in message.events:
             self._record(ev)
         if message.estimate is not None:
-            js, covered, total, collapse = message.estimate
+            js, covered, total, collapse, on_modes = message.estimate
             self.js = js
-            self.modes = (covered, total) if covered is not None else None
+            self.modes = (covered, total) if covered is not None and total else None
             self.collapse = collapse
+            self.on_modes = on_modes
         self.rate = message.rate
         if message.view is not None:
             self.query_one(MapView).set_view(message.view)
@@ -362,8 +365,11 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         if ev.js is not None:
             self.js = ev.js
             self.js_hist.append(ev.js)
-            if len(self.js_hist) > HISTORY:
-                del self.js_hist[: len(self.js_hist) - HISTORY]
+        elif ev.on_modes is not None and self.mode == "images":
+            self.on_modes = ev.on_modes
+            self.js_hist.append(ev.on_modes)  # image mode: share read as digits
+        if len(self.js_hist) > HISTORY:
+            del self.js_hist[: len(self.js_hist) - HISTORY]
         if ev.modes_covered is not None:
             self.modes = (ev.modes_covered, ev.modes_total)
         self.collapse = ev.mode_collapse
@@ -397,10 +403,12 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             js.append("━ JS divergence ", style=JS_COLOUR)
             js.append(_num(self.js))
             js.append(" bits")
-            self.query_one("#gan-js", ChartView).set_series([(self.js_hist, JS_COLOUR)])
         else:
-            js.append("JS divergence: 2-D mode only", style="dim")
-            self.query_one("#gan-js", ChartView).set_series([])
+            js.append("━ read as digits ", style=JS_COLOUR)
+            js.append("—" if self.on_modes is None else f"{self.on_modes:.0%}")
+            if self.modes is not None:
+                js.append(f" · {self.modes[0]}/10 digits")
+        self.query_one("#gan-js", ChartView).set_series([(self.js_hist, JS_COLOUR)])
         self.query_one("#gan-js-title", TextLine).set_text(js)
 
     def _legend(self) -> Text:
@@ -411,9 +419,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             t.append(FAKE_GLYPH, style=f"bold {FAKE_COLOUR}")
             t.append(" generated  ")
             t.append(BOTH_GLYPH, style="bold")
-            t.append(" both   shade: D says ")
+            t.append(" both  D: ")
             t.append("real", style="on #19552d")
-            t.append("/")
+            t.append(" ")
             t.append("fake", style="on #461e5a")
         else:
             t.append("G(z) for a fixed z: the same noise, sharpening into digits")
@@ -432,12 +440,14 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         line1.append(f" (D {self.d_updates}, G {self.g_updates})", style="dim")
         if self.playing and self.rate is not None:
             line1.append(f"  {self.rate:.0f} steps/s")
-        if self.mode == "points" and self.modes is not None:
-            line1.append(f"  modes covered {self.modes[0]}/{self.modes[1]}")
+        if self.modes is not None:
+            line1.append(f"  {'modes' if self.mode == 'points' else 'digits'} covered "
+                         f"{self.modes[0]}/{self.modes[1]}")
         line2 = Text()
         if self.collapse and self.modes is not None:
+            what = "modes" if self.mode == "points" else "digits"
             line2.append(f" ⚠ MODE COLLAPSE: G covers only {self.modes[0]} of "
-                         f"{self.modes[1]} modes ", style="bold white on red")
+                         f"{self.modes[1]} {what} ", style="bold white on red")
             line2.append(" try r (reset), a lower G lr, or least squares")
         else:
             data = s.data if s.mode == "images" else _short_data(s.data)
@@ -526,11 +536,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self._update_status()
 
 
-def _estimate(trainer: GanTrainer) -> tuple | None:
-    if trainer.settings.mode != "points":
-        return None
+def _estimate(trainer: GanTrainer) -> tuple:
     return (trainer.last_js, trainer.last_modes_covered, trainer.modes_total,
-            trainer.mode_collapse)
+            trainer.mode_collapse, trainer.last_on_modes)
 
 
 def _num(v: float | None) -> str:

@@ -177,7 +177,7 @@ reshapes that distribution, then one token is drawn.
         self.model: Any = None
         self.model_info = ""
         self.model_error = ""
-        self.loading = False
+        self.model_loading = False
         self.knobs_a = DEFAULT_KNOBS_A
         self.knobs_b = DEFAULT_KNOBS_B
         self.editing = "A"
@@ -202,10 +202,14 @@ reshapes that distribution, then one token is drawn.
             yield Static("Prompt›")
             yield PromptInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
                               id="gen-prompt", compact=True)
-            yield Button("▶ Run", id="gen-run", compact=True, tooltip="Generate (F5)")
-            yield Button("⏭ Step", id="gen-step", compact=True, tooltip="One token (F6)")
-            yield Button("■ Stop", id="gen-stop", compact=True, tooltip="Stop (Esc)")
-            yield Button("A/B", id="gen-ab", compact=True, tooltip="A and B side by side (F8)")
+            # Buttons for the mouse; the keyboard has F5-F8 (so Tab skips them).
+            for label, button_id, tip in (
+                ("▶ Run", "gen-run", "Generate (F5)"), ("⏭ Step", "gen-step", "One token (F6)"),
+                ("■ Stop", "gen-stop", "Stop (Esc)"), ("A/B", "gen-ab", "A and B side by side (F8)"),
+            ):
+                button = Button(label, id=button_id, compact=True, tooltip=tip)
+                button.can_focus = False
+                yield button
         panel = KnobPanel(self.knobs_a, id="gen-knobs")
         panel.validator = self._validator()
         yield panel
@@ -251,7 +255,7 @@ reshapes that distribution, then one token is drawn.
     # model -------------------------------------------------------------------
 
     def on_pane_first_show(self) -> None:
-        self.loading = True
+        self.model_loading = True
         self.left.show_message(Text("⏳ Loading the language model…", "bold #ffd75f"))
         self._update_status()
         self.call_after_refresh(self.action_focus_prompt)
@@ -261,6 +265,11 @@ reshapes that distribution, then one token is drawn.
           description="loading the language model")
     def _load_model(self) -> None:
         try:
+            set_threads = getattr(svc, "set_threads", None)
+            if set_threads is not None:
+                # One intra-op thread: the other core draws the UI, and torch's
+                # spinning OpenMP threads are many times slower on a busy CPU.
+                set_threads(1)
             model = svc.load_model(self.model_path or self.MODEL_PATH)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
             self.post_message(self.ModelFailed(_describe_load_error(exc, self.model_path)))
@@ -268,7 +277,7 @@ reshapes that distribution, then one token is drawn.
         self.post_message(self.ModelLoaded(model, _describe_model(model)))
 
     def on_generate_pane_model_loaded(self, message: ModelLoaded) -> None:
-        self.loading = False
+        self.model_loading = False
         self.model = message.model
         self.model_info = message.info
         self.left.set_run(None)
@@ -278,7 +287,7 @@ reshapes that distribution, then one token is drawn.
             getattr(self, f"action_{queued}")()
 
     def on_generate_pane_model_failed(self, message: ModelFailed) -> None:
-        self.loading = False
+        self.model_loading = False
         self.model_error = message.text
         self.left.show_message(Text("✗ " + message.text, style="bold red"))
         self._update_status()
@@ -287,7 +296,7 @@ reshapes that distribution, then one token is drawn.
     def _ready(self, action: str) -> bool:
         if self.model is not None:
             return True
-        if self.loading:
+        if self.model_loading:
             self._queued = action
             self.notify("The model is still loading; it will start when ready.", timeout=3)
         elif self.model_error:
@@ -326,7 +335,7 @@ reshapes that distribution, then one token is drawn.
     @property
     def busy(self) -> bool:
         """Loading, generating, or holding tokens not yet on screen."""
-        return self.loading or bool(self._driving) or bool(self._pending)
+        return self.model_loading or bool(self._driving) or bool(self._pending)
 
     @property
     def vocab_size(self) -> int | None:
@@ -658,7 +667,7 @@ reshapes that distribution, then one token is drawn.
                               reverse=run is self.current, color="#d7afff" if shown else None)
                 text.append(f" {run.label} ", style)
             text.append(" ")
-        if self.loading:
+        if self.model_loading:
             text.append("⏳ loading model… ", "bold #ffd75f")
         elif self.model_error:
             text.append("✗ no model ", "bold red")

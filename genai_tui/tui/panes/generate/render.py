@@ -276,14 +276,14 @@ def _chosen_prob(stage_top: Sequence[Candidate], token_id: int) -> float | None:
 def xray_layout(width: int) -> tuple[int, int]:
     """Label and sparkline widths of an X-ray ``width`` cells wide."""
     spark_w = 5 if width < 40 else 8
-    return max(6, width - 5 - 1 - spark_w - 1 - 4 - 1), spark_w
+    return max(6, width - 5 - 1 - spark_w - 1 - 4), spark_w
 
 
 def xray_header(width: int) -> Text:
     """``sampler X-ray   kept  top   p(▸)`` aligned with `xray_text`'s columns."""
     label_w, spark_w = xray_layout(width)
     text = Text("sampler X-ray".ljust(label_w), style="bold grey70", end="")
-    text.append(f"{'kept':>6} {'top':<{spark_w}} {'p(▸)':>4}\n", "grey50")
+    text.append(f"{'kept':>5} {'top':<{spark_w}} {'p(▸)':>4}\n", "grey50")
     return text
 
 
@@ -304,7 +304,7 @@ def xray_text(
         line = Text(end="")
         shown = label if len(label) <= label_w else label[: label_w - 1] + "…"
         line.append(shown.ljust(label_w), "bold" if label != "model" else "grey70")
-        line.append(f"{kept:>6}" if kept is not None else "     ?", "bold #5fd7ff")
+        line.append(f"{kept:>5}" if kept is not None else "    ?", "bold #5fd7ff")
         line.append(" ")
         line.append(spark([c.prob for c in top], spark_w), "#5fd75f")
         line.append(" ")

@@ -335,12 +335,12 @@ class RunView(ScrollView, can_focus=True):
             return
         icon = {"running": "●", "paused": "❚❚", "stopped": "■", "done": "✓", "error": "✗",
                 "waiting": "…"}.get(run.status, "")
-        parts = [f"{icon} {run.label}", knob_summary(run.knobs),
-                 f"{run.generated}/{run.knobs.max_tokens} tok"]
+        parts = [f"{icon} {run.label}", f"{run.generated}/{run.knobs.max_tokens} tok"]
         if self.SHOW_RATES and run.generated and not run.stepping:
             parts.append(_fmt_rate(run.rate))
         if run.stepping and run.status == "paused":
-            parts.append("step")
+            parts.append("stepping")
+        parts.append(knob_summary(run.knobs))  # last: the first thing cut when narrow
         title = " · ".join(parts)
         _set_title(self, title)
 

@@ -184,7 +184,7 @@ def query_detail(tokens: list[str], weights: Any, scores: Any, query: int, width
     out.append(token_label(tokens[query], 12).rstrip(), SELECT)
     out.append(f" ({head_name}) looks at:\n", TITLE)
     label_w = 9
-    bar_w = max(4, width - label_w - 3 - 7 - 1 - 5)
+    bar_w = max(4, min(40, width - label_w - 3 - 7 - 1 - 5))
     out.append(fit("key", label_w + 3) + fit("Q·K/√d", 7) + " " + fit("softmax", bar_w + 5) + "\n",
                DIM)
     for j in range(query + 1):
@@ -209,7 +209,7 @@ def head_table(tokens: list[str], weights_lh: Any, query: int, width: int) -> Te
     out.append(" per head and mean:\n", TITLE)
     label_w = 9
     col = 4
-    bar_w = max(3, width - label_w - 3 - col * H - 5 - 1)
+    bar_w = max(3, min(40, width - label_w - 3 - col * H - 5 - 1))
     head = Text(" " * (label_w + 3), DIM)
     for h in range(H):
         head.append(f"{'h' + str(h):>{col}}", DIM)
@@ -282,7 +282,7 @@ def neighbor_list(result: Any, width: int, title: str) -> Text:
                 out.append(" (mean)", DIM)
     out.append("\n")
     label_w = min(24, max(8, width // 3))
-    bar_w = max(4, width - 4 - 7 - label_w - 2)
+    bar_w = max(4, min(40, width - 4 - 7 - label_w - 2))
     for rank, n in enumerate(result.neighbors, 1):
         out.append(f"{rank:>2}. ", DIM)
         label = token_label(n.label, label_w) if token_mode else word_label(n.label, label_w)
@@ -505,7 +505,7 @@ def lens_detail(lens: Any, layer: int, pos: int, width: int) -> Text:
         out.append(token_label(lens.tokens[pos + 1], 14).rstrip(), LABEL)
         out.append(f": {percent(cell.target_prob or 0.0)}, rank {cell.target_rank}", DIM)
     out.append("\n")
-    bar_w = max(4, width - 16 - 6)
+    bar_w = max(4, min(40, width - 16 - 6))
     for k, c in enumerate(cell.top):
         out.append(token_label(c.token, 15) + " ", LABEL)
         out.append(fit(_bar(c.prob, bar_w), bar_w), Style(color=ramp_color(0.25 + 0.75 * c.prob)))
