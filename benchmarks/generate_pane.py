@@ -16,9 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
+
+# torch's thread setting is per OS thread; the env var reaches the pane's
+# worker threads too (when this script, not benchmarks/generate.py, imports torch).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +54,7 @@ async def _on_screen(knobs, model_path: str | None, size: tuple[int, int]) -> fl
         await pilot.pause(0.1)
         await pilot.press("f5")
         while not pane.runs or pane.runs[0].status == "running":
-            await asyncio.sleep(0.005)
+            await asyncio.sleep(0.05)  # slow polling: the pane times itself
         run = pane.runs[0]
         painted = run.rate
         for _ in range(100):  # the paint callback sets the final figure

@@ -154,11 +154,15 @@ async def test_mode_collapse_warning_is_visible() -> None:
     app = GenaiApp(initial_pane="gan")
     async with app.run_test(size=(80, 24)) as pilot:
         pane = await ready(pilot)
+        # A slow discriminator lets G hop between a couple of modes (seed 0).
+        pane.apply_settings(GanSettings(lr_d=1e-4))
+        await until(pilot, lambda: not pane.busy and pane.settings["points"].lr_d == 1e-4)
         assert "MODE COLLAPSE" not in status(pane)
-        pane.post_message(GanPane.Update(pane.run_id, [], None, pane.settings["points"], None,
-                                         (0.6, 2, 8, True, 0.9)))
-        await pilot.pause()
-        assert "MODE COLLAPSE: G covers only 2 of 8 modes" in status(pane)
+        await pilot.press("space")
+        await until(pilot, lambda: pane.step >= 320, tries=1200)
+        await pilot.press("space")
+        await until(pilot, lambda: pane.collapse)
+        assert "MODE COLLAPSE: G covers only" in status(pane)
 
 
 async def test_everything_fits_at_80x24() -> None:

@@ -391,6 +391,39 @@ async def test_ab_side_by_side(tiny) -> None:
             assert [s.id for s in run.steps] == [s.id for s in headless]
 
 
+async def test_ab_with_random_seed_shares_one_seed(tiny) -> None:
+    async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
+        pane = await start(pilot, max_tokens=3, seed=None)
+        pane.knobs_b = dataclasses.replace(pane.knobs_b, seed=None)
+        await pilot.click("#gen-ab")
+        await settle(pilot, pane)
+        run_a, run_b = pane.runs
+        assert run_a.knobs.seed is not None and run_a.knobs.seed == run_b.knobs.seed
+
+
+async def test_mouse_on_legend_runs_strip_and_inspector_toggle(tiny) -> None:
+    async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
+        pane = await start(pilot, max_tokens=6)
+        await pilot.click("#gen-run")
+        await settle(pilot, pane)
+        await pilot.click("#gen-legend")  # probability digits on
+        assert pane.digits
+        assert any(ch in "".join(screen_rows(pane.left)) for ch in "₀₁₂₃₄₅₆₇₈₉")
+        pane.left.focus()
+        pane.left.move_cursor(2)
+        await pilot.pause()
+        await pilot.press("b")
+        await settle(pilot, pane)
+        assert pane.current is pane.runs[1]
+        await pilot.click("#gen-status", offset=(1, 0))  # the "main" chip
+        assert pane.current is pane.runs[0]
+        width_before = pane.left.size.width
+        await pilot.press("x")  # hide the candidates panel: the output gets its room
+        await pilot.pause()
+        assert not pane.inspector.display or pane.inspector.size.width == 0
+        assert pane.left.size.width > width_before
+
+
 # --- hostile text, missing model ---------------------------------------------------
 
 
@@ -420,6 +453,41 @@ async def test_hostile_prompt_and_output_are_visible_text(tiny, monkeypatch) -> 
         pane.left.move_cursor(1)
         await pilot.pause()
         assert "␛[2J[red]" in title(pane.inspector)
+
+
+async def test_pasted_multiline_prompt_reaches_the_model_with_newlines(tiny) -> None:
+    from textual import events
+
+    async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
+        pane = await start(pilot, max_tokens=3)
+        box = pane.query_one(PromptInput)
+        box.value = ""
+        box.focus()
+        box.post_message(events.Paste("def f(x):\n\treturn x\x1b[2J"))
+        await pilot.pause()
+        await pilot.press("ctrl+j")
+        assert box.value == "def f(x):↵    return x␛[2J↵"
+        assert pane.prompt == "def f(x):\n    return x␛[2J\n"
+        await pilot.press("enter")
+        await settle(pilot, pane)
+        assert pane.runs[0].prompt == pane.prompt
+        rows = screen_rows(pane.left)
+        assert rows[0].startswith("def f(x):") and rows[1].startswith("    return x␛[2J")
+
+
+async def test_stop_string_ends_the_run(tiny) -> None:
+    async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
+        pane = await start(pilot, max_tokens=30, greedy=True)
+        await pilot.press("f5")
+        await settle(pilot, pane)
+        first = pane.runs[0].steps[2].token
+        assert first.strip()
+        pane.knobs_a = dataclasses.replace(pane.knobs_a, stop=(first.strip(),))
+        await pilot.press("f5")
+        await settle(pilot, pane)
+        run = pane.runs[0]
+        assert len(run.steps) <= 3 and run.status == "done"
+        assert "stop string" in title(pane.left)
 
 
 async def test_missing_model_is_a_clear_message(monkeypatch, tmp_path) -> None:

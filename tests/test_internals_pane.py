@@ -113,6 +113,20 @@ async def test_click_selects_query_row() -> None:
         assert pane.att_query == 2
 
 
+async def test_clicking_the_bars_switches_views_and_tools() -> None:
+    async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
+        pane = await start(pilot)
+        bar = pane.query_one("#int-views")
+        await pilot.click(bar, offset=(31, 0))  # " 1 Attention  2 Embeddings  3 Positions"
+        assert pane.view == "positions"
+        await pilot.click(bar, offset=(18, 0))
+        assert pane.view == "embeddings"
+        await pilot.click(pane.query_one("#int-emb-modes"), offset=(28, 0))  # "PCA map"
+        assert pane.emb_mode == "map"
+        await settle(pilot, pane)
+        assert "PC1" in text_of(pane, "#int-emb-body")
+
+
 async def test_typing_updates_and_keys_stay_in_the_input() -> None:
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
         pane = await start(pilot)
@@ -158,14 +172,15 @@ async def test_embeddings_view_lm_tokens(lm) -> None:
         expected = svc.neighbors("list", "lm", 12, model=lm).neighbors[0]
         assert expected.label.replace(" ", "·") in body
         await pilot.press("m")
-        assert pane.emb_mode == "analogy" and pane.input.value == "king - man + woman"
+        assert pane.emb_mode == "analogy"
+        assert pane.input.value == "functions - function + method"
         await settle(pilot, pane)
-        assert "king - man + woman ≈" in text_of(pane, "#int-emb-body")
+        assert "functions - function + method ≈" in text_of(pane, "#int-emb-body")
         await pilot.press("m")
         assert pane.emb_mode == "map"
         await settle(pilot, pane)
         body = text_of(pane, "#int-emb-body")
-        assert "PC1" in body and "PC2" in body and "●" in body and "Japan" in body
+        assert "PC1" in body and "PC2" in body and "●" in body and "False" in body
         await pilot.press("m")
         await settle(pilot, pane)
         assert pane.emb_mode == "similarity"
@@ -209,7 +224,7 @@ async def test_embeddings_without_minilm_says_how_to_enable(monkeypatch) -> None
     monkeypatch.setattr(svc, "_minilm", None)
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
         pane = await start(pilot)
-        assert pane.emb_source == "lm"  # the default when MiniLM is missing
+        assert pane.emb_source == "lm"
         await pilot.press("2", "s")
         await settle(pilot, pane)
         body = text_of(pane, "#int-emb-body")
@@ -275,11 +290,11 @@ async def test_model_failure_is_shown_and_minilm_still_works(monkeypatch) -> Non
         assert "does not exist" in text_of(pane, "#int-pos-map")
         await pilot.press("2")
         await settle(pilot, pane)
-        body = text_of(pane, "#int-emb-body")
-        if pane.emb_source == "minilm":
-            assert "nearest to China" in body
-        else:
-            assert "does not exist" in body
+        assert "does not exist" in text_of(pane, "#int-emb-body")
+        if svc.minilm_available():
+            await pilot.press("s")
+            await settle(pilot, pane)
+            assert "nearest to China" in text_of(pane, "#int-emb-body")
         assert pilot.app.is_running
 
 

@@ -289,4 +289,6 @@ def test_bundled_model_attention_and_lens() -> None:
     pos = np.arange(len(ids) - 1)
     assert np.log(probs[-1, pos, nxt]).mean() > np.log(probs[0, pos, nxt]).mean()
     ps = svc.position_similarity(lm)
-    assert ps.by_distance[1] > ps.by_distance[len(ps.by_distance) // 2]  # near = similar
+    assert ps.n == lm.block_size and ps.by_distance[0] == pytest.approx(1.0, abs=1e-4)
+    res = svc.neighbors("True", "lm", 5, model=lm)
+    assert res.query[0].pieces == [" True"] and len(res.neighbors) == 5

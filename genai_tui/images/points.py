@@ -149,7 +149,7 @@ def read_points_csv(path: str | Path) -> np.ndarray:
     try:
         if p.stat().st_size > MAX_CSV_BYTES:
             raise UserError(f"{p}: larger than {MAX_CSV_BYTES // (1024 * 1024)} MB")
-        handle = p.open(newline="", encoding="utf-8")
+        handle = p.open(newline="", encoding="utf-8-sig")  # -sig: drop a BOM
     except UserError:
         raise
     except OSError as e:

@@ -305,7 +305,9 @@ def logit_lens(prompt: str, model: LanguageModel | None = None, top: int = 5, *,
     ids, dropped = prompt_tokens(prompt, lm, limit)
     probs = _lens(ids, lm)
     n_rows, T, _ = probs.shape
-    order = np.argsort(-probs, axis=-1, kind="stable")[..., :top]  # (L + 1, T, top)
+    part = np.argpartition(-probs, top - 1, axis=-1)[..., :top]  # the top, unordered
+    part_p = np.take_along_axis(probs, part, axis=-1)
+    order = np.take_along_axis(part, np.argsort(-part_p, axis=-1, kind="stable"), axis=-1)
     cells: list[list[LensCell]] = []
     for layer in range(n_rows):
         row = []
@@ -444,9 +446,10 @@ def resolve_word(word: str, lm: LanguageModel) -> Resolved:
     """One typed word -> token ids of the LM's vocabulary.
 
     ``#123`` names a token id. A leading ``·`` (how token views show a space)
-    stands for a space. The word itself if it is one token, else with a leading
-    space if that is one token (GPT-style vocabularies store mid-sentence words
-    as "·word"), else all its tokens (their mean is used).
+    stands for a space. The word with a leading space if that is one token
+    (GPT-style vocabularies store mid-sentence words as "·word"; those are
+    the well-trained ones), else the word itself if it is one token, else all
+    its tokens (their mean is used).
     """
     text = word.strip() if word.strip() else word
     if not text:
@@ -457,7 +460,7 @@ def resolve_word(word: str, lm: LanguageModel) -> Resolved:
             raise UserError(f"token id {i} is out of range (0..{lm.vocab_size - 1})")
         return Resolved(text, [i], [lm.token_texts[i]])
     raw = text.replace("·", " ").replace("↵", "\n").replace("→", "\t")
-    for candidate in (raw, " " + raw):
+    for candidate in (raw if raw.startswith(" ") else " " + raw, raw):
         ids = lm.encode(candidate)
         if len(ids) == 1:
             return Resolved(text, ids, [lm.token_texts[ids[0]]])

@@ -202,9 +202,11 @@ def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEven
         torch.set_num_threads(settings.threads)
     started = time.perf_counter()
     state: dict[str, Any] = {}
+    previous_runs: list[dict] = []
     if settings.resume:
         state = json.loads((ckpt / "state.json").read_text(encoding="utf-8"))
         saved = state["settings"]
+        previous_runs = state.get("runs") or [_first_run(state, out)]
         # The shape and data of a run cannot change when resuming; the step
         # budget (and so the schedule's end) can.
         for key in ("corpus", "tokenizer", "batch_size", "block_size", "n_layer", "n_head",
@@ -248,6 +250,12 @@ def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEven
         yield PrepareEvent(f"resuming from step {state['step']}")
         step = _load_checkpoint(ckpt, model, optimizer, batch_rng)
         history = state.get("history", [])
+    start_step = step
+
+    def runs_so_far() -> list[dict]:
+        return previous_runs + [{"command": settings.command, "from_step": start_step,
+                                 "to_step": step,
+                                 "seconds": round(time.perf_counter() - started, 1)}]
 
     # Fixed validation windows: the same ones at every evaluation.
     n_val = max(1, min(settings.eval_windows, (len(val_ids) - 1) // T))
@@ -278,7 +286,8 @@ def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEven
         if limit is not None and time.perf_counter() - loop_start > limit:
             stopped_early = True
             yield PrepareEvent(f"time limit reached after {step} steps: stopping early")
-            _save_checkpoint(ckpt, model, optimizer, batch_rng, step, settings, history)
+            _save_checkpoint(ckpt, model, optimizer, batch_rng, step, settings, history,
+                             runs_so_far())
             yield CheckpointEvent(step, str(ckpt))
             break
         starts = torch.randint(0, len(train_ids) - T - 1, (settings.batch_size,),
@@ -308,7 +317,8 @@ def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEven
                             "val_loss": round(val_loss, 4)})
             yield EvalEvent(step, val_loss, math.exp(val_loss))
         if step % settings.checkpoint_every == 0 or step == settings.steps:
-            _save_checkpoint(ckpt, model, optimizer, batch_rng, step, settings, history)
+            _save_checkpoint(ckpt, model, optimizer, batch_rng, step, settings, history,
+                             runs_so_far())
             yield CheckpointEvent(step, str(ckpt))
 
     if math.isnan(val_loss) or stopped_early:
@@ -342,7 +352,8 @@ def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEven
         "perplexity": round(math.exp(val_loss), 2),
         "history": history,
         "weights_dtype": settings.save_dtype,
-        "train_seconds": round(time.perf_counter() - started, 1),
+        "train_seconds": round(sum(r["seconds"] or 0 for r in runs_so_far()), 1),
+        "runs": runs_so_far(),
         "torch": torch.__version__,
         "command": settings.command,
     }
@@ -351,7 +362,7 @@ def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEven
 
 
 def _save_checkpoint(ckpt: Path, model: Any, optimizer: Any, batch_rng: Any, step: int,
-                     settings: TrainSettings, history: list[dict]) -> None:
+                     settings: TrainSettings, history: list[dict], runs: list[dict]) -> None:
     from safetensors.torch import save_file
 
     from genai_tui.models.gpt import save_model
@@ -368,10 +379,21 @@ def _save_checkpoint(ckpt: Path, model: Any, optimizer: Any, batch_rng: Any, ste
     os.replace(tmp, ckpt / "optimizer.safetensors")
     groups = [{k: v for k, v in g.items()} for g in opt_state["param_groups"]]
     state = {"step": step, "settings": asdict(settings), "param_groups": groups,
-             "history": history}
+             "history": history, "runs": runs}
     tmp_json = ckpt / "state.json.tmp"
     tmp_json.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp_json, ckpt / "state.json")
+
+
+def _first_run(state: dict, out: Path) -> dict:
+    """Describe the run that wrote a checkpoint from before runs were recorded."""
+    seconds = None
+    try:
+        seconds = json.loads((out / CARD_FILE).read_text(encoding="utf-8")).get("train_seconds")
+    except (OSError, ValueError):
+        pass
+    return {"command": state["settings"].get("command", ""), "from_step": 0,
+            "to_step": state["step"], "seconds": seconds}
 
 
 def _load_checkpoint(ckpt: Path, model: Any, optimizer: Any, batch_rng: Any) -> int:

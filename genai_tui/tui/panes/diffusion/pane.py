@@ -179,7 +179,6 @@ sample of the batch.
         super().__init__(id=id)
         self.view = "forward"
         self.model: Any = None
-        self.model_error = ""
         self.process: svc.ForwardProcess | None = None
         self.examples: Any = None
         self.labels: list[int] = []
@@ -265,7 +264,7 @@ sample of the batch.
 
     @on(Loaded)
     def _on_loaded(self, message: Loaded) -> None:
-        self.model, self.model_error = message.model, message.error
+        self.model = message.model
         self.alpha_bars = message.alpha_bars
         self.examples, self.labels = message.examples, message.labels
         self.query_one(AlphaBarPlot).set_curves(message.alpha_bars, message.other)
@@ -378,15 +377,15 @@ sample of the batch.
         self.query_one("#df-grid", ImagePanel).show_message(
             Text("Sampling… the grid fills in when the run ends.", style="dim"))
         self._show_status()
-        self._sample(settings, self._run, self._resume, self._grant)
+        self._sample(self.model, settings, self._run, self._resume, self._grant)
 
     @work(thread=True, exclusive=True, group="diffusion-sample", exit_on_error=False,
           description="sampling from the diffusion model")
-    def _sample(self, settings: svc.SampleSettings, run: int, resume: threading.Event,
-                grant: threading.Semaphore) -> None:
+    def _sample(self, model: svc.DiffusionModel, settings: svc.SampleSettings, run: int,
+                resume: threading.Event, grant: threading.Semaphore) -> None:
         worker = get_current_worker()
         try:
-            steps = svc.sample_steps(self.model, settings)
+            steps = svc.sample_steps(model, settings)
             last = None
             next_time = time.monotonic()
             shown = threading.Event()
@@ -479,7 +478,8 @@ sample of the batch.
         text.append(f"{len(self.finals)} samples · {label} · seed {self.seed} · ")
         text.append(f"the classifier reads {digits}/{len(self.finals)} as digits",
                     style="bold")
-        text.append(" (captions: digit and confidence; ? = not a digit)", style="dim")
+        text.append(" (captions: digit and confidence; ? = not a digit; s saves them all"
+                    " as PNG)", style="dim")
         info.update(text)
 
     def _sampler_label(self) -> str:

@@ -44,8 +44,8 @@ class GanSettingsScreen(ModalScreen[GanSettings | None]):
     }
     GanSettingsScreen Label { width: 100%; text-align: right; color: $text-muted; }
     GanSettingsScreen #gan-set-error { color: $text-error; height: auto; }
-    GanSettingsScreen Horizontal { height: 1; align-horizontal: right; margin-top: 1; }
-    GanSettingsScreen Button { margin-left: 1; }
+    GanSettingsScreen #gan-set-buttons { height: 1; align-horizontal: right; margin-top: 1; }
+    GanSettingsScreen #gan-set-buttons Button { margin-left: 1; }
     """
 
     def __init__(self, settings: GanSettings) -> None:
@@ -79,7 +79,7 @@ class GanSettingsScreen(ModalScreen[GanSettings | None]):
                     yield Input(str(getattr(s, name)), compact=True, id=f"gan-set-{name}",
                                 type="number" if kind is float else "integer")
             yield Static("", id="gan-set-error")
-            with Horizontal():
+            with Horizontal(id="gan-set-buttons"):
                 yield Button("Apply", variant="primary", compact=True, id="gan-set-apply")
                 yield Button("Cancel", compact=True, id="gan-set-cancel")
 

@@ -349,8 +349,12 @@ class KnobPanel(Widget, can_focus=True):
             cell.stylize(Style(bgcolor="#303f5f" if focused else "grey23"), 0, width - 1)
         return cell
 
+    class Moved(Message):
+        """Another knob was selected (the pane's hint line follows it)."""
+
     def watch_selected(self) -> None:
         self.refresh()
+        self.post_message(self.Moved())
 
     def on_focus(self) -> None:
         self.refresh()
@@ -479,6 +483,7 @@ class KnobEditScreen(ModalScreen[object]):
         width: 64; max-width: 95%; height: auto; border: thick $accent;
         background: $surface; padding: 0 1;
     }
+    KnobEditScreen #knob-input { background: $boost; margin: 1 0 0 0; }
     KnobEditScreen #knob-error { color: $error; height: auto; }
     KnobEditScreen #knob-help { color: $text-muted; height: auto; }
     """
@@ -495,7 +500,9 @@ class KnobEditScreen(ModalScreen[object]):
         with Vertical():
             yield Static(Text(f"Set {self.spec.label}", style="bold"))
             yield Static(Text(self.spec.help), id="knob-help")
-            yield Input(value=self.start, id="knob-input", compact=True)
+            yield Input(value=self.start, id="knob-input", compact=True,
+                        placeholder="type a value" if self.spec.kind != "stop"
+                        else r"e.g. \n\n | ###  (empty: none)")
             yield Static("", id="knob-error")
             yield Static(Text("Enter: set   Esc: cancel", style="grey50"))
 

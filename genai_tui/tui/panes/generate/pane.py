@@ -8,6 +8,7 @@ so the UI never waits on the model and never repaints per token.
 from __future__ import annotations
 
 import dataclasses
+import random
 import threading
 from collections import deque
 from time import perf_counter
@@ -45,15 +46,40 @@ DEFAULT_KNOBS_A = svc.Knobs(temperature=0.8, top_k=40, top_p=0.95, seed=0, max_t
 DEFAULT_KNOBS_B = svc.Knobs(temperature=1.3, seed=0, max_tokens=64)
 
 
+NEWLINE_MARK = "↵"
+"""How the one-line prompt box shows (and lets you type, ctrl+j) a newline."""
+
+
 class PromptInput(Input):
     """A one-line prompt box that shows control characters as visible symbols.
 
     Pasted escape sequences become ``␛[31m`` in the value itself, so the
     terminal never receives them and the model sees what the user sees.
+    Newlines (pasted, or ctrl+j) show as ``↵`` and reach the model as newlines.
     """
 
+    BINDINGS = [Binding("ctrl+j", "newline", "Newline", show=False)]
+
     def validate_value(self, value: str) -> str:
+        value = value.replace("\r\n", "\n").replace("\n", NEWLINE_MARK).replace("\t", "    ")
         return escape_controls(value, keep_newlines=False)
+
+    def _on_paste(self, event: events.Paste) -> None:
+        # Input keeps only a paste's first line; a prompt wants all of it.
+        if event.text:
+            text = self.validate_value(event.text)
+            start, end = sorted(self.selection)
+            self.replace(text, start, end)
+        event.stop()
+        event.prevent_default()
+
+    def action_newline(self) -> None:
+        self.insert_text_at_cursor(NEWLINE_MARK)
+
+    @property
+    def prompt(self) -> str:
+        """The prompt as the model gets it."""
+        return self.value.replace(NEWLINE_MARK, "\n")
 
 
 class StatusBar(TextBar):
@@ -189,11 +215,15 @@ reshapes that distribution, then one token is drawn.
         self._gen_lock = threading.Lock()
         self._drive = 0
         self._driving: list[Run] = []
+        self._live_drives: set[int] = set()
+        """Drives whose worker thread has not finished (a stopped one may
+        still be inside one last token)."""
         self._queued: str | None = None
         self._branches = 0
         self._timer: Timer | None = None
         self._active_view: RunView | None = None
         self._inspected_at = 0.0
+        self._alt_step: Any = None
 
     # layout ------------------------------------------------------------------
 
@@ -204,8 +234,10 @@ reshapes that distribution, then one token is drawn.
                               id="gen-prompt", compact=True)
             # Buttons for the mouse; the keyboard has F5-F8 (so Tab skips them).
             for label, button_id, tip in (
-                ("▶ Run", "gen-run", "Generate (F5)"), ("⏭ Step", "gen-step", "One token (F6)"),
-                ("■ Stop", "gen-stop", "Stop (Esc)"), ("A/B", "gen-ab", "A and B side by side (F8)"),
+                ("▶ Run", "gen-run", "Generate (F5)"),
+                ("⏭ Step", "gen-step", "One token (F6)"),
+                ("■ Stop", "gen-stop", "Stop (Esc)"),
+                ("A/B", "gen-ab", "A and B side by side (F8)"),
             ):
                 button = Button(label, id=button_id, compact=True, tooltip=tip)
                 button.can_focus = False
@@ -240,7 +272,7 @@ reshapes that distribution, then one token is drawn.
 
     @property
     def prompt(self) -> str:
-        return self.query_one("#gen-prompt", PromptInput).value
+        return self.query_one("#gen-prompt", PromptInput).prompt
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(1 / FLUSH_HZ, self._flush, pause=True)
@@ -265,11 +297,7 @@ reshapes that distribution, then one token is drawn.
           description="loading the language model")
     def _load_model(self) -> None:
         try:
-            set_threads = getattr(svc, "set_threads", None)
-            if set_threads is not None:
-                # One intra-op thread: the other core draws the UI, and torch's
-                # spinning OpenMP threads are many times slower on a busy CPU.
-                set_threads(1)
+            _one_torch_thread()
             model = svc.load_model(self.model_path or self.MODEL_PATH)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
             self.post_message(self.ModelFailed(_describe_load_error(exc, self.model_path)))
@@ -291,16 +319,20 @@ reshapes that distribution, then one token is drawn.
         self.model_error = message.text
         self.left.show_message(Text("✗ " + message.text, style="bold red"))
         self._update_status()
-        self.notify(message.text, title="Generate", severity="error", timeout=8)
+        self._say(message.text, title="Generate", severity="error", timeout=8)
+
+    def _say(self, text: str, **kwargs: Any) -> None:
+        """A notification of plain text (messages can hold paths or model text)."""
+        self.notify(escape_controls(text, keep_newlines=False), markup=False, **kwargs)
 
     def _ready(self, action: str) -> bool:
         if self.model is not None:
             return True
         if self.model_loading:
             self._queued = action
-            self.notify("The model is still loading; it will start when ready.", timeout=3)
+            self._say("The model is still loading; it will start when ready.", timeout=3)
         elif self.model_error:
-            self.notify(self.model_error, title="No model", severity="error")
+            self._say(self.model_error, title="No model", severity="error")
         else:
             self._queued = action
             self.on_pane_first_show()
@@ -328,14 +360,15 @@ reshapes that distribution, then one token is drawn.
         try:
             check(knobs)
         except UserError as exc:
-            self.notify(f"knobs {name}: {exc}", title="Invalid knob", severity="error")
+            self._say(f"knobs {name}: {exc}", title="Invalid knob", severity="error")
             return False
         return True
 
     @property
     def busy(self) -> bool:
         """Loading, generating, or holding tokens not yet on screen."""
-        return self.model_loading or bool(self._driving) or bool(self._pending)
+        return (self.model_loading or bool(self._driving) or bool(self._pending)
+                or bool(self._live_drives))
 
     @property
     def vocab_size(self) -> int | None:
@@ -350,6 +383,7 @@ reshapes that distribution, then one token is drawn.
     def _start(self, runs: list[Run], budget: int | None) -> None:
         """Drive ``runs`` round-robin in the worker: ``budget`` tokens each, or to the end."""
         self._drive += 1
+        self._live_drives.add(self._drive)
         self._driving = runs
         now = perf_counter()
         for run in runs:
@@ -367,6 +401,7 @@ reshapes that distribution, then one token is drawn.
           description="generating tokens")
     def _drive_runs(self, runs: list[Run], budget: int | None, drive: int) -> None:
         worker = get_current_worker()
+        _one_torch_thread()
         with self._gen_lock:  # a cancelled drive may still be inside next(); wait for it
             live = [run for run in runs if not run.exhausted]
             pulled = 0
@@ -395,6 +430,7 @@ reshapes that distribution, then one token is drawn.
         self.post_message(self.DriveEnded(drive, worker.is_cancelled))
 
     def on_generate_pane_drive_ended(self, message: DriveEnded) -> None:
+        self._live_drives.discard(message.drive)
         self._flush()
         now = perf_counter()
         for run in self.runs:
@@ -437,7 +473,7 @@ reshapes that distribution, then one token is drawn.
             if isinstance(item, BaseException):
                 run.error = _describe_generate_error(item)
                 run.status = "error"
-                self.notify(run.error, title=f"Generate ({run.name})", severity="error")
+                self._say(run.error, title=f"Generate ({run.name})", severity="error")
             else:
                 run.steps.append(item)
                 run.generated += 1
@@ -455,7 +491,6 @@ reshapes that distribution, then one token is drawn.
             # The candidates panel follows the newest token at a calmer rate while streaming.
             if active.follow and (not self._driving or now - self._inspected_at >= 1 / INSPECT_HZ):
                 self._inspected_at = now
-                self._reset_alt(active)
                 self._update_inspector()
 
     # actions -------------------------------------------------------------------
@@ -483,7 +518,12 @@ reshapes that distribution, then one token is drawn.
         if not self._valid(self.knobs_a, "A") or not self._valid(knobs_b, "B"):
             return
         self._stop_workers()
-        run_a = self._new_run("A", self.knobs_a)
+        knobs_a = self.knobs_a
+        if knobs_a.seed is None:  # "random": still one seed for both sides
+            seed = random.randrange(2**31)
+            knobs_a = dataclasses.replace(knobs_a, seed=seed)
+            knobs_b = dataclasses.replace(knobs_b, seed=seed)
+        run_a = self._new_run("A", knobs_a)
         run_b = self._new_run("B", knobs_b)
         run_a.partner, run_b.partner = run_b, run_a
         self.runs = [run_a, run_b]
@@ -517,7 +557,7 @@ reshapes that distribution, then one token is drawn.
             return
         runs = [r for r in self._target() if not r.exhausted]
         if not runs:
-            self.notify("Nothing to continue: press F5 (or Enter in the prompt) to generate.")
+            self._say("Nothing to continue: press F5 (or Enter in the prompt) to generate.")
             return
         self._stop_workers()
         self._start(runs, None)
@@ -538,7 +578,7 @@ reshapes that distribution, then one token is drawn.
     def action_branch(self) -> None:
         view = self._inspected_view()
         if view is None or view.run is None or view.selected_step is None or view.cursor is None:
-            self.notify("Generate first, then pick a token (←/→ or click) to branch from.")
+            self._say("Generate first, then pick a token (←/→ or click) to branch from.")
             return
         step = view.selected_step
         rows = candidate_rows(step)
@@ -546,7 +586,7 @@ reshapes that distribution, then one token is drawn.
             return
         alt = rows[self.alt]
         if alt.id == step.id:
-            self.notify("That is the token the model chose: pick another candidate (↑/↓).")
+            self._say("That is the token the model chose: pick another candidate (↑/↓).")
             return
         self._stop_workers()
         self._branches += 1
@@ -615,7 +655,6 @@ reshapes that distribution, then one token is drawn.
         self._active_view = target
         for view in (left, right):
             view.digits = self.digits
-        self._reset_alt(target)
         self._update_inspector()
         self._update_status()
 
@@ -654,6 +693,10 @@ reshapes that distribution, then one token is drawn.
         view = self._inspected_view()
         step = view.selected_step if view is not None else None
         position = view.cursor if view is not None else None
+        if step is not None and step is not self._alt_step:
+            # A new token under the cursor: highlight its best alternative.
+            self._alt_step = step
+            self._reset_alt(view)  # type: ignore[arg-type]
         self.inspector.show(step, position, self.alt, self.vocab_size)
 
     def _update_status(self) -> None:
@@ -727,14 +770,11 @@ reshapes that distribution, then one token is drawn.
             self.knobs_b = _shared(self.knobs_b, knobs)
         self._update_hint()
 
-    def on_key(self, event: events.Key) -> None:
-        # The knob hint follows the selected knob.
-        if isinstance(self.app.focused, KnobPanel):
-            self.call_after_refresh(self._update_hint)
+    def on_knob_panel_moved(self, message: KnobPanel.Moved) -> None:
+        self._update_hint()
 
     def on_run_view_selected(self, message: RunView.Selected) -> None:
         self._active_view = message.view
-        self._reset_alt(message.view)
         self._update_inspector()
 
     def on_run_view_alt_moved(self, message: RunView.AltMoved) -> None:
@@ -765,6 +805,15 @@ reshapes that distribution, then one token is drawn.
 
     def on_legend_clicked(self, message: Legend.Clicked) -> None:
         self.action_digits()
+
+
+def _one_torch_thread() -> None:
+    """One torch intra-op thread for the calling (worker) thread: the other
+    core draws the UI, and OpenMP's spinning threads are many times slower on
+    a busy CPU. The setting is per OS thread, so every worker asks."""
+    set_threads = getattr(svc, "set_threads", None)
+    if set_threads is not None:
+        set_threads(1)
 
 
 SHARED_KNOBS = ("seed", "max_tokens")
@@ -805,5 +854,5 @@ def _describe_load_error(exc: BaseException, path: str | None) -> str:
 
 def _describe_generate_error(exc: BaseException) -> str:
     if isinstance(exc, UserError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
+        return escape_controls(str(exc), keep_newlines=False)
+    return escape_controls(f"{type(exc).__name__}: {exc}", keep_newlines=False)

@@ -216,9 +216,10 @@ def candidate_rows(step: TokenStep) -> list[CandidateRow]:
 
 
 def _layout(width: int) -> tuple[int, int]:
-    """Token column and bar widths for a candidates table ``width`` cells wide."""
+    """Token column and bar widths for a candidates table ``width`` cells wide:
+    ``▸✓ token bar pct bar pct`` with one space between columns."""
     tok_w = 8 if width < 40 else 12
-    bar_w = max(2, (width - 2 - tok_w - 1 - 4 - 1 - 4) // 2)
+    bar_w = max(2, (width - 2 - tok_w - 1 - (1 + 4 + 1) * 2) // 2)
     return tok_w, bar_w
 
 
@@ -236,8 +237,8 @@ def candidates_text(
     """
     tok_w, bar_w = _layout(width)
     out = Text(end="")
-    head = Text("  " + "token".ljust(tok_w) + " " + "model".ljust(bar_w + 4)
-                + " " + "knobs".ljust(bar_w + 4) + "\n", style="bold grey70", end="")
+    head = Text("  " + "token".ljust(tok_w) + " " + "model".ljust(bar_w + 5)
+                + " " + "knobs".ljust(bar_w + 5) + "\n", style="bold grey70", end="")
     out.append_text(head)
     shown = rows if max_rows is None else rows[:max(1, max_rows)]
     for i, row in enumerate(shown):
@@ -251,10 +252,10 @@ def candidates_text(
         line.append(token_label(row.token, tok_w).ljust(tok_w), Style(meta=meta, bold=chosen))
         line.append(" ", Style(meta=meta))
         line.append(bar(row.before or 0.0, bar_w), Style(color="#5f87d7", meta=meta))
-        line.append(percent(row.before), Style(meta=meta))
+        line.append(" " + percent(row.before), Style(meta=meta))
         line.append(" ", Style(meta=meta))
         cut = row.after == 0.0
-        line.append(bar(row.after or 0.0, bar_w), Style(color="#5fd75f", meta=meta))
+        line.append(bar(row.after or 0.0, bar_w) + " ", Style(color="#5fd75f", meta=meta))
         line.append(percent(row.after) if not cut else " cut",
                     Style(meta=meta, color="#ff5f87" if cut else None, strike=cut))
         if selected:
@@ -266,11 +267,27 @@ def candidates_text(
     return out
 
 
-def _chosen_prob(stage_top: Sequence[Candidate], token_id: int) -> float | None:
+def _chosen_prob(stage_top: Sequence[Candidate], token_id: int,
+                 kept: int | None = None) -> float | None:
+    """``token_id``'s probability in a stage's top list; 0 when the stage kept
+    no more tokens than the list holds (so a missing token was cut); None
+    when it is simply below the list."""
     for c in stage_top:
         if c.id == token_id:
             return c.prob
+    if kept is not None and kept <= len(stage_top):
+        return 0.0
     return None
+
+
+_ABBREVIATIONS = (("temperature", "temp"), ("repetition", "rep"), ("presence", "pres"),
+                  ("frequency", "freq"), ("typical-p", "typ-p"), ("penalties", "pen"))
+
+
+def _abbreviate(label: str) -> str:
+    for long, short in _ABBREVIATIONS:
+        label = label.replace(long, short)
+    return label
 
 
 def xray_layout(width: int) -> tuple[int, int]:
@@ -302,13 +319,16 @@ def xray_text(
     rows += [(s.label, s.kept, s.top) for s in step.stages]
     for label, kept, top in rows:
         line = Text(end="")
-        shown = label if len(label) <= label_w else label[: label_w - 1] + "…"
+        shown = label if len(label) <= label_w else _abbreviate(label)
+        if len(shown) > label_w:
+            shown = shown[: label_w - 1] + "…"
         line.append(shown.ljust(label_w), "bold" if label != "model" else "grey70")
         line.append(f"{kept:>5}" if kept is not None else "    ?", "bold #5fd7ff")
         line.append(" ")
         line.append(spark([c.prob for c in top], spark_w), "#5fd75f")
         line.append(" ")
-        line.append(percent(_chosen_prob(top, token_id)) if top else "   —")
+        p = _chosen_prob(top, token_id, kept if label != "model" else None) if top else None
+        line.append(" cut" if p == 0.0 else percent(p), "#ff5f87" if p == 0.0 else "")
         line.append("\n")
         out.append_text(line)
     return out

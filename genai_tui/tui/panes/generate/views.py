@@ -113,9 +113,13 @@ class RunLayout:
                 if text.startswith(" ") and kind == "t" and len(text) > 1:
                     text = text[1:]  # a wrapped word does not start with its space
                 continue
-            head, text = _split_cells(text, room)
-            if not head:  # a wide character in a one-cell gap: take it whole
-                head, text = text[0], text[1:]
+            head, rest = _split_cells(text, room)
+            if not head:  # a wide character does not fit the gap
+                if self.col > 0:
+                    self._newline()
+                    continue
+                head, rest = text[0], text[1:]
+            text = rest
             self.lines[-1].append((head, index, kind))
             self._newline()
 
@@ -137,9 +141,9 @@ class RunLayout:
 
     def add_token(self, step: TokenStep, fork: bool) -> None:
         index = self.count
+        before = len(self.lines) - 1
         if fork:
             self._place(FORK_MARK, index, "f")
-        start_line = len(self.lines) - 1 if self.col < self.width else len(self.lines)
         text = escape_controls(step.token, keep_newlines=True).replace("\t", "    ")
         if text:
             self.add_unit(text, index)
@@ -147,7 +151,11 @@ class RunLayout:
             self.lines[-1].append(("", index, "e"))
         if self.digits:
             self._place(subscript_percent(model_prob(step)), index, "d")
-        self.first_line.append(min(start_line, len(self.lines) - 1))
+        first = before
+        while first < len(self.lines) - 1 and not any(
+                piece[1] == index for piece in self.lines[first]):
+            first += 1
+        self.first_line.append(first)
         self.count += 1
 
 
@@ -340,6 +348,8 @@ class RunView(ScrollView, can_focus=True):
             parts.append(_fmt_rate(run.rate))
         if run.stepping and run.status == "paused":
             parts.append("stepping")
+        if run.status == "done" and run.steps and getattr(run.steps[-1], "finish", "") == "stop":
+            parts.append("hit a stop string")
         parts.append(knob_summary(run.knobs))  # last: the first thing cut when narrow
         title = " · ".join(parts)
         _set_title(self, title)
@@ -378,18 +388,21 @@ class RunView(ScrollView, can_focus=True):
         self._styles[key] = style
         return style
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles_base = None  # focus or theme changed: look the style up again
+
     def render_lines(self, crop):  # type: ignore[override]
-        # One DOM style lookup per repaint, not one per line (it walks the CSS).
-        base = self.rich_style
-        if base != self._styles_base:
+        # One CSS style lookup per style change, not one per line (it walks the DOM).
+        if self._styles_base is None:
             self._styles.clear()
-            self._styles_base = base
+            self._styles_base = self.rich_style
         return super().render_lines(crop)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         line_no = y + int(self.scroll_offset.y)
-        base = self._styles_base or self.rich_style
+        base = self._styles_base if self._styles_base is not None else self.rich_style
         layout = self._layout
         if layout is None:
             strips = self._message_strips
@@ -539,7 +552,7 @@ class Inspector(Widget):
                 "and the sampler X-ray\nappear here.", style="grey50")
         height = self.content_region.height or 14
         rows = candidate_rows(step)
-        xray_lines = len(step.stages) + 2
+        xray_lines = len(step.stages) + 2 + 1  # header, model row, stages, the draw
         max_rows = max(3, height - 2 - xray_lines - 1)
         self.rows_shown = min(len(rows), max_rows)
         text = Text(end="")
@@ -550,6 +563,13 @@ class Inspector(Widget):
         text.append_text(xray_header(width))
         alt_id = rows[self.alt].id if 0 <= self.alt < len(rows) else None
         text.append_text(xray_text(step, width, self.vocab_size, alt_id))
+        survivors = step.stages[-1].kept if step.stages else self.vocab_size
+        draw = Text("drew ", style="grey62", end="")
+        draw.append(token_label(step.token, 10), "bold")
+        draw.append(f" {percent(step.prob).strip()}", "grey62")
+        if survivors is not None:
+            draw.append(f" of {survivors} left", "grey62")
+        text.append_text(draw)
         return text
 
     def _build(self) -> None:
@@ -557,6 +577,7 @@ class Inspector(Widget):
         if key == self._built_for:
             return
         self._built_for = key
+        self._base = self.rich_style  # one CSS lookup per rebuild, not per line
         console = self._text_console
         self._strips = [Strip(list(line.render(console)))
                         for line in self.content_text().split("\n", allow_blank=True)]
@@ -565,8 +586,11 @@ class Inspector(Widget):
         self._built_for = None
         self.refresh()
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._built_for = None
+
     def render_lines(self, crop):  # type: ignore[override]
-        self._base = self.rich_style  # one CSS lookup per repaint, not per line
         self._build()
         return super().render_lines(crop)
 

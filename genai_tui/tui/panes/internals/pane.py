@@ -45,11 +45,17 @@ DEBOUNCE = 0.35
 DEFAULT_PROMPT = "The for statement iterates over the items of a list."
 DEFAULT_INPUTS = {
     "prompt": DEFAULT_PROMPT,
-    "neighbours": "China",
-    "analogy": "king - man + woman",
-    "map": "China, Japan, Russia, Moscow, Tokyo, banana, apple, grape, dog, cat",
-    "similarity": "China; Japan; Russia; banana; Moscow; Tokyo; Ankara",
+    # the LM was trained on Python's documentation: Python words live in its table
+    "neighbours:lm": "True",
+    "analogy:lm": "functions - function + method",
+    "map:lm": "True, False, None, int, float, str, list, dict, for, while, if",
+    "similarity:lm": "list; tuple; dict; string; number; True",
+    "neighbours:minilm": "China",
+    "analogy:minilm": "king - man + woman",
+    "map:minilm": "China, Japan, Russia, Moscow, Tokyo, banana, apple, grape, dog, cat",
+    "similarity:minilm": "China; Japan; Russia; banana; Moscow; Tokyo; Ankara",
 }
+"""Input per context: the prompt, and each embedding tool with each source."""
 PLACEHOLDERS = {
     "prompt": "type a prompt (Enter or pause to update)",
     "neighbours": "a word (MiniLM: word: list, of, candidates)",
@@ -101,12 +107,14 @@ What happens **inside** the small GPT that writes in the Generate tab.
   prompt's actual next token. Arrows move the selection.
 
 Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
+Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
 """
     BINDINGS = [
-        Binding("f5", "view('attention')", "Attention"),
-        Binding("f6", "view('embeddings')", "Embeddings"),
-        Binding("f7", "view('positions')", "Positions"),
-        Binding("f8", "view('lens')", "Lens"),
+        # The view bar shows 1-4; F5-F8 also work while typing in the input.
+        Binding("f5", "view('attention')", "Attention view (also 1)", show=False),
+        Binding("f6", "view('embeddings')", "Embeddings view (also 2)", show=False),
+        Binding("f7", "view('positions')", "Positions view (also 3)", show=False),
+        Binding("f8", "view('lens')", "Logit lens view (also 4)", show=False),
         Binding("1", "view('attention')", "Attention view", show=False),
         Binding("2", "view('embeddings')", "Embeddings view", show=False),
         Binding("3", "view('positions')", "Positions view", show=False),
@@ -178,7 +186,7 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
         self.att_query = 0
         # embeddings
         self.emb_mode = "neighbours"
-        self.emb_source = "minilm" if svc.minilm_available() else "lm"
+        self.emb_source = "lm"
         self.emb_result: Any = None
         self.emb_error = ""
         # positions
@@ -315,7 +323,8 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
             if self.emb_source == "minilm" and not svc.minilm_loaded():
                 self._busy["embeddings"] = "⏳ Loading MiniLM sentence embeddings (first use)…"
                 self._render_embeddings()
-            self._work_embeddings(serial, mode, self.emb_source, self.inputs[mode], self.lm)
+            text = self.inputs[f"{mode}:{self.emb_source}"]
+            self._work_embeddings(serial, mode, self.emb_source, text, self.lm)
 
     def _finish(self, kind: str, serial: int, result: Any, error: str) -> None:
         self.post_message(self.Computed(kind, serial, result, error))
@@ -399,7 +408,9 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
         return self.query_one("#int-input", SafeInput)
 
     def _context_for_view(self) -> str:
-        return self.emb_mode if self.view == "embeddings" else "prompt"
+        if self.view == "embeddings":
+            return f"{self.emb_mode}:{self.emb_source}"
+        return "prompt"
 
     def _switch_context(self) -> None:
         """Save the input for the old context and show the new one's."""
@@ -410,8 +421,9 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
         self.context = new
         with self.input.prevent(Input.Changed):
             self.input.value = self.inputs[new]
-        self.input.placeholder = PLACEHOLDERS[new]
-        self.query_one("#int-inlabel", Static).update(LABELS[new])
+        tool = new.partition(":")[0]
+        self.input.placeholder = PLACEHOLDERS[tool]
+        self.query_one("#int-inlabel", Static).update(LABELS[tool])
 
     @on(Input.Changed, "#int-input")
     def _typed(self, event: Input.Changed) -> None:
@@ -522,6 +534,7 @@ Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
     def _set_source(self, source: str) -> None:
         self.emb_source = source
         self.query_one("#int-emb-source", ChoiceBar).set_value(source)
+        self._switch_context()
         self.emb_result = None
         self._compute("embeddings")
         self._render_embeddings()

@@ -114,11 +114,23 @@ HEATMAP_LEFT = 15
 """Cells left of an attention heatmap's first column (marker, index, label, gap)."""
 
 
-def diverging_legend() -> Text:
-    t = Text("cosine ", style=DIM)
+def smooth_diverging(value: float) -> str:
+    """Like `diverging_color` but interpolated between the stops (for fine maps)."""
+    if not math.isfinite(value):
+        value = 0.0
+    v = (min(1.0, max(-1.0, value)) + 1) / 2 * (len(DIVERGING) - 1)
+    i = min(len(DIVERGING) - 2, int(v))
+    f = v - i
+    a, b = DIVERGING[i], DIVERGING[i + 1]
+    mix = [round(int(a[k:k + 2], 16) * (1 - f) + int(b[k:k + 2], 16) * f) for k in (1, 3, 5)]
+    return "#" + "".join(f"{c:02x}" for c in mix)
+
+
+def diverging_legend(scale: float = 1.0) -> Text:
+    t = Text("cosine ", style=DIM, no_wrap=True)
     for v in (-1.0, -0.5, 0.0, 0.5, 1.0):
-        t.append("██", Style(color=diverging_color(v)))
-        t.append(f"{v:+g} ", DIM)
+        t.append("██", Style(color=smooth_diverging(v)))
+        t.append(f"{v * scale:+.2g} ", DIM)
     return t
 
 
@@ -193,7 +205,7 @@ def query_detail(tokens: list[str], weights: Any, scores: Any, query: int, width
         out.append(f"{j:>2} ", DIM)
         out.append(token_label(tokens[j], label_w), LABEL)
         out.append(f"{s:+7.2f} " if math.isfinite(s) else "      - ", DIM)
-        out.append(fit(_bar(w, bar_w), bar_w), Style(color=ramp_color(w)))
+        out.append(fit(_bar(w, bar_w), bar_w), Style(color=ramp_color(0.35 + 0.65 * w)))
         out.append(f"{percent(w):>5}")
         if j < query:
             out.append("\n")
@@ -224,7 +236,7 @@ def head_table(tokens: list[str], weights_lh: Any, query: int, width: int) -> Te
             w = float(weights_lh[h, query, j])
             out.append(f"{round(100 * w):>{col}}", Style(color=ramp_color(max(w, 0.25))))
         m = float(mean[query, j])
-        out.append(" " + fit(_bar(m, bar_w), bar_w), Style(color=ramp_color(m)))
+        out.append(" " + fit(_bar(m, bar_w), bar_w), Style(color=ramp_color(0.35 + 0.65 * m)))
         out.append(f"{percent(m):>5}")
         if j < query:
             out.append("\n")
@@ -394,19 +406,21 @@ def scatter(labels: list[str], points: list[tuple[float, float]], width: int, he
 
 def position_map(matrix: Any, width: int, height: int) -> Text:
     """The (n, n) position-similarity matrix with half-block pixels (two rows
-    per character), sampled evenly to fit ``width`` x ``height`` cells."""
+    per character), sampled evenly to fit ``width`` x ``height`` cells. The
+    colour range is the largest off-diagonal |similarity| (the diagonal is
+    always 1), so weak structure stays visible; the legend gives the range."""
     n = matrix.shape[0]
     label_w = 5
     cols = max(4, min(n, width - label_w))
     rows = max(4, min(n, 2 * (height - 2)))
     side = min(cols, rows)
     idx = [min(n - 1, int(k * n / side)) for k in range(side)]
+    off = [abs(float(matrix[i, j])) for i in idx for j in idx if i != j]
+    scale = max(0.05, max(off) if off else 1.0)
     out = Text(no_wrap=True, overflow="crop")
-    # top axis: position numbers at a few columns
     axis = [" "] * (label_w + side)
     for k in range(0, side, max(8, side // 4)):
-        s = str(idx[k])
-        for m, ch in enumerate(s):
+        for m, ch in enumerate(str(idx[k])):
             if label_w + k + m < len(axis):
                 axis[label_w + k + m] = ch
     out.append("".join(axis) + "\n", DIM)
@@ -416,38 +430,49 @@ def position_map(matrix: Any, width: int, height: int) -> Text:
         out.append(f"{top:>4} " if r % 8 == 0 else " " * label_w, DIM)
         for c in range(side):
             col = idx[c]
-            fg = diverging_color(float(matrix[top, col]))
-            bg = diverging_color(float(matrix[bottom, col])) if bottom is not None else None
+            fg = smooth_diverging(float(matrix[top, col]) / scale)
+            bg = (smooth_diverging(float(matrix[bottom, col]) / scale)
+                  if bottom is not None else None)
             out.append("▀", Style(color=fg, bgcolor=bg))
         out.append("\n")
-    out.append_text(diverging_legend())
+    out.append_text(diverging_legend(scale))
     return out
 
 
 def distance_chart(by_distance: list[float], width: int, height: int) -> Text:
-    """Mean cosine similarity of positions d apart, as columns (d on the x axis)."""
-    n = len(by_distance)
-    cols = max(4, min(n, width - 6))
+    """Mean cosine similarity of positions d apart for 1 <= d < n/2 (d = 0 is
+    always 1; beyond n/2 few pairs remain and the mean gets noisy), as columns
+    with eighth-block tops, on an axis fitted to the values."""
+    vals_all = by_distance[1:max(2, len(by_distance) // 2)] or [0.0]
+    n = len(vals_all)
+    cols = max(4, min(n, width - 7))
     rows = max(3, height - 3)
     idx = [min(n - 1, int(k * n / cols)) for k in range(cols)]
-    vals = [by_distance[i] for i in idx]
-    lo = min(0.0, min(vals))
-    hi = 1.0
+    vals = [vals_all[i] for i in idx]
+    lo, hi = min(0.0, min(vals)), max(0.0, max(vals))
+    if hi - lo < 1e-6:
+        hi = lo + 1e-6
     out = Text(no_wrap=True, overflow="crop")
     out.append("mean similarity vs distance\n", TITLE)
+    zero = (0.0 - lo) / (hi - lo) * rows  # height of the zero line, in rows
+    eighths = " ▁▂▃▄▅▆▇█"
     for r in range(rows):
-        level_hi = hi - (hi - lo) * r / rows
-        level_lo = hi - (hi - lo) * (r + 1) / rows
-        label = f"{level_hi:+.1f}" if r == 0 else (f"{level_lo:+.1f}" if r == rows - 1 else "")
-        out.append(f"{label:>5} ", DIM)
+        row_lo = rows - 1 - r  # this row spans heights [row_lo, row_lo + 1)
+        label = f"{hi:+.2f}" if r == 0 else (f"{lo:+.2f}" if r == rows - 1 else "")
+        out.append(f"{label:>6} ", DIM)
         for v in vals:
-            if v >= 0:
-                filled = level_lo >= 0 and v >= level_lo + (level_hi - level_lo) / 2
+            h = (v - lo) / (hi - lo) * rows  # bar from the zero line up (or down) to h
+            a, b = min(zero, h), max(zero, h)
+            fill = max(0.0, min(1.0, b - row_lo)) - max(0.0, min(1.0, a - row_lo))
+            if fill <= 0:
+                ch = " "
+            elif v >= 0:
+                ch = eighths[max(1, round(fill * 8))] if b - row_lo < 1 else "█"
             else:
-                filled = level_hi <= 0 and v <= level_hi - (level_hi - level_lo) / 2
-            out.append("█" if filled else " ", Style(color=diverging_color(v)))
+                ch = "█" if fill > 0.5 else "▀"
+            out.append(ch, Style(color=diverging_color(v / max(abs(lo), abs(hi)))))
         out.append("\n")
-    out.append(" " * 6 + fit(f"0 … distance … {idx[-1]}", cols), DIM)
+    out.append(" " * 7 + fit(f"1 … distance … {idx[-1] + 1}", cols), DIM)
     return out
 
 
@@ -508,7 +533,7 @@ def lens_detail(lens: Any, layer: int, pos: int, width: int) -> Text:
     bar_w = max(4, min(40, width - 16 - 6))
     for k, c in enumerate(cell.top):
         out.append(token_label(c.token, 15) + " ", LABEL)
-        out.append(fit(_bar(c.prob, bar_w), bar_w), Style(color=ramp_color(0.25 + 0.75 * c.prob)))
+        out.append(fit(_bar(c.prob, bar_w), bar_w), Style(color=ramp_color(0.35 + 0.65 * c.prob)))
         out.append(f"{percent(c.prob):>5}")
         if k < len(cell.top) - 1:
             out.append("\n")
