@@ -5,7 +5,9 @@ The peer is Hugging Face diffusers (`DDIMScheduler`, `DDPMScheduler`) configured
 ours (same betas, trailing timesteps, clipped x_0, posterior variance for DDPM). Both
 loops call the same network with the same starting noise and random stream, so the
 script also reports how far apart their samples end up (they should agree to float
-precision). Without diffusers installed (`pip install -e .[bench]`) only ours runs.
+precision). Both loops run in the same precision: bf16 autocast where the CPU has it
+natively (our default, "auto"), fp32 otherwise; fp32 is measured too. Without
+diffusers installed (`pip install -e .[bench]`) only ours runs.
 
     .venv/bin/python benchmarks/diffusion.py [--threads N] [--repeat K]
 """
@@ -21,10 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _ours(model, sampler: str, steps: int, seed: int, n: int):
+def _ours(model, sampler: str, steps: int, seed: int, n: int, bf16: bool):
     from genai_tui.service import diffusion as svc
 
-    settings = svc.SampleSettings(n=n, sampler=sampler, steps=steps, seed=seed, threads=None)
+    settings = svc.SampleSettings(n=n, sampler=sampler, steps=steps, seed=seed, threads=None,
+                                  precision="bf16" if bf16 else "fp32")
     start = time.perf_counter()
     last = None
     for last in svc.sample_steps(model, settings, raw=True):  # noqa: B007
@@ -32,7 +35,7 @@ def _ours(model, sampler: str, steps: int, seed: int, n: int):
     return time.perf_counter() - start, last.x_next
 
 
-def _peer(model, sampler: str, steps: int, seed: int, n: int):
+def _peer(model, sampler: str, steps: int, seed: int, n: int, bf16: bool):
     import torch
     from diffusers import DDIMScheduler, DDPMScheduler
 
@@ -51,7 +54,8 @@ def _peer(model, sampler: str, steps: int, seed: int, n: int):
     with torch.inference_mode():
         x = torch.randn((n, 1, size, size), generator=gen)
         for t in sched.timesteps:
-            eps = model.net(x, torch.full((n,), int(t), dtype=torch.long))
+            with torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+                eps = model.net(x, torch.full((n,), int(t), dtype=torch.long)).float()
             if sampler == "ddim":
                 x = sched.step(eps, t, x, eta=0.0).prev_sample
             else:
@@ -84,37 +88,44 @@ def main() -> None:
 
     print(f"model: {model.describe()}; load {load_s * 1000:.0f} ms; torch threads "
           f"{torch.get_num_threads()}; batch {args.n}")
-    _ours(model, "ddim", 5, 0, args.n)  # warm-up (first convolutions pick kernels)
+    auto_bf16 = svc.native_bf16()
+    for bf16 in {auto_bf16, False}:  # warm-up (first convolutions pick kernels)
+        _ours(model, "ddim", 5, 0, args.n, bf16)
     rows = []
-    plans = [("ddim", 25, args.repeat)] + ([] if args.skip_ddpm else [("ddpm", 1000, 1)])
-    for sampler, steps, repeat in plans:
+    plans = [("ddim", 25, args.repeat, auto_bf16)]
+    if auto_bf16:
+        plans.append(("ddim", 25, args.repeat, False))
+    if not args.skip_ddpm:
+        plans.append(("ddpm", 1000, 1, auto_bf16))
+    for sampler, steps, repeat, bf16 in plans:
         ours, peer, diff = [], [], None
         for r in range(repeat):  # interleaved so both see the same load
-            seconds, x_ours = _ours(model, sampler, steps, r, args.n)
+            seconds, x_ours = _ours(model, sampler, steps, r, args.n, bf16)
             ours.append(seconds)
             if have_peer:
-                seconds, x_peer = _peer(model, sampler, steps, r, args.n)
+                seconds, x_peer = _peer(model, sampler, steps, r, args.n, bf16)
                 peer.append(seconds)
                 d = (x_ours - x_peer).abs().max().item()
                 diff = d if diff is None else max(diff, d)
-        rows.append((sampler, steps, statistics.median(ours),
+        rows.append((sampler, steps, "bf16" if bf16 else "fp32", statistics.median(ours),
                      statistics.median(peer) if peer else None, diff))
 
     print()
-    print("| sampler | steps | ours (s) | diffusers (s) | ours vs diffusers | max |x diff| |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for sampler, steps, ours_s, peer_s, diff in rows:
+    print("| sampler | steps | precision | ours (s) | diffusers (s) | ours vs diffusers "
+          "| max |x diff| |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for sampler, steps, precision, ours_s, peer_s, diff in rows:
         ratio = f"{peer_s / ours_s:.2f}x" if peer_s else "-"
-        print(f"| {sampler.upper()} | {steps} | {ours_s:.3f} | "
+        print(f"| {sampler.upper()} | {steps} | {precision} | {ours_s:.3f} | "
               f"{f'{peer_s:.3f}' if peer_s else '-'} | {ratio} | "
               f"{f'{diff:.1e}' if diff is not None else '-'} |")
-    ddim = rows[0][2]
+    ddim = rows[0][3]
     print()
-    print(f"16 samples with DDIM-25: {ddim:.3f} s (target < 1 s: "
-          f"{'met' if ddim < 1 else 'NOT met'}); "
+    print(f"{args.n} samples with DDIM-25 ({rows[0][2]}, the default here): {ddim:.3f} s "
+          f"(target < 1 s: {'met' if ddim < 1 else 'NOT met'}); "
           f"per model call {ddim / 25 * 1000:.1f} ms")
-    if len(rows) > 1:
-        print(f"DDPM-1000 / DDIM-25 time: {rows[1][2] / ddim:.0f}x")
+    if rows[-1][0] == "ddpm":
+        print(f"DDPM-1000 / DDIM-25 time: {rows[-1][3] / ddim:.0f}x")
 
 
 if __name__ == "__main__":

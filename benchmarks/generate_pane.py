@@ -54,7 +54,7 @@ async def _on_screen(knobs, model_path: str | None, size: tuple[int, int]) -> fl
         await pilot.pause(0.1)
         await pilot.press("f5")
         while not pane.runs or pane.runs[0].status == "running":
-            await asyncio.sleep(0.05)  # slow polling: the pane times itself
+            await asyncio.sleep(0.25)  # slow polling: the pane times itself
         run = pane.runs[0]
         painted = run.rate
         for _ in range(100):  # the paint callback sets the final figure

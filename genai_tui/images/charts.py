@@ -116,7 +116,7 @@ def line_chart_rows(
     """A braille line chart of several series, with y-axis labels on the left.
 
     Args:
-        series: (values, style) pairs; NaN values leave gaps.
+        series: (values, style) pairs; NaN and infinite values leave gaps.
         width, height: size in cells, labels included.
         y_range: fixed (low, high); default: the finite values' range.
         window: the most x positions shown: longer series scroll (the latest
@@ -127,6 +127,7 @@ def line_chart_rows(
     plot_w = width - label_width
     px, py = plot_w * 2, height * 4
     arrays = [np.asarray(v, dtype=np.float64) for v, _ in series]
+    arrays = [np.where(np.isfinite(a), a, np.nan) for a in arrays]  # inf: a gap, like NaN
     longest = max((len(a) for a in arrays), default=1)
     if window and longest > window:
         arrays = [a[-window:] for a in arrays]  # scroll: keep the latest window
@@ -142,8 +143,10 @@ def line_chart_rows(
             lo, hi = 0.0, 1.0
     else:
         lo, hi = y_range
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.5, hi + 0.5
+    scale = max(1.0, abs(lo), abs(hi))
+    if not hi - lo > 1e-9 * scale:  # a flat line sits in the middle
+        pad = 0.5 * (scale if scale > 1.0 else 1.0)
+        lo, hi = lo - pad, hi + pad
     bits = np.zeros((height, plot_w), dtype=np.int64)
     owner = np.full((height, plot_w), -1, dtype=np.int64)
     for k, arr in enumerate(arrays):

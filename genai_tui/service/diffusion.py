@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 ASSET_NAME = "diffusion"
 SCHEDULES = ("linear", "cosine")
 SAMPLERS = ("ddpm", "ddim")
+PRECISIONS = ("auto", "fp32", "bf16")
 DIGIT_THRESHOLD = 0.5
 """A sample counts as a digit when the classifier's top probability exceeds this."""
 
@@ -234,6 +235,9 @@ class SampleSettings:
     eta: float = 0.0
     """DDIM stochasticity: 0 deterministic, 1 like DDPM."""
     seed: int = 0
+    precision: str = "auto"
+    """"fp32", "bf16" (autocast; the net was trained under it) or "auto": bf16 where the
+    CPU has it natively (about 1.7x faster here), else fp32."""
     threads: int | None = 1
     """Torch threads for the thread that pulls the steps (None: leave as is). One is
     fastest for this small net on a busy machine: with two, OpenMP's waiting made
@@ -253,7 +257,8 @@ def validate(settings: SampleSettings, timesteps: int = 1000) -> SampleSettings:
         raise UserError("seed must be between 0 and 2**63 - 1")
     if settings.threads is not None and not 1 <= settings.threads <= 256:
         raise UserError("threads must be between 1 and 256")
-    return replace(settings, sampler=sampler)
+    precision = check_choice(settings.precision, PRECISIONS, "precision")
+    return replace(settings, sampler=sampler, precision=precision)
 
 
 def sample_steps(model: DiffusionModel, settings: SampleSettings,
@@ -274,20 +279,41 @@ def _sample_steps(model: DiffusionModel, s: SampleSettings, raw: bool) -> Iterat
 
     if s.threads is not None:
         torch.set_num_threads(s.threads)  # per OS thread: only the consumer's thread
+    net = model.net
+    bf16 = s.precision == "bf16" or (s.precision == "auto" and native_bf16())
+
+    def eps_model(x: Any, t: Any) -> Any:
+        # contexts around each call only: a generator must not leave them set in the
+        # consumer's thread between steps (autocast and inference mode are thread-local)
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bf16):
+            return net(x, t).float()
+
     gen = torch.Generator().manual_seed(s.seed)
-    size = model.net.config.image_size
-    shape = (s.n, model.net.config.in_channels, size, size)
+    size = net.config.image_size
+    shape = (s.n, net.config.in_channels, size, size)
     start = time.perf_counter()
-    with torch.inference_mode():
-        for step in sample(model.net, model.schedule, shape, sampler=s.sampler,
-                           num_steps=s.steps, eta=s.eta, generator=gen):
-            if raw:
-                yield SampleStep(step.index, step.total, step.t, step.x_t, step.eps, step.x0,
-                                 step.x_next, time.perf_counter() - start)
-            else:
-                yield SampleStep(step.index, step.total, step.t, to_display(step.x_t),
-                                 noise_to_display(step.eps), to_display(step.x0),
-                                 to_display(step.x_next), time.perf_counter() - start)
+    for step in sample(eps_model, model.schedule, shape, sampler=s.sampler,
+                       num_steps=s.steps, eta=s.eta, generator=gen):
+        if raw:
+            yield SampleStep(step.index, step.total, step.t, step.x_t, step.eps, step.x0,
+                             step.x_next, time.perf_counter() - start)
+        else:
+            yield SampleStep(step.index, step.total, step.t, to_display(step.x_t),
+                             noise_to_display(step.eps), to_display(step.x0),
+                             to_display(step.x_next), time.perf_counter() - start)
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where bf16
+    autocast is faster; elsewhere it would be emulated and slower."""
+    import torch
+
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    try:
+        return any(getattr(cpu, name, lambda: False)() for name in checks)
+    except RuntimeError:
+        return False
 
 
 def generate(model: DiffusionModel, settings: SampleSettings) -> np.ndarray:

@@ -102,7 +102,7 @@ class GanSettings:
                 raise UserError(f"{name.replace('_', '-')} must be in (0, 1], got {lr}")
         checks = [("d_steps", 1, 100), ("noise_dim", 1, 512), ("batch_size", 2, 4096),
                   ("hidden", 4, 1024), ("eval_every", 1, 100_000), ("n_images", 64, 100_000),
-                  ("seed", 0, 2**63 - 1)]
+                  ("seed", 0, 2**32 - 1)]
         for name, lo, hi in checks:
             v = getattr(self, name)
             if not isinstance(v, int) or not lo <= v <= hi:

@@ -68,9 +68,7 @@ class KnobSpec:
         if self.kind == "stop":
             return " | ".join(visible(s) for s in value) if value else "none"  # type: ignore[union-attr]
         if self.kind == "order":
-            names = [p for p, order in ORDER_PRESETS if tuple(value) == order]  # type: ignore[arg-type]
-            short = "›".join(STAGE_SHORT.get(s, s) for s in value)  # type: ignore[union-attr]
-            return short if not names or names[0] != "default" else short
+            return "›".join(STAGE_SHORT.get(s, s) for s in value)  # type: ignore[union-attr]
         if self.neutral is not None and value == self.neutral:
             return "off"
         if self.kind == "int":

@@ -1,4 +1,4 @@
-"""What the generate pane draws, as `rich.text.Text`: coloured tokens, the
+"""What the generate pane draws: probability bands and styles for tokens, the
 legend, candidate bars and the sampler X-ray.
 
 Pure functions of service records (no Textual), so they are cheap to test.
@@ -14,8 +14,8 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
-from genai_tui.service.generate import Candidate, StageTrace, TokenStep
-from genai_tui.textsafe import escape_controls, visible
+from genai_tui.service.generate import Candidate, TokenStep
+from genai_tui.textsafe import visible
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,6 @@ so they stand out in a monochrome terminal or for colour-blind readers."""
 
 _BIN_STYLES = tuple(Style.parse(f"{b.colour} {b.cue}".strip()) for b in BINS)
 _SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_DIGIT_STYLE = Style(color="grey62", bold=False, italic=False, underline=False)
-_PROMPT_STYLE = Style(color="grey58")
 CURSOR_STYLE = Style(reverse=True)
 FORK_STYLE = Style(bgcolor="#5f00af", color="white")
 FORK_MARK = "⑂"
@@ -118,58 +116,6 @@ def token_label(token: str, width: int | None = None) -> str:
             used += w
         label = "".join(out) + "…"
     return label
-
-
-def token_text(token: str, prob: float, digits: bool, meta: dict | None = None) -> Text:
-    """One emitted token, coloured by its probability (escaped, never markup)."""
-    style = prob_style(prob)
-    if meta:
-        style = style + Style(meta=meta)
-    shown = escape_controls(token, keep_newlines=True)
-    if shown.strip() == "" and shown:
-        # Whitespace-only tokens still need something for the cue to mark.
-        pass
-    text = Text(shown, style=style, end="")
-    if digits:
-        digit_style = _DIGIT_STYLE + Style(meta=meta) if meta else _DIGIT_STYLE
-        text.append(subscript_percent(prob), digit_style)
-    return text
-
-
-def output_text(
-    prompt: str,
-    steps: Sequence[TokenStep],
-    *,
-    digits: bool = False,
-    cursor: int | None = None,
-    fork_at: int | None = None,
-    dim_before: int = 0,
-) -> Text:
-    """The prompt (grey) followed by every emitted token, coloured by probability.
-
-    ``cursor`` marks the selected token (reverse video; a whitespace token is
-    drawn visibly while selected), ``fork_at`` the position where a branch
-    swapped in another token, ``dim_before`` tokens shared with the parent run.
-    Each token carries ``meta={"token": i}`` so a click can find it.
-    """
-    out = Text(escape_controls(prompt, keep_newlines=True), style=_PROMPT_STYLE, end="")
-    for i, step in enumerate(steps):
-        meta = {"token": i}
-        token = step.token
-        if i == cursor and (token.strip() == "" or not token):
-            shown = visible(token) + ("\n" if token.endswith("\n") else "")
-            piece = Text(shown or "∅", style=prob_style(step.prob) + Style(meta=meta), end="")
-        else:
-            piece = token_text(token, step.prob, digits, meta)
-        if i < dim_before:
-            piece.stylize(Style(dim=True))
-        if i == fork_at:
-            out.append(FORK_MARK, FORK_STYLE + Style(meta=meta))
-            piece.stylize(FORK_STYLE)
-        if i == cursor:
-            piece.stylize(CURSOR_STYLE)
-        out.append_text(piece)
-    return out
 
 
 def legend() -> Text:
@@ -332,9 +278,3 @@ def xray_text(
         line.append("\n")
         out.append_text(line)
     return out
-
-
-def stage_sentence(stage: StageTrace) -> str:
-    """``top-p 0.9 keeps 37 tokens``."""
-    noun = "token" if stage.kept == 1 else "tokens"
-    return f"{stage.label} keeps {stage.kept} {noun}"

@@ -42,7 +42,6 @@ from genai_tui.tui.panes.generate.render import (
 )
 from genai_tui.tui.panes.generate.runs import Run, knob_summary
 
-NOSCROLL = False
 PROMPT = -1
 """Layout index of prompt text (tokens have their position, 0 and up)."""
 _PROMPT_STYLE = Style(color="grey58")
@@ -309,7 +308,7 @@ class RunView(ScrollView, can_focus=True):
             layout.add_token(run.steps[layout.count], fork == layout.count)
         lines = len(layout.lines) + (1 if run.error else 0)
         height = max(1, self.scrollable_content_region.height)
-        following = self.follow and not NOSCROLL
+        following = self.follow
         slack = height // 3 if live and following else 0
         self._set_virtual_height(lines + slack)
         top = int(self.scroll_offset.y)
