@@ -63,12 +63,58 @@ def _peer(model, sampler: str, steps: int, seed: int, n: int, bf16: bool):
     return time.perf_counter() - start, x
 
 
+def measure_pane(presses: int = 20) -> dict:
+    """The reverse animation in the real app at 80x24 (headless): frames per second of a
+    DDIM-50 run of 16 samples, and the latency of `space` (key event sent -> the pane's
+    state is paused/resumed and its status text set) while a DDPM run animates."""
+    import asyncio
+
+    from textual import events
+
+    from genai_tui.tui.app import GenaiApp
+    from genai_tui.tui.panes.diffusion import DiffusionPane
+
+    async def run() -> dict:
+        app = GenaiApp(initial_pane="diffusion")
+        async with app.run_test(size=(80, 24)) as pilot:
+            pane = app.query_one(DiffusionPane)
+            while pane.model is None:
+                await pilot.pause(0.05)
+            await pilot.press("2")
+            while pane.frame is None:
+                await pilot.pause(0.01)
+            start, first = time.perf_counter(), pane.frames_shown
+            while pane.state != "done":
+                await pilot.pause(0.01)
+            fps = (pane.frames_shown - first) / (time.perf_counter() - start)
+            await pilot.press("d")  # DDPM: 1000 steps, long enough to press keys during it
+            while pane.frame is None or pane.frame.total != 1000:
+                await pilot.pause(0.01)
+            latencies = []
+            for _ in range(presses):
+                before = pane.state
+                # the key goes in as the terminal driver would send it (Pilot.press also
+                # waits for the CPU to go idle, which it never does while sampling)
+                t0 = time.perf_counter()
+                app._driver.send_message(events.Key("space", " "))
+                while pane.state == before:
+                    await asyncio.sleep(0.0005)
+                latencies.append(time.perf_counter() - t0)
+                await asyncio.sleep(0.15)
+            latencies.sort()
+            return {"fps": fps, "p50_ms": 1000 * latencies[len(latencies) // 2],
+                    "p95_ms": 1000 * latencies[int(len(latencies) * 0.95) - 1]}
+
+    return asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--repeat", type=int, default=5, help="DDIM runs per loop (median)")
     parser.add_argument("--n", type=int, default=16)
     parser.add_argument("--skip-ddpm", action="store_true")
+    parser.add_argument("--skip-pane", action="store_true")
     args = parser.parse_args()
 
     import torch
@@ -126,6 +172,13 @@ def main() -> None:
           f"per model call {ddim / 25 * 1000:.1f} ms")
     if rows[-1][0] == "ddpm":
         print(f"DDPM-1000 / DDIM-25 time: {rows[-1][3] / ddim:.0f}x")
+    if not args.skip_pane:
+        pane = measure_pane()
+        from genai_tui.tui.panes.diffusion.pane import FRAME_RATE
+
+        print(f"pane at 80x24, DDIM-50 x 16: {pane['fps']:.1f} frames/s (paced to at most "
+              f"{FRAME_RATE:.0f}); space while animating: p50 {pane['p50_ms']:.1f} ms, "
+              f"p95 {pane['p95_ms']:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """The generate pane's on-screen tokens/s against headless generation, same run.
 
+Also: how long Esc takes to stop a running generation (key press to the
+worker thread's end).
+
 Headless: the service's generator consumed in a loop (``generate(...)`` with
 top-10 candidates, as the pane asks). On screen: the real app (headless
 Textual driver, 100x30) with the generate pane; F5, until the last token has
@@ -66,6 +69,28 @@ async def _on_screen(knobs, model_path: str | None, size: tuple[int, int]) -> fl
         return float(run.rate or 0.0)
 
 
+async def _stop_latency(model_path: str | None, size: tuple[int, int]) -> float:
+    """Seconds from Esc to the worker's end, mid-way through a long stream."""
+    from genai_tui.service import generate as svc
+    from genai_tui.tui.app import GenaiApp
+    from genai_tui.tui.panes.generate import GeneratePane
+
+    GeneratePane.MODEL_PATH = model_path
+    app = GenaiApp(initial_pane="generate")
+    async with app.run_test(size=size) as pilot:
+        pane = app.query_one(GeneratePane)
+        while pane.model is None:
+            await pilot.pause(0.02)
+        pane.knobs_a = dataclasses.replace(svc.Knobs(), max_tokens=5000, seed=0)
+        await pilot.press("f5")
+        await pilot.pause(0.4)
+        started = time.perf_counter()
+        await pilot.press("escape")
+        while pane._live_drives:
+            await asyncio.sleep(0.001)
+        return time.perf_counter() - started
+
+
 def measure_pane(tokens: int = 256, rounds: int = 3, model_path: str | None = None,
                  size: tuple[int, int] = (100, 30)) -> dict[str, float]:
     """Best-of-``rounds`` headless and on-screen tokens/s, and their ratio."""
@@ -82,8 +107,9 @@ def measure_pane(tokens: int = 256, rounds: int = 3, model_path: str | None = No
         headless.append(_headless(svc, lm, knobs))
         onscreen.append(asyncio.run(_on_screen(knobs, model_path, size)))
     best_h, best_o = max(headless), max(onscreen)
+    stops = [asyncio.run(_stop_latency(model_path, size)) for _ in range(rounds)]
     return {"headless_tps": best_h, "onscreen_tps": best_o, "ratio": best_o / best_h,
-            "headless_all": headless, "onscreen_all": onscreen}
+            "headless_all": headless, "onscreen_all": onscreen, "stop_seconds": stops}
 
 
 def main() -> None:
@@ -102,6 +128,8 @@ def main() -> None:
     print(f"  on screen {r['onscreen_tps']:8,.0f} tokens/s   "
           f"rounds: {', '.join(f'{x:,.0f}' for x in r['onscreen_all'])}")
     print(f"  on screen / headless = {r['ratio']:.0%} (target >= 90%)")
+    print(f"  Esc to the worker's end: worst {max(r['stop_seconds']) * 1000:.0f} ms "
+          f"of {len(r['stop_seconds'])} (target < 100 ms)")
 
 
 if __name__ == "__main__":

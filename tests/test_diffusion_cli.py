@@ -54,6 +54,16 @@ def test_sample_json_is_deterministic_for_a_seed(capsys) -> None:
     assert json.loads(again)["digits"] == data["digits"]
 
 
+def test_every_precision_choice_samples(capsys) -> None:
+    base = ["diffusion", "sample", "--n", "2", "--steps", "3", "--json"]
+    outs = []
+    for precision in ("fp32", "bf16", "auto"):
+        code, out, _ = run(base + ["--precision", precision], capsys)
+        assert code == 0
+        outs.append(json.loads(out))
+    assert all(len(o["digits"]) == 2 for o in outs)
+
+
 def test_ddpm_takes_every_step(capsys) -> None:
     code, out, _ = run(["diffusion", "sample", "--n", "1", "--sampler", "DDPM", "--json"],
                        capsys)
@@ -83,6 +93,7 @@ def test_noise_shows_the_forward_process(capsys, tmp_path) -> None:
     (["diffusion", "sample", "--n", "0"], "--n"),
     (["diffusion", "sample", "--eta", "2"], "--eta"),
     (["diffusion", "sample", "--model", "/nonexistent/dir"], "is not a folder"),
+    (["diffusion", "sample", "--precision", "fp8"], "unknown precision"),
     (["diffusion", "noise", "--t", "1000"], "--t must be between 0 and 999"),
     (["diffusion", "noise", "--schedule", "quadratic"], "unknown schedule"),
     (["train", "diffusion", "--schedule", "quadratic"], "unknown schedule"),

@@ -106,7 +106,7 @@ def test_stop_strings_end_the_generation(lm) -> None:
     stop = text[10:13]
     stopped = list(gen.generate("The", gen.Knobs(max_tokens=60, greedy=True, stop=(stop,)), lm))
     out = text_of(stopped)
-    assert stopped[-1].finish == "stop" and out.endswith(stop) or stop in out
+    assert stopped[-1].finish == "stop" and stop in out
     assert stop not in text_of(stopped[:-1])
     assert len(stopped) < len(steps)
 

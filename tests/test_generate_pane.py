@@ -582,7 +582,7 @@ def test_snapshot(snap_compare, monkeypatch, tiny_model) -> None:
                         else str(tiny_model))
 
     async def run_before(pilot) -> None:
-        pane = await start(pilot, max_tokens=40, greedy=True)
+        pane = await start(pilot, max_tokens=40)  # default knobs, seed 0: deterministic
         pane.query_one(PromptInput).cursor_blink = False
         await pilot.press("f5")
         await settle(pilot, pane)

@@ -73,6 +73,8 @@ def sample_cmd(
     json_out: bool = typer.Option(False, "--json", help="JSON: the classifier's reading "
                                   "of each sample and the timing; no picture."),
     ncol: int = typer.Option(8, "--ncol", min=1, max=64, help="Images per row."),
+    precision: str = typer.Option("auto", "--precision",
+                                  help="auto (bf16 where the CPU has it natively), fp32 or bf16."),
     model_dir: Path | None = typer.Option(None, "--model", help="Model folder (default: bundled)."),
     threads: int | None = typer.Option(None, "--threads", min=1, max=64, help="Torch threads."),
 ) -> None:
@@ -81,6 +83,7 @@ def sample_cmd(
 
     settings = service.SampleSettings(n=n, sampler=service.check_choice(
         sampler, service.SAMPLERS, "sampler"), steps=steps, eta=eta, seed=seed,
+        precision=service.check_choice(precision, service.PRECISIONS, "precision"),
         threads=_threads(threads))
     if frames is not None and frames.exists() and not frames.is_dir():
         raise UserError(f"--frames {str(frames)!r} is a file; give a folder")
