@@ -91,7 +91,7 @@ async def _stop_latency(model_path: str | None, size: tuple[int, int]) -> float:
         return time.perf_counter() - started
 
 
-def measure_pane(tokens: int = 256, rounds: int = 3, model_path: str | None = None,
+def measure_pane(tokens: int = 256, rounds: int = 5, model_path: str | None = None,
                  size: tuple[int, int] = (100, 30)) -> dict[str, float]:
     """Best-of-``rounds`` headless and on-screen tokens/s, and their ratio."""
     import torch
@@ -107,15 +107,17 @@ def measure_pane(tokens: int = 256, rounds: int = 3, model_path: str | None = No
         headless.append(_headless(svc, lm, knobs))
         onscreen.append(asyncio.run(_on_screen(knobs, model_path, size)))
     best_h, best_o = max(headless), max(onscreen)
+    paired = sorted(o / h for h, o in zip(headless, onscreen, strict=True))
     stops = [asyncio.run(_stop_latency(model_path, size)) for _ in range(rounds)]
     return {"headless_tps": best_h, "onscreen_tps": best_o, "ratio": best_o / best_h,
+            "median_round_ratio": paired[len(paired) // 2],
             "headless_all": headless, "onscreen_all": onscreen, "stop_seconds": stops}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--model", default=None, help="model folder (default: assets/lm)")
     parser.add_argument("--size", default="100x30", help="terminal size, e.g. 80x24")
     args = parser.parse_args()
@@ -127,7 +129,8 @@ def main() -> None:
           f"rounds: {', '.join(f'{x:,.0f}' for x in r['headless_all'])}")
     print(f"  on screen {r['onscreen_tps']:8,.0f} tokens/s   "
           f"rounds: {', '.join(f'{x:,.0f}' for x in r['onscreen_all'])}")
-    print(f"  on screen / headless = {r['ratio']:.0%} (target >= 90%)")
+    print(f"  on screen / headless = {r['ratio']:.0%} best vs best, "
+          f"{r['median_round_ratio']:.0%} median of the rounds' ratios (target >= 90%)")
     print(f"  Esc to the worker's end: worst {max(r['stop_seconds']) * 1000:.0f} ms "
           f"of {len(r['stop_seconds'])} (target < 100 ms)")
 
