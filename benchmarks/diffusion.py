@@ -89,15 +89,17 @@ def measure_pane(presses: int = 20) -> dict:
             fps = (pane.frames_shown - first) / (time.perf_counter() - start)
             await pilot.press("d")  # DDPM: 1000 steps, long enough to press keys during it
             while pane.frame is None or pane.frame.total != 1000:
-                await pilot.pause(0.01)
+                await asyncio.sleep(0.01)
             latencies = []
             for _ in range(presses):
                 before = pane.state
                 # the key goes in as the terminal driver would send it (Pilot.press also
                 # waits for the CPU to go idle, which it never does while sampling)
+                key = events.Key("space", " ")
+                key.set_sender(app)
                 t0 = time.perf_counter()
-                app._driver.send_message(events.Key("space", " "))
-                while pane.state == before:
+                app._driver.send_message(key)
+                while pane.state == before and time.perf_counter() - t0 < 10:
                     await asyncio.sleep(0.0005)
                 latencies.append(time.perf_counter() - t0)
                 await asyncio.sleep(0.15)

@@ -62,3 +62,30 @@ def test_scatter_keeps_every_point_and_label() -> None:
 def test_percentages() -> None:
     assert R.percent(0.4321) == "43%" and R.percent(0.001) == "<1%" and R.percent(1.0) == "100%"
     assert [R.short_percent(p) for p in (1.0, 0.43, 0.07, 0.0001)] == ["100", " 43", "  7", " <1"]
+
+
+def _luminance(hex_colour: str) -> float:
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def test_head_table_numbers_are_readable_on_a_dark_background() -> None:
+    # QA: small weights were printed in the ramp's dark purple (#5d126e, ~1.6:1
+    # against the dark background), i.e. most numbers of the "mean" view.
+    w = np.zeros((4, 3, 3))
+    w[:, 2] = [0.02, 0.08, 0.9]
+    w[:, 0, 0] = 1.0
+    w[:, 1, :2] = 0.5
+    text = R.head_table(["a", "b", "c"], w, query=2, width=60)
+    background = _luminance("#121212")
+    for span in text.spans:
+        style = span.style
+        colour = getattr(style, "color", None)
+        if colour is None or not text.plain[span.start:span.end].strip().isdigit():
+            continue
+        contrast = (_luminance(colour.get_truecolor().hex) + 0.05) / (background + 0.05)
+        assert contrast >= 3.0, (text.plain[span.start:span.end], colour)

@@ -248,6 +248,8 @@ def test_projection_and_similarity_lm(lm) -> None:
     sim = svc.similarity(words, "lm", model=lm)
     assert sim.matrix.shape == (5, 5)
     np.testing.assert_allclose(np.diag(sim.matrix), 1.0, atol=1e-5)
+    # QA: float32 rounding printed 1.000001 in `embed similarity --json`
+    assert np.abs(sim.matrix).max() <= 1.0
     with pytest.raises(UserError, match="at least 2"):
         svc.projection(["list"], "lm", model=lm)
 
@@ -267,6 +269,11 @@ def test_parsers() -> None:
     assert svc.parse_analogy("New York - USA + Japan") == ("New York", "USA", "Japan")
     with pytest.raises(UserError, match="three words"):
         svc.parse_analogy("king man")
+    # QA: a sign is not a word ("king - man" used to give a="king", b="-", c="man")
+    for text in ("king - man", "king + man", "- man + woman", "king - man +"):
+        with pytest.raises(UserError, match="three words"):
+            svc.parse_analogy(text)
+    assert svc.parse_analogy("king-man+woman") == ("king", "man", "woman")
     assert svc.parse_words("a b c") == ["a", "b", "c"]
     assert svc.parse_words("a man; a dog, ok") == ["a man", "a dog, ok"]
     assert svc.parse_words("a man, a dog") == ["a man", "a dog"]

@@ -593,7 +593,9 @@ def similarity(texts: list[str], backend: str = "minilm", *,
     texts = _clean_texts(texts)
     vectors, labels = _vectors(texts, backend, model)
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-    return SimilarityMatrix(backend, labels, (unit @ unit.T).astype(np.float32))
+    # float32 rounding can give 1.000001 on the diagonal; a cosine is within [-1, 1]
+    matrix = np.clip(unit @ unit.T, -1.0, 1.0)
+    return SimilarityMatrix(backend, labels, matrix.astype(np.float32))
 
 
 def projection(texts: list[str], backend: str = "lm", *,
@@ -635,9 +637,12 @@ def parse_analogy(text: str) -> tuple[str, str, str]:
     import re
 
     m = re.fullmatch(r"\s*(.+?)\s+-\s+(.+?)\s+\+\s+(.+?)\s*", text)
+    if not m:  # unspaced: "king-man+woman" (one '-' and one '+', in that order)
+        m = re.fullmatch(r"\s*([^-+]+?)\s*-\s*([^-+]+?)\s*\+\s*([^-+]+?)\s*", text)
     if m:
         return m.group(1), m.group(2), m.group(3)
     parts = parse_words(text)
-    if len(parts) != 3:
+    if len(parts) != 3 or any(p in ("-", "+") for p in parts):
+        # "king - man" is two words and a sign, not three words
         raise UserError("an analogy needs three words: a - b + c (e.g. king - man + woman)")
     return parts[0], parts[1], parts[2]

@@ -7,6 +7,7 @@ so the UI never waits on the model and never repaints per token.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import random
 import threading
@@ -19,7 +20,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Button, Input, Static
@@ -172,6 +173,7 @@ reshapes that distribution, then one token is drawn.
     ]
     DEFAULT_CSS = """
     GeneratePane { layout: vertical; height: 1fr; }
+    GeneratePane #gen-head { height: auto; }
     GeneratePane #gen-top { height: 1; }
     GeneratePane #gen-top > Static { width: auto; color: $text-muted; }
     GeneratePane #gen-prompt { width: 1fr; }
@@ -183,7 +185,9 @@ reshapes that distribution, then one token is drawn.
     GeneratePane #gen-bottom { height: 1; }
     GeneratePane #gen-hint { width: 1fr; color: $text-muted; }
     GeneratePane #gen-legend { width: 31; margin-left: 1; }
-    GeneratePane.-no-inspector #gen-inspector { display: none; }
+    GeneratePane #gen-outputs { width: 1fr; height: 1fr; }
+    GeneratePane #gen-inspector-box { width: auto; height: 1fr; }
+    GeneratePane.-no-inspector #gen-inspector-box { display: none; }
     """
 
     MODEL_PATH: str | None = None
@@ -239,28 +243,34 @@ reshapes that distribution, then one token is drawn.
     # layout ------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="gen-top"):
-            yield Static("Prompt›")
-            yield PromptInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
-                              id="gen-prompt", compact=True)
-            # Buttons for the mouse; the keyboard has F5-F8 (so Tab skips them).
-            for label, button_id, tip in (
-                ("▶ Run", "gen-run", "Generate (F5)"),
-                ("⏭ Step", "gen-step", "One token (F6)"),
-                ("■ Stop", "gen-stop", "Stop (Esc)"),
-                ("A/B", "gen-ab", "A and B side by side (F8)"),
-            ):
-                button = Button(label, id=button_id, compact=True, tooltip=tip)
-                button.can_focus = False
-                yield button
-        panel = KnobPanel(self.knobs_a, id="gen-knobs")
-        panel.validator = self._validator()
-        yield panel
-        yield StatusBar(id="gen-status")
+        with Vertical(id="gen-head"):  # (a box of its own: see gen-main below)
+            with Horizontal(id="gen-top"):
+                yield Static("Prompt›")
+                yield PromptInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
+                                  id="gen-prompt", compact=True)
+                # Buttons for the mouse; the keyboard has F5-F8 (so Tab skips them).
+                for label, button_id, tip in (
+                    ("▶ Run", "gen-run", "Generate (F5)"),
+                    ("⏭ Step", "gen-step", "One token (F6)"),
+                    ("■ Stop", "gen-stop", "Stop (Esc)"),
+                    ("A/B", "gen-ab", "A and B side by side (F8)"),
+                ):
+                    button = Button(label, id=button_id, compact=True, tooltip=tip)
+                    button.can_focus = False
+                    yield button
+            panel = KnobPanel(self.knobs_a, id="gen-knobs")
+            panel.validator = self._validator()
+            yield panel
+            yield StatusBar(id="gen-status")
         with Horizontal(id="gen-main"):
-            yield RunView(id="gen-left")
-            yield RunView(id="gen-right")
-            yield Inspector(id="gen-inspector")
+            # Each side in its own box: Textual repaints every widget whose
+            # *parent's* region meets a changed line, so a token landing in
+            # the output would otherwise re-filter the whole inspector too.
+            with Horizontal(id="gen-outputs"):
+                yield RunView(id="gen-left")
+                yield RunView(id="gen-right")
+            with Vertical(id="gen-inspector-box"):
+                yield Inspector(id="gen-inspector")
         with Horizontal(id="gen-bottom"):
             yield TextBar(id="gen-hint")
             yield Legend(id="gen-legend")
@@ -311,8 +321,8 @@ reshapes that distribution, then one token is drawn.
           description="loading the language model")
     def _load_model(self) -> None:
         try:
-            _one_torch_thread()
-            model = svc.load_model(self.model_path or self.MODEL_PATH)
+            with _one_torch_thread():
+                model = svc.load_model(self.model_path or self.MODEL_PATH)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
             self.post_message(self.ModelFailed(_describe_load_error(exc, self.model_path)))
             return
@@ -415,13 +425,13 @@ reshapes that distribution, then one token is drawn.
           description="generating tokens")
     def _drive_runs(self, runs: list[Run], budget: int | None, drive: int) -> None:
         worker = get_current_worker()
-        _one_torch_thread()
         # No cyclic GC while streaming: the UI thread's repaints allocate enough
         # to trigger collections that walk the whole app with the GIL held, and
         # the model's thread waits (measured: on-screen/headless median 80% ->
         # 88-93%). Reference counting still frees everything; the pause is the
         # counted one the tokenizer pane uses, so the two never fight.
-        with gc_paused(), self._gen_lock:  # a cancelled drive may still be in next()
+        # The lock: a cancelled drive may still be inside next(); wait for it.
+        with _one_torch_thread(), gc_paused(), self._gen_lock:
             live = [run for run in runs if not run.exhausted]
             pulled = 0
             while live and not worker.is_cancelled and (budget is None or pulled < budget):
@@ -679,6 +689,8 @@ reshapes that distribution, then one token is drawn.
             right.set_class(True, "-shown")
         elif run.parent is not None:
             left.set_run(run.parent, compare_fork=run.fork_at)
+            if run.fork_at is not None:  # the original, at the fork
+                left.move_cursor(run.fork_at, notify=False)
             right.set_run(run)
             right.set_class(True, "-shown")
         else:
@@ -840,13 +852,19 @@ reshapes that distribution, then one token is drawn.
         self.action_digits()
 
 
-def _one_torch_thread() -> None:
+def _one_torch_thread() -> contextlib.AbstractContextManager[object]:
     """One torch intra-op thread for the calling (worker) thread: the other
     core draws the UI, and OpenMP's spinning threads are many times slower on
-    a busy CPU. The setting is per OS thread, so every worker asks."""
+    a busy CPU. The setting is per OS thread, so every worker asks. Uses the
+    generation service's `set_threads` when it has one, else the GAN
+    service's equivalent context manager (the pane never imports torch)."""
     set_threads = getattr(svc, "set_threads", None)
     if set_threads is not None:
         set_threads(1)
+        return contextlib.nullcontext()
+    from genai_tui.service.gan import torch_threads
+
+    return torch_threads(1)
 
 
 SHARED_KNOBS = ("seed", "max_tokens")

@@ -251,20 +251,32 @@ class RunView(ScrollView, can_focus=True):
         self._set_virtual_height(len(self._message_strips))
         self.refresh()
 
-    def _set_virtual_height(self, lines: int) -> None:
+    def _set_virtual_height(self, lines: int, live: bool = False) -> None:
         size = Size(self._content_width(), max(1, lines))
         old = self.virtual_size
         if size == old:
+            if not live:
+                self._sync_scrollbar()
             return
         if self.is_mounted and old.width == size.width and old.height > 0:
             # Growing text must not cost a layout pass of the whole screen per
             # line: the vertical scrollbar is always shown (overflow-y: scroll),
-            # so only the virtual height and the scrollbar's thumb change.
+            # so only the virtual height and the scrollbar's thumb change. While
+            # streaming the thumb follows with the title (twice a second): a
+            # scrollbar repaint spans the view's full height, so every line
+            # would repaint the whole row of widgets.
             self.set_reactive(Widget.virtual_size, size)
-            self.vertical_scrollbar.window_virtual_size = size.height
-            self.vertical_scrollbar.refresh()
+            if not live:
+                self._sync_scrollbar()
         else:
             self.virtual_size = size
+
+    def _sync_scrollbar(self) -> None:
+        if not self.is_mounted:
+            return
+        bar = self.vertical_scrollbar
+        if bar.window_virtual_size != self.virtual_size.height:
+            bar.window_virtual_size = self.virtual_size.height  # repaints the bar
 
     def _fork(self) -> int | None:
         run = self.run
@@ -310,7 +322,7 @@ class RunView(ScrollView, can_focus=True):
         height = max(1, self.scrollable_content_region.height)
         following = self.follow
         slack = height // 3 if live and following else 0
-        self._set_virtual_height(lines + slack)
+        self._set_virtual_height(lines + slack, live)
         top = int(self.scroll_offset.y)
         scroll_to = None
         if following and (not live or lines > top + height):
@@ -325,6 +337,7 @@ class RunView(ScrollView, can_focus=True):
         if not live or now - self._titled_at >= 0.5:
             self._titled_at = now
             self._set_title()
+            self._sync_scrollbar()
         if scroll_to is not None and scroll_to != top:
             self.scroll_to(y=scroll_to, animate=False, immediate=True)
 
@@ -434,7 +447,7 @@ class RunView(ScrollView, can_focus=True):
             return None
         return self.run.steps[min(self.cursor, len(self.run.steps) - 1)]
 
-    def move_cursor(self, index: int) -> None:
+    def move_cursor(self, index: int, notify: bool = True) -> None:
         if self.run is None or not self.run.steps:
             return
         n = len(self.run.steps)
@@ -445,7 +458,8 @@ class RunView(ScrollView, can_focus=True):
         self._refresh_token(old)
         self._refresh_token(index)
         self._scroll_to_cursor()
-        self.post_message(self.Selected(self))
+        if notify:
+            self.post_message(self.Selected(self))
 
     def action_cursor(self, step: int) -> None:
         if self.run is None or not self.run.steps:

@@ -41,6 +41,13 @@ def ramp_color(value: float) -> str:
     return RAMP[min(len(RAMP) - 1, int(v * len(RAMP)))]
 
 
+def number_color(value: float) -> str:
+    """Colour of a number printed on the dark background: the bright half of
+    the ramp only (its dark end is unreadable as text; ~1.6:1 contrast)."""
+    v = value if math.isfinite(value) else 0.0
+    return ramp_color(0.5 + 0.5 * min(1.0, max(0.0, v)))
+
+
 def ink(value: float) -> str:
     """Readable text colour on a `ramp_color` background."""
     return "black" if value >= 0.6 else "white"
@@ -234,7 +241,7 @@ def head_table(tokens: list[str], weights_lh: Any, query: int, width: int) -> Te
         out.append(token_label(tokens[j], label_w), LABEL)
         for h in range(H):
             w = float(weights_lh[h, query, j])
-            out.append(f"{round(100 * w):>{col}}", Style(color=ramp_color(max(w, 0.25))))
+            out.append(f"{round(100 * w):>{col}}", Style(color=number_color(w)))
         m = float(mean[query, j])
         out.append(" " + fit(_bar(m, bar_w), bar_w), Style(color=ramp_color(0.35 + 0.65 * m)))
         out.append(f"{percent(m):>5}")
