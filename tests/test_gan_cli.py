@@ -82,11 +82,24 @@ def test_malformed_csv_is_one_line_exit_2_naming_the_line(tmp_path, capsys, cont
     (["--lr-g", "-1"], "lr-g"),
     (["--steps", "0"], "--steps"),
     (["--data", "missing.csv"], "cannot read"),
+    # QA: these used to say "unknown data set" (a folder; "digits" without --mode)
+    (["--data", "/"], "is a folder"),
+    (["--mode", "points", "--data", "digits"], "--mode images"),
+    # QA: a bad --png path failed only after the whole training run
+    (["--png", "/no/such/folder/out.png", "--steps", "100000"], "does not exist"),
 ])
 def test_bad_options_exit_2(capsys, args: list[str], message: str) -> None:
     code, _, err = run(["gan", "train", "--steps", "3", *args], capsys)
     assert code == 2, err
     assert message in err and err.count("\n") == 1
+
+
+def test_data_digits_alone_means_image_mode(capsys) -> None:
+    # QA: the help says "Images: digits", but --data digits alone was an error
+    code, out, err = run(["gan", "train", "--data", "digits", "--steps", "1",
+                          "--batch-size", "8"], capsys)
+    assert code == 0, err
+    assert "images · digits · 1 step:" in out
 
 
 def test_image_mode_saves_a_sample_grid(tmp_path, capsys) -> None:
@@ -97,3 +110,12 @@ def test_image_mode_saves_a_sample_grid(tmp_path, capsys) -> None:
     assert "images · digits · 2 steps" in out and "JS" not in out
     width, height = Image.open(png).size
     assert width > 200 and height > 200
+
+
+def test_progress_bar_fits_80_columns(monkeypatch, capsys) -> None:
+    # QA: at 80 columns Rich cut every column to "…" ("300/…", "0:00…").
+    monkeypatch.setenv("COLUMNS", "80")
+    code, _, err = run(["gan", "train", "--steps", "30"], capsys)
+    assert code == 0
+    bar = next(line for line in err.splitlines() if line.startswith("GAN"))
+    assert "30/30" in bar and "…" not in bar and "modes" in bar

@@ -150,6 +150,23 @@ async def test_settings_dialog_restarts_with_new_settings(tmp_path) -> None:
         await until(pilot, lambda: pane.step >= 1)
 
 
+async def test_a_csv_quoting_markup_gives_a_plain_text_error(tmp_path) -> None:
+    # QA: the error quotes the bad CSV line and notify() parsed it as markup:
+    # a '[/]' in the file crashed the whole app when the toast was drawn.
+    evil = tmp_path / "evil.csv"
+    evil.write_text("1,2\n3,4\n[/] [@click=app.quit]q[/]\n")
+    app = GenaiApp(initial_pane="gan")
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await ready(pilot)
+        pane.apply_settings(GanSettings(data=str(evil)))
+        await until(pilot, lambda: not pane.busy and bool(app._notifications))
+        notes = list(app._notifications)
+        assert any("[@click=app.quit]q[/]" in str(n.message) for n in notes)
+        assert all(not n.markup for n in notes)
+        await pilot.pause(0.2)
+        assert app.is_running
+
+
 async def test_mode_collapse_warning_is_visible() -> None:
     app = GenaiApp(initial_pane="gan")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -127,6 +127,31 @@ async def test_clicking_the_bars_switches_views_and_tools() -> None:
         assert "PC1" in text_of(pane, "#int-emb-body")
 
 
+async def test_mouse_alone_reaches_another_layer_and_head() -> None:
+    # QA: the head mode had only a key ("m"), so with the mouse alone the
+    # attention view was stuck on layer 0 head 0. The footer now shows "m Mode"
+    # (and per view only the keys that act there); all heads' maps are clickable.
+    async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
+        pane = await start(pilot)
+        footer = pilot.app.query_one("Footer")
+
+        def keys() -> list[str]:
+            return [str(item.render()).strip() for item in footer.children]
+
+        assert "m Mode" in keys() and "s Source" not in keys()
+        await pilot.click(footer, offset=(2, 0))  # "m Mode", the first item
+        assert pane.att_mode == "all"
+        await pilot.pause()
+        sm = str(pane.query_one("#int-att-map", Static).render()).splitlines()
+        row = next(i for i, line in enumerate(sm) if line.startswith("L1"))
+        col = sm[row].index("h1")
+        await pilot.click(pane.query_one("#int-att-map"), offset=(col, row))
+        assert (pane.att_layer, pane.att_head, pane.att_mode) == (1, 1, "head")
+        await pilot.press("3")
+        await pilot.pause()
+        assert "+ More" in keys() and "m Mode" not in keys()
+
+
 async def test_typing_updates_and_keys_stay_in_the_input() -> None:
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
         pane = await start(pilot)
@@ -295,6 +320,34 @@ async def test_model_failure_is_shown_and_minilm_still_works(monkeypatch) -> Non
             await pilot.press("s")
             await settle(pilot, pane)
             assert "nearest to China" in text_of(pane, "#int-emb-body")
+        assert pilot.app.is_running
+
+
+async def test_long_model_error_wraps_and_markup_in_it_is_inert(monkeypatch) -> None:
+    # QA: the error was cut off at the board's edge (a width:auto Static in a
+    # half-width board), and notify() parsed it as markup: a '[/]' in a path
+    # crashed the whole app when the toast was drawn.
+    message = ("model folder '/home/me/[/]my models/[@click=app.quit]q[/]/lm' does not "
+               "exist (train it with 'genai-tui train lm') END")
+
+    def broken(path=None):
+        raise AssetError(message)
+
+    monkeypatch.setattr(svc, "get_lm", broken)
+    async with GenaiApp(initial_pane="internals").run_test(size=(80, 24)) as pilot:
+        pane = await start(pilot)
+        for key, selector, board in (("1", "#int-att-map", "#int-att-board"),
+                                     ("3", "#int-pos-map", "#int-pos-board"),
+                                     ("4", "#int-lens-table", "#int-lens-board")):
+            await pilot.press(key)
+            await settle(pilot, pane)
+            static = pane.query_one(selector, Static)
+            assert "END" in text_of(pane, selector)
+            assert 0 < static.size.width <= pane.query_one(board).size.width
+            assert static.size.height >= 2  # wrapped, not clipped
+        notes = list(pilot.app._notifications)
+        assert notes and all(not note.markup for note in notes)
+        await pilot.pause(0.2)
         assert pilot.app.is_running
 
 

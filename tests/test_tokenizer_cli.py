@@ -53,6 +53,12 @@ def test_cl100k_count_and_ids(capsys) -> None:
     assert "7 tokens, 29 characters, 29 bytes" in out
 
 
+def test_counts_are_singular_for_one(capsys) -> None:
+    # QA: "1 tokens, 1 characters, 1 bytes"
+    out = run(["tokenize", "x", "-t", "byte"], capsys)[1]
+    assert "1 token, 1 character, 1 byte, " in out
+
+
 def test_stdin_and_file(capsys, monkeypatch, tmp_path) -> None:
     code, out, _ = run(["tokenize", "-", "--count", "-t", "byte"], capsys, b"abc\n", monkeypatch)
     assert (code, out) == (0, "4\n")
@@ -100,6 +106,8 @@ def test_tokenizers_listing(capsys) -> None:
         (["train", "tokenizer", "--vocab-size", "many"], "--vocab-size"),
         (["train", "tokenizer", "--kind", "words"], "--kind must be"),
         (["train", "tokenizer", "--corpus", "/no/such/corpus.txt"], "does not exist"),
+        # QA: "bpe:" alone said "cannot read tokenizer file '.': Is a directory"
+        (["tokenize", "x", "-t", "bpe:"], "give a path after bpe:"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(capsys, args: list[str], message: str) -> None:

@@ -136,6 +136,8 @@ async def test_unavailable_tokenizers_are_listed_but_disabled() -> None:
             assert info.name in listing
             if not info.available:
                 assert info.reason[:30] in listing
+        # QA: how to close it is on the frame (the footer under a modal shows the pane's keys)
+        assert "Esc" in str(pilot.app.screen.query_one("VerticalScroll").border_subtitle)
         await pilot.press("escape")
         assert pilot.app.screen.query(TokenizerPane)
 
@@ -314,6 +316,30 @@ async def test_vocab_search() -> None:
         merge = svc.merge_info("genai-bpe", first_id)
         if merge is not None:
             assert f"Merge rank {merge.rank:,}" in detail
+
+
+async def test_vocab_bar_fits_80_columns_and_no_match_clears_the_detail() -> None:
+    # QA: at 80 columns the placeholder and the count were cut mid-word, and
+    # after a search with no match the last token's details stayed up.
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=(80, 24)) as pilot:
+        pane = await start(pilot)
+        await pilot.press("f6")
+        await settle(pilot, pane)
+        search = pane.query_one("#vocab-search")
+        count = pane.query_one("#vocab-count", Static)
+        assert len(search.placeholder) <= search.size.width
+        shown = static_text(pane, "#vocab-count")
+        assert "ids 0–499" in shown and len(shown) <= count.size.width
+        table = pane.query_one("#vocab-table", DataTable)
+        table.focus()
+        table.move_cursor(row=3)
+        await settle(pilot, pane)
+        assert "id 3" in static_text(pane, "#vocab-detail")
+        search.focus()
+        await pilot.press(*"[@zzq")
+        await settle(pilot, pane)
+        assert "no match" in static_text(pane, "#vocab-count")
+        assert "id 3" not in static_text(pane, "#vocab-detail")
 
 
 async def test_one_megabyte_paste_keeps_the_ui_answering() -> None:

@@ -85,6 +85,8 @@ def test_denoise_grid(capsys) -> None:
     ["vae", "sample", "--model", "nope"],
     ["vae", "anomaly", "--score", "nope"],
     ["vae", "sample", "--n", "0"],
+    # QA: this used to generate 10,000,001 digits before failing (or finishing)
+    ["vae", "interpolate", "--a", "10000000"],
 ])
 def test_bad_input_is_one_line_exit_2(capsys, args: list[str]) -> None:
     code, out, err = run(args, capsys)

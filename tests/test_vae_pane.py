@@ -121,6 +121,55 @@ async def test_save_png_key_writes_the_current_grid(tmp_path, monkeypatch) -> No
     assert (tmp_path / "genai-vae-samples-1.png").is_file()
 
 
+async def test_save_png_notification_shows_a_hostile_folder_name_as_text(tmp_path,
+                                                                       monkeypatch) -> None:
+    # QA: notify() parsed the saved path as markup: the folder name became a
+    # hidden click action (and a '[/]' in an error text crashed the app).
+    folder = tmp_path / "[@click=app.quit]q"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    app = GenaiApp(initial_pane="vae")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(VAEPane)
+        await _settle(pilot, pane)
+        await pilot.press("s")
+        await pilot.pause(0.2)
+        notes = list(app._notifications)
+        assert any("[@click=app.quit]q" in note.message for note in notes)
+        assert all(not note.markup for note in notes)
+        assert app.is_running
+
+
+async def test_a_slow_view_shows_a_loading_indicator(monkeypatch) -> None:
+    # QA: the anomaly view's first scoring takes seconds, and the old view stayed
+    # on screen (under the new view's name) with no sign of work.
+    import threading
+
+    from genai_tui.tui.panes import vae as vae_pane
+
+    release = threading.Event()
+    real = vae_pane.compute_view
+
+    def slow(params, models, pool):
+        if params["view"] == "anomaly":
+            release.wait(10)
+        return real(params, models, pool)
+
+    monkeypatch.setattr(vae_pane, "compute_view", slow)
+    app = GenaiApp(initial_pane="vae")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(VAEPane)
+        await _settle(pilot, pane)
+        image = pane.query_one("#vae-image")
+        assert not image.loading
+        await pilot.press("6")
+        await pilot.pause(VAEPane.BUSY_AFTER + 0.3)
+        assert image.loading
+        release.set()
+        await _settle(pilot, pane, "anomaly")
+        assert not image.loading
+
+
 async def test_works_at_80x24_with_map_and_scatter_side_by_side() -> None:
     app = GenaiApp(initial_pane="vae")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -40,7 +40,9 @@ def train_cmd(
                               help="Training steps (each: D updates, then one G update)."),
     seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1,
                              help="Seed for weights, batches and noise."),
-    mode: str = typer.Option("points", "--mode", help="points (2-D) or images (28x28 digits)."),
+    mode: str | None = typer.Option(
+        None, "--mode", help="points (2-D) or images (28x28 digits); default: images for "
+        "--data digits, else points."),
     loss: str | None = typer.Option(None, "--loss",
                                     help="non-saturating (default) or least-squares."),
     optimizer: str | None = typer.Option(None, "--optimizer", help="adam (default) or sgd."),
@@ -63,14 +65,18 @@ def train_cmd(
     """Train a GAN and report its losses, D(x), D(G(z)) and (2-D) the JS divergence."""
     from genai_tui.service.gan import GanSettings, GanTrainer, torch_threads
 
+    if mode is None:  # "--data digits" alone means image mode
+        mode = "images" if data == "digits" else "points"
     if mode not in ("points", "images"):
         raise UserError(f"unknown mode {mode!r}; use points or images")
+    if mode == "points" and data == "digits":
+        raise UserError("the digits are images: use --mode images (or leave out --mode)")
     settings = GanSettings.for_mode(
         mode, data=data, seed=seed, loss=loss, optimizer=optimizer, lr_d=lr_d, lr_g=lr_g,
         d_steps=d_steps, noise_dim=noise_dim, batch_size=batch_size)
     settings.validate()
-    if png is not None and png.is_dir():
-        raise UserError(f"--png {str(png)!r} is a folder; give a file name")
+    if png is not None:
+        _check_writable(png, "--png")
     sink = _open_metrics(metrics)
     try:
         with torch_threads(1):
@@ -82,6 +88,20 @@ def train_cmd(
     finally:
         if sink is not None and sink is not sys.stdout:
             sink.close()
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Fail before training, not after it, when ``path`` cannot be written."""
+    import os
+
+    path = path.expanduser()
+    if path.is_dir():
+        raise UserError(f"{option} {str(path)!r} is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UserError(f"cannot write {path}: folder {str(folder)!r} is not writable")
 
 
 def _open_metrics(path: Path | None) -> Any:
@@ -111,12 +131,18 @@ def _train(trainer: Any, steps: int, sink: Any, quiet: bool) -> dict[str, list[f
     history["js"] = []
     points = trainer.settings.mode == "points"
     on_hist: list[float] = []
-    columns = [TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
-               TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn()]
     console = Console(stderr=True, quiet=quiet, highlight=False)
+    # The stats take ~45 columns: on a narrow terminal drop the time left and
+    # shorten the rest, or Rich cuts every column down to "…".
+    narrow = console.width < 100
+    columns = [TextColumn("{task.description}"), BarColumn(bar_width=10 if narrow else 20),
+               MofNCompleteColumn(), TextColumn("{task.fields[stats]}"), TimeElapsedColumn()]
+    if not narrow:
+        columns.append(TimeRemainingColumn())
     last_draw = 0.0
     with Progress(*columns, console=console, transient=False) as bar:
-        task = bar.add_task(f"GAN {trainer.settings.mode}", total=steps, stats="")
+        label = "GAN" if narrow else f"GAN {trainer.settings.mode}"
+        task = bar.add_task(label, total=steps, stats="")
         for ev in trainer.train(steps):
             for key in ("d_loss", "g_loss", "d_real", "d_fake"):
                 history[key].append(getattr(ev, key))
@@ -159,7 +185,9 @@ def _report(trainer: Any, history: dict[str, list[float]], js0: float | None, pl
     s = trainer.settings
     h = history
     last = {k: (v[-1] if v else float("nan")) for k, v in h.items()}
-    summary = (f"{s.mode} · {s.data} · {trainer.step_count} steps: D loss {last['d_loss']:.3f}, "
+    n = trainer.step_count
+    summary = (f"{s.mode} · {s.data} · {n} step{'' if n == 1 else 's'}: "
+               f"D loss {last['d_loss']:.3f}, "
                f"G loss {last['g_loss']:.3f}, D(x) {last['d_real']:.3f}, "
                f"D(G(z)) {last['d_fake']:.3f}")
     if s.mode == "points":

@@ -300,6 +300,11 @@ def _print_tokens(result) -> None:
         say("|".join(shown(t) for t in result.tokens))
     say("ids: " + " ".join(str(t.id) for t in result.tokens))
     say(
-        f"{result.count} tokens, {result.chars} characters, {result.bytes} bytes, "
+        f"{_plural(result.count, 'token')}, {_plural(result.chars, 'character')}, "
+        f"{_plural(result.bytes, 'byte')}, "
         f"{result.chars_per_token:.2f} characters/token ({result.tokenizer})"
     )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -16,6 +16,9 @@ from genai_tui.cli._app import app, train_app
 from genai_tui.cli.output import emit_json, say
 from genai_tui.errors import UserError
 
+MAX_GENERATED_INDEX = 10_000
+"""`vae interpolate --a/--b` index at most this many generated digits."""
+
 vae_app = typer.Typer(
     help="The variational autoencoder: sample, reconstruct, interpolate, find anomalies.",
     no_args_is_help=True,
@@ -292,6 +295,10 @@ def vae_interpolate(
     """Morph one image into another by walking a straight line in latent space."""
     from genai_tui.service import vae as service
 
+    if data is None and max(a, b) >= MAX_GENERATED_INDEX:
+        # each index below it is a digit to generate: --a 10000000 would draw ten million
+        raise UserError(f"--a/--b must be below {MAX_GENERATED_INDEX:,} for the generated "
+                        "digits (or give your own images with --data)")
     images = service.load_data(data, n=max(a, b) + 1, seed=seed)
     if max(a, b) >= len(images):
         raise UserError(f"--a/--b must be below {len(images)} (images available)")

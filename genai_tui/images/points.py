@@ -243,6 +243,9 @@ def load_points(data: str, n: int = 20_000, seed: int = 0) -> PointSet:
         return make_points(data, n=n, seed=seed)
     if data.lower().endswith(".csv") or Path(data).expanduser().is_file():
         return points_from_array(read_points_csv(data), name=Path(data).name, seed=seed)
+    if Path(data).expanduser().is_dir():
+        raise UserError(f"{data} is a folder: give a CSV file of x,y points, or one of: "
+                        f"{', '.join(DATASETS)}")
     return make_points(data, n=n, seed=seed)  # raises the "unknown data set" error
 
 

@@ -127,8 +127,10 @@ def load(name: str) -> Tokenizer:
             raise UserError("give a path after hf:, e.g. hf:/path/to/tokenizer.json")
         return hf.HFTokenizer(Path(rest).expanduser(), name=name)
     if name.startswith("bpe:") or name.endswith(".bpe"):
-        path = Path(name.removeprefix("bpe:")).expanduser()
-        return bpe.BPETokenizer.load(path, name=name)
+        rest = name.removeprefix("bpe:")
+        if not rest.strip():  # Path("") is "." (the message named the current folder)
+            raise UserError("give a path after bpe:, e.g. bpe:/path/to/file.bpe")
+        return bpe.BPETokenizer.load(Path(rest).expanduser(), name=name)
     if name.endswith(".json") and Path(name).expanduser().is_file():
         return hf.HFTokenizer(Path(name).expanduser(), name=f"hf:{name}")
     choices = ", ".join(names())

@@ -226,6 +226,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.denoise_seed = 0
         self._token = 0
         self._resize_timer: Timer | None = None
+        self._busy_timer: Timer | None = None
         self._saved = 0
 
     def compose(self) -> ComposeResult:
@@ -278,7 +279,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.models, self.pool, self.model_errors = message.models, message.pool, message.errors
         self.interp_ab = _two_different_labels(self.pool.labels)
         for err in message.errors.values():
-            self.notify(err, severity="error", timeout=8)
+            self.notify(err, severity="error", timeout=8, markup=False)
         self.refresh_view()
 
     @on(LoadFailed)
@@ -287,7 +288,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.query_one("#vae-image", Static).update(
             Text("Could not load the VAE.\n" + message.text +
                  "\n\nTrain it with: genai-tui train vae --out assets/vae", style="red"))
-        self.notify(message.text, severity="error", timeout=8)
+        self.notify(message.text, severity="error", timeout=8, markup=False)
 
     # layout ------------------------------------------------------------------
 
@@ -339,6 +340,26 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
             "denoise_seed": self.denoise_seed,
         }
         self._compute(params, self._token)
+        self._computing(True)
+
+    BUSY_AFTER = 0.25
+    """Seconds a view may take before the image shows a loading indicator (the
+    anomaly view's first scoring takes seconds; most views take milliseconds)."""
+
+    def _computing(self, busy: bool) -> None:
+        """Show a loading indicator over the image while a slow view computes."""
+        if self._busy_timer is not None:
+            self._busy_timer.stop()
+            self._busy_timer = None
+        image = self.query_one("#vae-image", Static)
+        if busy:
+            self._busy_timer = self.set_timer(self.BUSY_AFTER, self._show_busy)
+        elif image.loading:
+            image.loading = False
+
+    def _show_busy(self) -> None:
+        self._busy_timer = None
+        self.query_one("#vae-image", Static).loading = True
 
     @work(thread=True, exclusive=True, group="vae-compute", exit_on_error=False,
           description="computing the VAE view")
@@ -359,6 +380,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
     def _on_ready(self, message: Ready) -> None:
         if message.token != self._token:
             return  # a newer request is on its way
+        self._computing(False)
         self.output = message.output
         if message.output.walk is not None and not self.walk.z:
             self.walk = message.output.walk
@@ -369,8 +391,9 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
     def _on_failed(self, message: Failed) -> None:
         if message.token != self._token:
             return
+        self._computing(False)
         self.query_one("#vae-image", Static).update(Text(message.text, style="red"))
-        self.notify(message.text, severity="error")
+        self.notify(message.text, severity="error", markup=False)
 
     def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
         self.action_set_view(message.view)
@@ -464,9 +487,10 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         try:
             save_png(self.output.png_images, path, nrow=self.output.png_ncol)
         except UserError as e:
-            self.notify(str(e), severity="error")
+            self.notify(str(e), severity="error", markup=False)
             return
-        self.notify(f"Saved {path.resolve()}", title="PNG")
+        # markup=False: the folder's name is the user's (a '[/]' in it would crash the app)
+        self.notify(f"Saved {path.resolve()}", title="PNG", markup=False)
 
 
 def _two_different_labels(labels: list[int]) -> list[int]:

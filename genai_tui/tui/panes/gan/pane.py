@@ -82,20 +82,22 @@ non-saturating loss).
   around at most half of the modes and a warning appears (to see it: settings,
   D learning rate 0.0001).
 
-Pause and take one D step or one G step to see each player's move.
+`space` plays and pauses; pause and take one D step (`d`) or one G step (`g`)
+to see each player's move. `m` switches between 2-D points and images.
 Settings: data set (ring, grid, spiral, moons, line, or your CSV of x,y
 points), loss (non-saturating or least squares), optimiser, learning rates,
 D steps per G step, noise size, batch size, seed. Same seed, same run.
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "toggle_play", "Play/pause"),
+        # Short labels: at 80 columns the footer must leave room for ^q Quit.
+        Binding("space", "toggle_play", "Play"),
         Binding("d", "step_d", "Step D"),
         Binding("g", "step_g", "Step G"),
         Binding("n", "step_once", "One step (D then G)", show=False),
         Binding("r", "reset", "Reset"),
         Binding("s", "settings", "Settings"),
-        Binding("m", "switch_mode", "2-D/image"),
+        Binding("m", "switch_mode", "Mode"),
     ]
 
     DEFAULT_CSS = """
@@ -313,7 +315,8 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     def on_gan_pane_failed(self, message: Failed) -> None:
         self.busy = False
-        self.notify(message.text, title="GAN", severity="error", timeout=8)
+        # markup=False: the text quotes the user's CSV (a '[/]' in it crashed the app)
+        self.notify(message.text, title="GAN", severity="error", timeout=8, markup=False)
         view = self.query_one(MapView)
         if view.view is not None:
             view.set_view(view.view)

@@ -125,10 +125,13 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         Binding("right", "horizontal(1)", "Next head / position", show=False),
         Binding("up", "vertical(-1)", "Previous query token / layer", show=False),
         Binding("down", "vertical(1)", "Next query token / layer", show=False),
-        Binding("m", "mode", "Change mode (heads / embedding tool)", show=False),
-        Binding("s", "source", "Embeddings: LM tokens or MiniLM", show=False),
-        Binding("plus,equals_sign", "zoom(1)", "Positions: more", show=False),
-        Binding("minus", "zoom(-1)", "Positions: fewer", show=False),
+        # Shown in the footer (only in the views where they act), so they can be
+        # clicked: with the mouse alone, "m" (all heads, then click a small map)
+        # is the way to another layer or head.
+        Binding("m", "mode", "Mode", tooltip="one head / all heads / mean; embedding tool"),
+        Binding("s", "source", "Source", tooltip="Embeddings: LM tokens or MiniLM"),
+        Binding("plus,equals_sign", "zoom(1)", "More", tooltip="Positions: more of them"),
+        Binding("minus", "zoom(-1)", "Fewer", tooltip="Positions: fewer of them"),
         Binding("slash", "focus_input", "Edit the input", show=False),
         Binding("escape", "leave_input", "Leave the input", show=False),
     ]
@@ -149,6 +152,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
     InternalsPane #int-pos-board { width: auto; max-width: 65%; }
     InternalsPane #int-pos-side { width: 1fr; padding-left: 1; }
     InternalsPane Static.body { width: auto; }
+    InternalsPane Static.body.-message { width: 100%; }
     """
 
     class LmLoaded(Message):
@@ -236,8 +240,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
 
     def on_mount(self) -> None:
         waiting = _message("The language model loads when this tab is first shown.", "grey50")
-        for body in ("#int-att-map", "#int-pos-map", "#int-lens-table"):
-            self.query_one(body, Static).update(waiting)
+        self._show_message_everywhere(waiting)
         self._update_status()
 
     def pane_shown(self) -> None:
@@ -288,17 +291,32 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         text.append("✗ " + message.text + "\n", _ERROR)
         text.append("The MiniLM embeddings (Embeddings view, source MiniLM) work without it.",
                     "grey50")
-        for body in ("#int-att-map", "#int-pos-map", "#int-lens-table"):
-            self.query_one(body, Static).update(text)
+        self._show_message_everywhere(text)
         if self.emb_source == "lm":
             self._render_embeddings()
         self._update_status()
-        self.notify(message.text, title="Transformer", severity="error", timeout=8)
+        # markup=False: the text names files and errors (a '[/]' in it would crash the app)
+        self.notify(message.text, title="Transformer", severity="error", timeout=8,
+                    markup=False)
 
     def _show_loading(self) -> None:
-        text = _message("⏳ Loading the language model…")
+        self._show_message_everywhere(_message("⏳ Loading the language model…"))
+
+    def _show_message_everywhere(self, text: Text) -> None:
+        """A message (loading, error) in the attention, positions and lens views."""
         for body in ("#int-att-map", "#int-pos-map", "#int-lens-table"):
-            self.query_one(body, Static).update(text)
+            _put(self.query_one(body, Static), text, message=True)
+        self._message_layout_attention()
+        self._message_layout_positions(True)
+
+    def _message_layout_attention(self) -> None:
+        # A message uses the whole width (the query panel beside it is empty).
+        self.query_one("#int-att-board", Board).styles.width = "1fr"
+        self.query_one("#int-att-side", Board).set_class(True, "-hidden")
+
+    def _message_layout_positions(self, message: bool) -> None:
+        # The map's board is as wide as the map; a message takes the whole width.
+        self.query_one("#int-pos-board", Board).styles.width = "1fr" if message else None
 
     # computing ---------------------------------------------------------------------
 
@@ -626,8 +644,9 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         side_board = self.query_one("#int-att-side", Board)
         error = self._errors.get("attention")
         if error:
-            main.update(_message("✗ " + error, _ERROR))
+            _put(main, _message("✗ " + error, _ERROR), message=True)
             side.update("")
+            self._message_layout_attention()
             return
         a = self.attn
         if a is None:
@@ -645,7 +664,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
                                      None if self.att_mode == "mean" else self.att_head,
                                      label=note + "every layer (rows) x head (columns); "
                                      "click one to look closer")
-            main.update(text)
+            _put(main, text)
             return
         head = None if self.att_mode == "mean" else self.att_head
         text = Text(note, style="grey50", no_wrap=True)
@@ -672,7 +691,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         else:
             board.styles.width = map_w
             side.update(detail)
-        main.update(text)
+        _put(main, text)
         self.call_after_refresh(self._scroll_query_into_view)
 
     def _scroll_query_into_view(self) -> None:
@@ -687,11 +706,11 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         body = self.query_one("#int-emb-body", Static)
         busy = self._busy.get("embeddings")
         if busy:
-            body.update(_message(busy))
+            _put(body, _message(busy), message=True)
             return
         if self.emb_source == "lm" and self.lm is None:
-            body.update(_message("✗ " + self.lm_error, _ERROR) if self.lm_error
-                        else _message("⏳ Loading the language model…"))
+            _put(body, _message("✗ " + self.lm_error, _ERROR) if self.lm_error
+                 else _message("⏳ Loading the language model…"), message=True)
             return
         error = self._errors.get("embeddings")
         if error:
@@ -699,12 +718,13 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
             if error == svc.MINILM_HINT:
                 text.append("\nPress s for the LM's token table, which is always there.",
                             "grey50")
-            body.update(text)
+            _put(body, text, message=True)
             return
         r = self.emb_result
         if r is None:
-            body.update(_message("…", "grey50"))
+            _put(body, _message("…", "grey50"), message=True)
             return
+        body.set_class(False, "-message")
         width = self._width() - 2
         if isinstance(r, svc.NeighborResult):
             if len(r.query) == 3:
@@ -723,7 +743,8 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         side = self.query_one("#int-pos-chart", Static)
         error = self._errors.get("positions")
         if error:
-            main.update(_message("✗ " + error, _ERROR))
+            _put(main, _message("✗ " + error, _ERROR), message=True)
+            self._message_layout_positions(True)
             return
         p = self.positions
         if p is None:
@@ -733,7 +754,8 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         text = Text(f"cosine similarity of position vectors 0..{p.n - 1}\n", style="bold",
                     no_wrap=True)
         text.append_text(R.position_map(p.matrix, map_w, height - 1))
-        main.update(text)
+        self._message_layout_positions(False)
+        _put(main, text)
         side_w = max(16, self._width() - map_w - 4)
         side.update(R.distance_chart(p.by_distance, side_w, min(12, height)))
 
@@ -742,7 +764,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         detail = self.query_one("#int-lens-detail", Static)
         error = self._errors.get("lens")
         if error:
-            table.update(_message("✗ " + error, _ERROR))
+            _put(table, _message("✗ " + error, _ERROR), message=True)
             detail.update("")
             return
         lens = self.lens
@@ -752,7 +774,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         self.lens_pos = max(0, min(len(lens.ids) - 1, self.lens_pos))
         width = self._width() - 2
         text = R.lens_table(lens, self.lens_layer, self.lens_pos, width)
-        table.update(text)
+        _put(table, text)
         detail_text = Text("\n", no_wrap=True)
         detail_text.append_text(R.lens_detail(lens, self.lens_layer, self.lens_pos, width))
         detail.update(detail_text)
@@ -789,6 +811,13 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         elif self.lm_error and view != "embeddings":
             t.append(" no language model", _ERROR)
         self.query_one("#int-status", Static).update(t)
+
+
+def _put(static: Static, renderable: Text, message: bool = False) -> None:
+    """Show a chart (as wide as it is: the board scrolls) or a message (wrapped
+    to the board's width, so a long error is never cut off)."""
+    static.set_class(message, "-message")
+    static.update(renderable)
 
 
 def _split_query(text: str) -> tuple[str, list[str] | None]:

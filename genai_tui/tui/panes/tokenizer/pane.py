@@ -856,6 +856,8 @@ words end up as one token, rare words as several.
             return
         rows = event.rows[:VOCAB_LIMIT]
         name, query = event.key
+        if not rows:
+            self._vocab_detail_key = None  # a late merge lookup must not fill the detail
         self.query_one(VocabView).show_rows(name, rows, len(event.rows) > VOCAB_LIMIT, query)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

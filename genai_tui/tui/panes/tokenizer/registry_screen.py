@@ -55,6 +55,9 @@ class RegistryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll() as scroll:
             scroll.border_title = "Tokenizers on this machine"
+            # On the frame: the app's footer under a modal still lists the pane's
+            # keys, and the closing line below needs scrolling at 80x24.
+            scroll.border_subtitle = "Esc closes"
             yield Static(registry_text(self._infos), id="registry-list")
             yield Static(Text("Esc closes this list.", style="dim"))
 

@@ -14,6 +14,9 @@ VOCAB_LIMIT = 500
 """Rows shown per search (the table stays light; refine the search for more)."""
 
 
+NO_DETAIL = "Highlight a row to see how the token was formed."
+
+
 class VocabView(Vertical):
     """An Input and a table of (id, visible text, bytes, length)."""
 
@@ -34,14 +37,14 @@ class VocabView(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="vocab-bar"):
             yield Input(
-                placeholder="search the vocabulary: text (e.g. ing) or an id",
+                placeholder="search: text (e.g. ing) or id",
                 id="vocab-search",
                 compact=True,
             )
             yield Static("", id="vocab-count")
         table: DataTable[Text] = DataTable(id="vocab-table", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Static(Text("Highlight a row to see how the token was formed."), id="vocab-detail")
+        yield Static(Text(NO_DETAIL), id="vocab-detail")
 
     def on_mount(self) -> None:
         table = self.query_one("#vocab-table", DataTable)
@@ -73,16 +76,19 @@ class VocabView(Vertical):
         if not rows:
             count = "no match"
         elif not query:
-            count = f"ids {rows[0][0]}–{rows[-1][0]}" + (" (type to search all)" if more else "")
+            count = f"ids {rows[0][0]}–{rows[-1][0]}" + (" (search for more)" if more else "")
         elif more:
             count = f"first {len(rows):,} matches"
         else:
             count = f"{len(rows):,} match{'es' if len(rows) != 1 else ''}"
         self.query_one("#vocab-count", Static).update(Text(f"{ui(tokenizer)}: {count}"))
+        if not rows:  # no row to highlight: don't leave the last token's details up
+            self.show_detail(Text(NO_DETAIL))
 
     def show_message(self, message: Text | str) -> None:
         self.rows = {}
         self.query_one("#vocab-table", DataTable).clear()
+        self.show_detail(Text(NO_DETAIL))
         self.query_one("#vocab-count", Static).update(
             message if isinstance(message, Text) else Text(message)
         )
