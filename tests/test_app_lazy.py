@@ -4,7 +4,7 @@ from textual.widgets import TabbedContent
 
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.pane import Pane
-from genai_tui.tui.panes import pane_classes
+from genai_tui.tui.panes import PANES, pane_classes
 
 
 async def test_only_the_first_pane_is_built_at_start_and_f3_builds_the_next() -> None:
@@ -43,3 +43,20 @@ def test_registry_names_match_the_pane_classes() -> None:
     ids = [cls.PANE_ID for cls in classes]
     assert len(set(ids)) == len(ids)
     assert all(cls.HELP.strip() for cls in classes)
+
+
+async def test_f3_leaves_a_pane_even_when_focus_sits_deep_inside_it() -> None:
+    # Hiding a focused widget used to refocus a sibling in the old pane, and
+    # the tabs switched straight back (seen from the Transformer pane).
+    ids = [spec.PANE_ID for spec in PANES]
+    start = ids.index("internals")
+    app = GenaiApp(initial_pane="internals")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.5)
+        assert app.active_pane in app.focused.ancestors_with_self
+        await pilot.press("f3")
+        await pilot.pause(0.3)
+        assert app.query_one(TabbedContent).active == ids[(start + 1) % len(ids)]
+        await pilot.press("f2")
+        await pilot.pause(0.3)
+        assert app.query_one(TabbedContent).active == "internals"

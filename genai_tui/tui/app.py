@@ -44,7 +44,9 @@ class GenaiApp(App[None]):
                 with TabPane(cls.TITLE, id=cls.PANE_ID):
                     if cls.PANE_ID == initial:
                         yield load_pane(cls)(id=f"pane-{cls.PANE_ID}")
-        yield Footer()
+        # Compact, without the palette hint (F1 help names ctrl+p), so the
+        # pane's keys and Help/Quit fit at 80 columns.
+        yield Footer(compact=True, show_command_palette=False)
 
     async def on_mount(self) -> None:
         await self._show_active_pane()
@@ -98,6 +100,12 @@ class GenaiApp(App[None]):
         self.push_screen(HelpScreen(self.active_pane))
 
     def action_show_pane(self, pane_id: str) -> None:
+        self._switch_to(pane_id)
+
+    def _switch_to(self, pane_id: str) -> None:
+        # Drop focus first: hiding a focused widget makes Textual focus a
+        # sibling inside the old pane, and the tabs would switch back to it.
+        self.screen.set_focus(None)
         self.query_one("#panes", TabbedContent).active = pane_id
 
     def action_cycle_pane(self, step: int) -> None:
@@ -106,7 +114,7 @@ class GenaiApp(App[None]):
             return
         tabs = self.query_one("#panes", TabbedContent)
         index = ids.index(tabs.active) if tabs.active in ids else 0
-        tabs.active = ids[(index + step) % len(ids)]
+        self._switch_to(ids[(index + step) % len(ids)])
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
