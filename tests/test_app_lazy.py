@@ -60,3 +60,19 @@ async def test_f3_leaves_a_pane_even_when_focus_sits_deep_inside_it() -> None:
         await pilot.press("f2")
         await pilot.pause(0.3)
         assert app.query_one(TabbedContent).active == "internals"
+
+
+async def test_help_screen_footer_offers_close() -> None:
+    from textual.widgets import Footer
+
+    from genai_tui.tui.help import HelpScreen
+
+    app = GenaiApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        footer = app.screen.query_one(Footer)
+        keys = {b.description for _, b, *_ in app.screen.active_bindings.values() if b.show}
+        assert "Close" in keys and footer.display

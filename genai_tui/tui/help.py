@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown, Static
+from textual.widgets import Footer, Markdown, Static
 
 from genai_tui.tui.pane import Pane
 
@@ -59,6 +59,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll():
             yield Markdown(text)
             yield Static("Esc closes this help.", classes="dim")
+        yield Footer(compact=True, show_command_palette=False)
 
     def action_dismiss(self) -> None:  # type: ignore[override]
         self.dismiss(None)
