@@ -29,7 +29,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_tui.service.gan import GanSettings, GanTrainer, torch_threads  # noqa: E402
+from genai_tui.service.gan import GanSettings, GanTrainer  # noqa: E402
+from genai_tui.service.runtime import torch_threads  # noqa: E402
 
 
 def headless_rate(settings: GanSettings, seconds: float, trainer: GanTrainer | None = None

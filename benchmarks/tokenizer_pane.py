@@ -7,7 +7,7 @@ then measure until the counts show
   longest the UI could not answer a key),
 and compare, in the same run, with two peers:
 - the same pane without pausing the garbage collector in the worker
-  (`gc_paused`, see genai_tui/tui/panes/tokenizer/layout.py);
+  (`gc_paused`, see genai_tui/service/runtime.py);
 - drawing the token view the naive way: one rich Text with a styled span per
   token, wrapped and rendered whole (what a Static would do on every
   repaint), against our Line-API view that draws only the rows on screen.

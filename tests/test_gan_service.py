@@ -28,8 +28,8 @@ from genai_tui.service.gan import (
     PointsView,
     collapse_flag,
     fit_box,
-    torch_threads,
 )
+from genai_tui.service.runtime import torch_threads
 
 # -- toy data -----------------------------------------------------------------------
 

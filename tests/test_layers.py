@@ -56,7 +56,8 @@ def _subcommand_paths() -> list[list[str]]:
 def test_help_imports_neither_torch_nor_the_app(path: list[str]) -> None:
     code = (
         "import sys\nfrom genai_tui.cli import app\n"
-        f"try:\n    app({path + ['--help']!r})\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+        f"try:\n    app({path + ['--help']!r})\n"
+        "except SystemExit as e:\n    assert e.code == 0, e.code\n"
     )
     loaded = _modules_after(code)
     assert "torch" not in loaded

@@ -8,10 +8,10 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from genai_tui.service.runtime import gc_paused
 from genai_tui.tui.panes.tokenizer.layout import (
     TokenCells,
     cell_widths,
-    gc_paused,
     line_of,
     wrap_lines,
 )

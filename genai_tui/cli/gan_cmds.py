@@ -63,7 +63,8 @@ def train_cmd(
         None, "--png", help="Save the final scatter (points) or sample grid (images) as PNG."),
 ) -> None:
     """Train a GAN and report its losses, D(x), D(G(z)) and (2-D) the JS divergence."""
-    from genai_tui.service.gan import GanSettings, GanTrainer, torch_threads
+    from genai_tui.service.gan import GanSettings, GanTrainer
+    from genai_tui.service.runtime import torch_threads
 
     if mode is None:  # "--data digits" alone means image mode
         mode = "images" if data == "digits" else "points"

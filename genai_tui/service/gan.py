@@ -16,7 +16,6 @@ No Textual here, and torch is imported inside functions only.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -203,22 +202,6 @@ class _Last:
     mode_collapse: bool = False
 
 
-@contextlib.contextmanager
-def torch_threads(n: int = 1) -> Iterator[None]:
-    """Run torch ops with ``n`` intra-op threads, restoring the count afterwards.
-
-    GAN nets are tiny: splitting their matrix products over threads costs more
-    than it saves, and on a busy 2-core machine OpenMP's waiting collapses
-    throughput (measured: 9 steps/s with 2 threads against 247 with 1).
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def load_data(settings: GanSettings) -> Any:

@@ -36,7 +36,8 @@ class GenaiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        initial = self._initial_pane or (self._pane_classes[0].PANE_ID if self._pane_classes else "")
+        first = self._pane_classes[0].PANE_ID if self._pane_classes else ""
+        initial = self._initial_pane or first
         # Only the first pane is built now; the others are mounted when first
         # shown, so the first screen paints sooner.
         with TabbedContent(id="panes", initial=initial):

@@ -27,8 +27,8 @@ from genai_tui.service.gan import (
     GanTrainer,
     ImagesView,
     PointsView,
-    torch_threads,
 )
+from genai_tui.service.runtime import torch_threads
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
 from genai_tui.tui.panes.gan.widgets import ChartView, MapView, TextLine

@@ -7,7 +7,6 @@ so the UI never waits on the model and never repaints per token.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import random
 import threading
@@ -28,13 +27,13 @@ from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import generate as svc
+from genai_tui.service.runtime import gc_paused, torch_threads
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.generate.knobs import KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
 from genai_tui.tui.panes.generate.runs import Run
 from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
-from genai_tui.tui.panes.tokenizer.layout import gc_paused
 
 TOP_N = 10
 """Candidates the service reports per token (before and after the knobs)."""
@@ -321,7 +320,7 @@ reshapes that distribution, then one token is drawn.
           description="loading the language model")
     def _load_model(self) -> None:
         try:
-            with _one_torch_thread():
+            with torch_threads(1):
                 model = svc.load_model(self.model_path or self.MODEL_PATH)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
             self.post_message(self.ModelFailed(_describe_load_error(exc, self.model_path)))
@@ -431,7 +430,9 @@ reshapes that distribution, then one token is drawn.
         # 88-93%). Reference counting still frees everything; the pause is the
         # counted one the tokenizer pane uses, so the two never fight.
         # The lock: a cancelled drive may still be inside next(); wait for it.
-        with _one_torch_thread(), gc_paused(), self._gen_lock:
+        # One torch thread: the other core draws the UI, and OpenMP's spinning
+        # threads are many times slower on a busy CPU.
+        with torch_threads(1), gc_paused(), self._gen_lock:
             live = [run for run in runs if not run.exhausted]
             pulled = 0
             while live and not worker.is_cancelled and (budget is None or pulled < budget):
@@ -851,20 +852,6 @@ reshapes that distribution, then one token is drawn.
     def on_legend_clicked(self, message: Legend.Clicked) -> None:
         self.action_digits()
 
-
-def _one_torch_thread() -> contextlib.AbstractContextManager[object]:
-    """One torch intra-op thread for the calling (worker) thread: the other
-    core draws the UI, and OpenMP's spinning threads are many times slower on
-    a busy CPU. The setting is per OS thread, so every worker asks. Uses the
-    generation service's `set_threads` when it has one, else the GAN
-    service's equivalent context manager (the pane never imports torch)."""
-    set_threads = getattr(svc, "set_threads", None)
-    if set_threads is not None:
-        set_threads(1)
-        return contextlib.nullcontext()
-    from genai_tui.service.gan import torch_threads
-
-    return torch_threads(1)
 
 
 SHARED_KNOBS = ("seed", "max_tokens")

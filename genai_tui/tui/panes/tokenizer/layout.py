@@ -6,10 +6,7 @@ handed to a `TokenView`, which renders only the lines on screen.
 
 from __future__ import annotations
 
-import gc
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from rich.cells import cell_len
@@ -30,35 +27,6 @@ def _check(is_cancelled: Callable[[], bool] | None) -> None:
         raise Cancelled
 
 
-_gc_lock = threading.Lock()
-_gc_pausers = 0
-_gc_was_enabled = True
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a worker allocates a million
-    small objects (the service's TokenInfo list for a 1 MB text).
-
-    Otherwise CPython runs a full collection every few hundred thousand
-    allocations; each walks every live object with the GIL held, freezing the
-    UI thread for 0.1-0.3 s, about ten times per 1 MB (and tripling the
-    tokenize time). Reference counting still frees everything; the collector
-    resumes when the last concurrent worker leaves.
-    """
-    global _gc_pausers, _gc_was_enabled
-    with _gc_lock:
-        if _gc_pausers == 0:
-            _gc_was_enabled = gc.isenabled()
-            gc.disable()
-        _gc_pausers += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_pausers -= 1
-            if _gc_pausers == 0 and _gc_was_enabled:
-                gc.enable()
 
 
 @dataclass(repr=False, eq=False)

@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import tokenize as svc
+from genai_tui.service.runtime import gc_paused
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.tokenizer.explain import (
     chip,
@@ -31,7 +32,7 @@ from genai_tui.tui.panes.tokenizer.explain import (
     token_bytes,
     ui,
 )
-from genai_tui.tui.panes.tokenizer.layout import Cancelled, TokenCells, gc_paused
+from genai_tui.tui.panes.tokenizer.layout import Cancelled, TokenCells
 from genai_tui.tui.panes.tokenizer.registry_screen import RegistryScreen
 from genai_tui.tui.panes.tokenizer.replay_view import ReplayView
 from genai_tui.tui.panes.tokenizer.safe_text_area import SafeTextArea
