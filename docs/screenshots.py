@@ -15,7 +15,7 @@ from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes import PANES
 
 HERE = Path(__file__).resolve().parent
-KEYS = {"generate": ["ctrl+g"], "gan": ["space"]}
+KEYS = {"generate": ["f5"], "gan": ["space"]}
 WAIT = {"generate": 12.0, "gan": 6.0, "diffusion": 8.0}
 
 
