@@ -313,7 +313,8 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     m = 0.5 * (p + q)
 
     def kl(a: np.ndarray) -> float:
-        nz = a > 0
+        # m can underflow to 0 beside a subnormal a; such terms are ~0 anyway.
+        nz = (a > 0) & (m > 0)
         return float((a[nz] * np.log2(a[nz] / m[nz])).sum())
 
-    return max(0.0, 0.5 * kl(p) + 0.5 * kl(q))
+    return min(1.0, max(0.0, 0.5 * kl(p) + 0.5 * kl(q)))
