@@ -140,3 +140,16 @@ def test_train_writes_a_loadable_bundle_with_a_card(capsys, tmp_path) -> None:
     code, stdout, err = run(["diffusion", "sample", "--model", str(out), "--n", "2",
                              "--steps", "20", "--json"], capsys)
     assert code == 0 and json.loads(stdout)["steps"] == 20
+
+
+def test_card_that_does_not_match_the_weights_is_a_one_line_error(capsys, tmp_path,
+                                                                  tiny_assets) -> None:
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_assets / "diffusion", bad)
+    card = json.loads((bad / "card.json").read_text())
+    card["config"]["base_channels"] = 16
+    (bad / "card.json").write_text(json.dumps(card))
+    code, _, err = run(["diffusion", "sample", "--model", str(bad)], capsys)
+    assert code == 2 and "weights do not match the card" in err and err.count("\n") == 1

@@ -162,6 +162,7 @@ async def test_bad_seed_is_refused_and_escape_closes_the_box() -> None:
         assert pane.seed == 0 and box.has_class("-shown")
         await pilot.press("escape")
         assert not box.has_class("-shown") and app.focused is pane
+        assert box.disabled  # a hidden box can never take the focus (or the keys)
 
 
 async def test_save_png_writes_the_current_view(tmp_path, monkeypatch) -> None:

@@ -10,6 +10,7 @@ No torch at import time: it is imported inside the functions.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import shlex
 import sys
@@ -276,9 +277,8 @@ def _sample_steps(model: DiffusionModel, s: SampleSettings, raw: bool) -> Iterat
     import torch
 
     from genai_tui.models.ddpm import sample
+    from genai_tui.service.runtime import torch_threads
 
-    if s.threads is not None:
-        torch.set_num_threads(s.threads)  # per OS thread: only the consumer's thread
     net = model.net
     bf16 = s.precision == "bf16" or (s.precision == "auto" and native_bf16())
 
@@ -292,15 +292,18 @@ def _sample_steps(model: DiffusionModel, s: SampleSettings, raw: bool) -> Iterat
     size = net.config.image_size
     shape = (s.n, net.config.in_channels, size, size)
     start = time.perf_counter()
-    for step in sample(eps_model, model.schedule, shape, sampler=s.sampler,
-                       num_steps=s.steps, eta=s.eta, generator=gen):
-        if raw:
-            yield SampleStep(step.index, step.total, step.t, step.x_t, step.eps, step.x0,
-                             step.x_next, time.perf_counter() - start)
-        else:
-            yield SampleStep(step.index, step.total, step.t, to_display(step.x_t),
-                             noise_to_display(step.eps), to_display(step.x0),
-                             to_display(step.x_next), time.perf_counter() - start)
+    # torch's thread count is per OS thread: this sets it for the consumer's thread only
+    threads = torch_threads(s.threads) if s.threads is not None else contextlib.nullcontext()
+    with threads:
+        for step in sample(eps_model, model.schedule, shape, sampler=s.sampler,
+                           num_steps=s.steps, eta=s.eta, generator=gen):
+            if raw:
+                yield SampleStep(step.index, step.total, step.t, step.x_t, step.eps, step.x0,
+                                 step.x_next, time.perf_counter() - start)
+            else:
+                yield SampleStep(step.index, step.total, step.t, to_display(step.x_t),
+                                 noise_to_display(step.eps), to_display(step.x0),
+                                 to_display(step.x_next), time.perf_counter() - start)
 
 
 def native_bf16() -> bool:

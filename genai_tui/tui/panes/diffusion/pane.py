@@ -220,8 +220,10 @@ sample of the batch.
                 yield Static(id="df-samples-info")
                 yield ImagePanel("No samples yet: they appear when a reverse run ends.",
                                  max_scale=2, ncol=8, id="df-grid")
+        # disabled while hidden: Textual's auto-focus would otherwise give a hidden Input
+        # the focus at start-up and the first key would vanish into it
         yield Input(placeholder="seed (Enter to sample, Esc to cancel)", id="df-seed",
-                    type="integer")
+                    type="integer", disabled=True)
 
     # loading -----------------------------------------------------------------
 
@@ -575,13 +577,13 @@ sample of the batch.
     def action_edit_seed(self) -> None:
         box = self.query_one("#df-seed", Input)
         box.value = str(self.seed)
+        box.disabled = False
         box.add_class("-shown")
         box.focus()
 
     @on(Input.Submitted, "#df-seed")
     def _on_seed(self, event: Input.Submitted) -> None:
         event.stop()
-        box = event.input
         try:
             seed = int(event.value)
             if not 0 <= seed < 2**63:
@@ -590,17 +592,20 @@ sample of the batch.
             self.notify("The seed must be a whole number from 0 to 2**63 - 1.",
                         severity="error")
             return
-        box.remove_class("-shown")
-        self.focus()
+        self._hide_seed_box()
         self.seed = seed
         self._restart_in_reverse()
 
     def on_key(self, event: events.Key) -> None:
-        box = self.query_one("#df-seed", Input)
-        if event.key == "escape" and box.has_class("-shown"):
+        if event.key == "escape" and self.query_one("#df-seed", Input).has_class("-shown"):
             event.stop()
-            box.remove_class("-shown")
-            self.focus()
+            self._hide_seed_box()
+
+    def _hide_seed_box(self) -> None:
+        box = self.query_one("#df-seed", Input)
+        box.remove_class("-shown")
+        box.disabled = True
+        self.focus()
 
     # saving ------------------------------------------------------------------
 
