@@ -220,16 +220,16 @@ def train_diffusion_cmd(
                                      batch_size=batch_size, lr=lr, n_data=n_data, seed=seed,
                                      base_channels=channels, time_limit=max_minutes * 60)
     _set_threads(threads)
-    from genai_tui.cli.vae_cmds import _command_line, _progress  # shared with the image commands
+    from genai_tui.cli.output import command_line, progress_bar
 
-    events = service.train(settings, out, command=_command_line(ctx), judge_samples=judge_n)
+    events = service.train(settings, out, command=command_line(ctx), judge_samples=judge_n)
     last = None
     if json_out:
         for last in events:
             emit_json({"step": last.step, "loss": round(last.loss, 5), "lr": last.lr,
                        "elapsed": round(last.elapsed, 2)})
     else:
-        with _progress(steps, ["loss"], quiet=False) as bar:
+        with progress_bar(steps, ["loss"], quiet=False) as bar:
             task = bar.add_task("diffusion", total=steps, loss="-")
             for last in events:
                 bar.update(task, completed=last.step, loss=f"{last.loss:.4f}")

@@ -6,14 +6,13 @@ load inside the command functions (`genai-tui --help` stays fast).
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
 import typer
 
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import emit_json, say
+from genai_tui.cli.output import command_line, emit_json, say
 from genai_tui.errors import UserError
 
 
@@ -157,31 +156,10 @@ def train_lm_cmd(
         n_embd=width, lr=lr, min_lr=lr / 10, warmup=max(1, warmup), eval_every=eval_every,
         checkpoint_every=checkpoint_every, save_dtype=save_dtype, threads=threads,
         time_limit=time_limit * 60 if time_limit is not None else None,
-        command=_command_line(ctx))
+        command=command_line(ctx))
     events = tl.train(settings)
     _run_training(events, quiet)
 
-
-def _command_line(ctx: typer.Context) -> str:
-    """The command that started this run, for the model card: ``sys.argv`` when
-    run as ``genai-tui``, otherwise rebuilt from the parsed options."""
-    import os
-
-    argv0 = sys.argv[0].replace(os.sep, "/")
-    if os.path.basename(argv0) == "genai-tui" or argv0.endswith("genai_tui/__main__.py"):
-        return "genai-tui " + shlex.join(sys.argv[1:])
-    parts = ctx.command_path.split()
-    parts[0] = "genai-tui"
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name)
-        if value == param.default or not param.opts:
-            continue
-        flag = max(param.opts, key=len)
-        if isinstance(value, bool):
-            parts.append(flag)
-        else:
-            parts += [flag, str(value)]
-    return shlex.join(parts)
 
 
 def _run_training(events, quiet: bool) -> None:  # noqa: ANN001 - an iterator of train events

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from typing import Any
+
+import typer
 
 from genai_tui.textsafe import escape_controls
 
@@ -20,3 +23,43 @@ def emit_json(obj: Any) -> None:
     """One JSON value on one line (JSON escapes control characters itself)."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The running command with every option spelled out (for the model card).
+
+    Rebuilt from the parsed parameters, so it is exact however the command was
+    started (console script, ``python -m``, or in-process from tests).
+    """
+    words = ctx.command_path.split()
+    words[0] = "genai-tui"
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if getattr(param, "param_type_name", "") != "option" or value is None:
+            continue
+        flag = max(param.opts, key=len)
+        if getattr(param, "is_flag", False):
+            if value:
+                words.append(flag)
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)
+
+
+def progress_bar(total: int, fields: list[str], quiet: bool) -> Any:
+    """A Rich progress bar on stderr with one column per metric in ``fields``."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    columns = [TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn()]
+    columns += [TextColumn(f"{name} {{task.fields[{name}]}}") for name in fields]
+    columns += [TimeElapsedColumn(), TimeRemainingColumn()]
+    console = Console(stderr=True, quiet=quiet)
+    return Progress(*columns, console=console, transient=False)

@@ -6,14 +6,13 @@ Rich's progress bar load inside the commands.
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import emit_json, say
+from genai_tui.cli.output import command_line, emit_json, progress_bar, say
 from genai_tui.errors import UserError
 
 MAX_GENERATED_INDEX = 10_000
@@ -27,25 +26,6 @@ vae_app = typer.Typer(
 app.add_typer(vae_app, name="vae")
 
 
-def _command_line(ctx: typer.Context) -> str:
-    """The running command with every option spelled out (for the model card).
-
-    Rebuilt from the parsed parameters, so it is exact however the command was
-    started (console script, ``python -m``, or in-process from tests).
-    """
-    words = ctx.command_path.split()
-    words[0] = "genai-tui"
-    for param in ctx.command.params:
-        value = ctx.params.get(param.name or "")
-        if getattr(param, "param_type_name", "") != "option" or value is None:
-            continue
-        flag = max(param.opts, key=len)
-        if getattr(param, "is_flag", False):
-            if value:
-                words.append(flag)
-        else:
-            words += [flag, str(value)]
-    return shlex.join(words)
 
 
 def _limit_threads() -> None:
@@ -58,23 +38,6 @@ def _limit_threads() -> None:
         torch.set_num_threads(1)
 
 
-def _progress(total: int, fields: list[str], quiet: bool) -> Any:
-    """A Rich progress bar on stderr with one column per metric in ``fields``."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    columns = [TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn()]
-    columns += [TextColumn(f"{name} {{task.fields[{name}]}}") for name in fields]
-    columns += [TimeElapsedColumn(), TimeRemainingColumn()]
-    console = Console(stderr=True, quiet=quiet)
-    return Progress(*columns, console=console, transient=False)
 
 
 @train_app.command("classifier")
@@ -97,14 +60,14 @@ def train_classifier_cmd(
         raise UserError(f"--out {str(out)!r} is a file; give a folder")
     _limit_threads()
     events = service.train(steps=steps, seed=seed, n_train=n_train, out=out,
-                           command=_command_line(ctx))
+                           command=command_line(ctx))
     last = None
     if json_out:
         for last in events:
             emit_json({"step": last.step, "loss": last.loss, "accuracy": last.accuracy,
                        "elapsed": round(last.elapsed, 2)})
     else:
-        with _progress(steps, ["loss", "acc"], quiet=False) as bar:
+        with progress_bar(steps, ["loss", "acc"], quiet=False) as bar:
             task = bar.add_task("classifier", total=steps, loss="-", acc="-")
             for last in events:
                 acc = f"{last.accuracy:.3f}" if last.accuracy is not None else None
@@ -143,7 +106,7 @@ def train_vae_cmd(
     _limit_threads()
     events = service.train(latent_dim=latent_dim, beta=beta, steps=steps, seed=seed, data=data,
                            out=out, hidden=hidden, batch_size=batch_size,
-                           command=_command_line(ctx))
+                           command=command_line(ctx))
     last = None
     if json_out:
         for last in events:
@@ -152,7 +115,7 @@ def train_vae_cmd(
                        "test_reconstruction": last.test_reconstruction,
                        "test_kl": last.test_kl, "elapsed": round(last.elapsed, 2)})
         return
-    with _progress(steps, ["recon", "KL"], quiet=False) as bar:
+    with progress_bar(steps, ["recon", "KL"], quiet=False) as bar:
         task = bar.add_task(f"vae z={latent_dim}", total=steps, recon="-", KL="-")
         for last in events:
             bar.update(task, completed=last.step, recon=f"{last.reconstruction:7.2f}",
