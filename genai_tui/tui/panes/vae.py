@@ -28,6 +28,7 @@ from genai_tui.images.plots import LABEL_COLOURS, histogram_text, scatter_text
 from genai_tui.images.render import ImageGrid
 from genai_tui.service import vae as svc
 from genai_tui.tui.pane import Pane
+from genai_tui.tui.widgets import ViewBar
 
 VIEWS: tuple[str, ...] = ("samples", "recon", "interp", "walk", "map", "anomaly", "denoise")
 VIEW_TITLES: dict[str, str] = {
@@ -94,30 +95,6 @@ class WalkState:
     """Index in the pool of the digit the walk started from (-1 = the origin)."""
 
 
-class ViewBar(Static):
-    """The view names; the current one highlighted. Click one to switch."""
-
-    class Picked(Message):
-        def __init__(self, view: str) -> None:
-            super().__init__()
-            self.view = view
-
-    def show(self, current: str, width: int) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for i, view in enumerate(VIEWS):
-            title = VIEW_TITLES[view] if width >= 96 else SHORT_TITLES[view]
-            style = "bold reverse" if view == current else ""
-            text.append(f" {i + 1} ", style=f"{style} dim" if not style else style)
-            text.append(title + " ", style=style)
-            start = len(text) - len(title) - 4
-            text.apply_meta({"view": view}, start, len(text))
-        self.update(text)
-
-    def on_click(self, event: events.Click) -> None:
-        view = event.style.meta.get("view")
-        if view:
-            event.stop()
-            self.post_message(self.Picked(view))
 
 
 class VAEPane(Pane):
@@ -230,7 +207,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self._saved = 0
 
     def compose(self) -> ComposeResult:
-        yield ViewBar(id="vae-bar")
+        yield ViewBar(VIEWS, VIEW_TITLES, SHORT_TITLES, id="vae-bar")
         with Horizontal(id="vae-body"):
             yield Static(id="vae-image")
             yield Static(id="vae-side")

@@ -26,6 +26,7 @@ from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
+from genai_tui.tui.widgets import ViewBar
 
 VIEWS: tuple[str, ...] = ("forward", "reverse", "samples")
 VIEW_TITLES: dict[str, str] = {"forward": "Forward: add noise",
@@ -50,29 +51,6 @@ def trio_rows(width: int, height: int) -> int:
     return 8
 
 
-class ViewBar(Static):
-    """The view names, the current one highlighted; click one to switch."""
-
-    class Picked(Message):
-        def __init__(self, view: str) -> None:
-            super().__init__()
-            self.view = view
-
-    def show(self, current: str) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        for i, view in enumerate(VIEWS):
-            style = "bold reverse" if view == current else ""
-            start = len(text)
-            text.append(f" {i + 1} ", style=style or "dim")
-            text.append(VIEW_TITLES[view] + " ", style=style)
-            text.apply_meta({"view": view}, start, len(text))
-        self.update(text)
-
-    def on_click(self, event: events.Click) -> None:
-        view = event.style.meta.get("view")
-        if view:
-            event.stop()
-            self.post_message(self.Picked(view))
 
 
 class DiffusionPane(Pane):
@@ -202,7 +180,7 @@ sample of the batch.
         self._saved = 0
 
     def compose(self) -> ComposeResult:
-        yield ViewBar(id="df-bar")
+        yield ViewBar(VIEWS, VIEW_TITLES, id="df-bar")
         with ContentSwitcher(initial="df-forward", id="df-views"):
             with Vertical(id="df-forward"):
                 with Horizontal(id="df-forward-top"):
