@@ -65,10 +65,11 @@ def visible(text: str) -> str:
     return "".join(out)
 
 
-def visible_bytes(data: bytes) -> str:
-    """A token's bytes as text: decoded where valid UTF-8, ``⟨xx⟩`` hex for the rest."""
+def bytes_text(data: bytes) -> str:
+    """Bytes as text: decoded UTF-8, with bytes that are only part of a
+    character shown as ``⟨xx⟩`` hex (not yet made visible)."""
     try:
-        return visible(data.decode("utf-8"))
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     out = []
@@ -76,7 +77,7 @@ def visible_bytes(data: bytes) -> str:
     while i < len(data):
         for j in range(min(len(data), i + 4), i, -1):
             try:
-                out.append(visible(data[i:j].decode("utf-8")))
+                out.append(data[i:j].decode("utf-8"))
                 i = j
                 break
             except UnicodeDecodeError:
@@ -85,3 +86,8 @@ def visible_bytes(data: bytes) -> str:
             out.append(f"⟨{data[i]:02x}⟩")
             i += 1
     return "".join(out)
+
+
+def visible_bytes(data: bytes) -> str:
+    """A token's bytes as visible text: `bytes_text` passed through `visible`."""
+    return visible(bytes_text(data))

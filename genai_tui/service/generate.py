@@ -99,6 +99,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from genai_tui.errors import AssetError, UserError  # noqa: E402
+from genai_tui.textsafe import bytes_text  # noqa: E402
 
 STAGE_NAMES: tuple[str, ...] = DEFAULT_ORDER
 """Every stage name `Knobs.order` may contain."""
@@ -135,7 +136,7 @@ class LanguageModel:
         self.card = card or {}
         self.path = path
         self._token_bytes = [tokenizer.token_bytes(i) for i in range(tokenizer.vocab_size)]
-        self.token_texts: list[str] = [_bytes_text(b) for b in self._token_bytes]
+        self.token_texts: list[str] = [bytes_text(b) for b in self._token_bytes]
         """Per id: the token's text; bytes that are only part of a character show as ⟨xx⟩."""
 
     @property
@@ -168,26 +169,6 @@ class LanguageModel:
     def decode(self, ids: list[int]) -> str:
         return b"".join(self._token_bytes[i] for i in ids).decode("utf-8", errors="replace")
 
-
-def _bytes_text(data: bytes) -> str:
-    """A token's text: decoded UTF-8, with bytes that are only part of a character as ⟨xx⟩."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    out, i = [], 0
-    while i < len(data):
-        for j in range(min(len(data), i + 4), i, -1):
-            try:
-                out.append(data[i:j].decode("utf-8"))
-                i = j
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            out.append(f"⟨{data[i]:02x}⟩")
-            i += 1
-    return "".join(out)
 
 
 # -- loading -----------------------------------------------------------------
