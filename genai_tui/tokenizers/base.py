@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import abc
+import os
 import re
+from pathlib import Path
+
+from genai_tui.errors import UserError
 
 _ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
 
@@ -75,3 +79,14 @@ class Tokenizer(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} vocab={self.vocab_size}>"
+
+
+def write_text_file(path: str | os.PathLike[str], text: str) -> Path:
+    """Write a tokenizer file (parent folders are created); `UserError` on failure."""
+    p = Path(path)
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UserError(f"cannot write {str(p)!r}: {e.strerror or e}") from None
+    return p

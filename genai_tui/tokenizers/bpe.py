@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genai_tui.errors import AssetError, UserError
-from genai_tui.tokenizers.base import Tokenizer
+from genai_tui.tokenizers.base import Tokenizer, write_text_file
 
 if TYPE_CHECKING:
     import tiktoken
@@ -351,13 +351,7 @@ class BPETokenizer(RankedBPE):
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the ``.bpe`` file (parent folders are created)."""
-        p = Path(path)
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(self.dumps(), encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot write {str(p)!r}: {e.strerror or e}") from None
-        return p
+        return write_text_file(path, self.dumps())
 
     @classmethod
     def loads(cls, text: str, source: str = "<string>") -> BPETokenizer:

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 
 from genai_tui.errors import AssetError, UserError
-from genai_tui.tokenizers.base import Tokenizer
+from genai_tui.tokenizers.base import Tokenizer, write_text_file
 
 CHARS_MAGIC = "genai-chars"
 DEFAULT_CHARS_ASSET = "genai-chars.chars"
@@ -108,13 +108,7 @@ class CharTokenizer(Tokenizer):
         return f"# genai-tui character vocabulary\n{CHARS_MAGIC} 1\n{json.dumps(self.chars)}\n"
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        p = Path(path)
-        try:
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(self.dumps(), encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot write {str(p)!r}: {e.strerror or e}") from None
-        return p
+        return write_text_file(path, self.dumps())
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], name: str = "char") -> CharTokenizer:
