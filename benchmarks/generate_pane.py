@@ -91,7 +91,7 @@ async def _stop_latency(model_path: str | None, size: tuple[int, int]) -> float:
         return time.perf_counter() - started
 
 
-def measure_pane(tokens: int = 256, rounds: int = 5, model_path: str | None = None,
+def measure_pane(tokens: int = 1024, rounds: int = 5, model_path: str | None = None,
                  size: tuple[int, int] = (100, 30)) -> dict[str, float]:
     """Best-of-``rounds`` headless and on-screen tokens/s, and their ratio."""
     import torch
@@ -116,7 +116,7 @@ def measure_pane(tokens: int = 256, rounds: int = 5, model_path: str | None = No
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=256)
+    parser.add_argument("--tokens", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--model", default=None, help="model folder (default: assets/lm)")
     parser.add_argument("--size", default="100x30", help="terminal size, e.g. 80x24")

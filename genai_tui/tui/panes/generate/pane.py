@@ -39,11 +39,11 @@ TOP_N = 10
 """Candidates the service reports per token (before and after the knobs)."""
 FLUSH_HZ = 30
 """How often buffered tokens reach the screen (at most)."""
-FAST_FLUSH_HZ = 15
+FAST_FLUSH_HZ = 10
 """... and while a stream runs faster than `FAST_STREAM`: each repaint costs the
-model's thread GIL time, and 15 repaints a second of 20+ new tokens each still
-read as a smooth stream (one interleaved run of 6 rounds: on-screen/headless,
-median 74% at 30 Hz, 84% at 15 Hz)."""
+model's thread GIL time, and 10 repaints a second of 12+ new tokens each still
+read as a stream (benchmarks/generate_pane.py, 1024 tokens, on-screen/headless
+median: 74% at 30 Hz, 84% at 15 Hz, 91% at 10 Hz)."""
 FAST_STREAM = 120.0
 """Tokens per second above which the pane repaints at `FAST_FLUSH_HZ`."""
 INSPECT_HZ = 4
