@@ -22,7 +22,6 @@ import contextlib
 import gc
 import pydoc_data.topics
 import time
-from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
@@ -39,14 +38,9 @@ SOURCE = "\n\n".join(pydoc_data.topics.topics.values())
 BIG = (SOURCE * (MB // len(SOURCE) + 1))[:MB]
 
 
-class OnlyTokenizer(app_module.GenaiApp):
+def only_tokenizer() -> app_module.GenaiApp:
     """The real app shell with only the tokenizer pane."""
-
-    CSS_PATH = str(Path(app_module.__file__).with_name("app.tcss"))
-
-    def __init__(self) -> None:
-        super().__init__(initial_pane="tokenizer")
-        self._pane_classes = [TokenizerPane]
+    return app_module.GenaiApp(initial_pane="tokenizer", panes=[TokenizerPane])
 
 
 async def _settle(pilot, pane: TokenizerPane) -> None:
@@ -59,7 +53,7 @@ async def _settle(pilot, pane: TokenizerPane) -> None:
 
 async def paste_run(name: str) -> dict[str, float]:
     """Paste 1 MB with tokenizer ``name``; times and the worst loop lag."""
-    app = OnlyTokenizer()
+    app = only_tokenizer()
     async with app.run_test(size=(100, 30)) as pilot:
         pane = app.query_one(TokenizerPane)
         await _settle(pilot, pane)

@@ -15,7 +15,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.text import Text
 
-import genai_tui.tui.app
 from genai_tui.errors import UserError
 from genai_tui.service import generate as svc
 from genai_tui.service.generate import Candidate, Knobs, StageTrace, TokenStep
@@ -52,14 +51,9 @@ def tiny(monkeypatch: pytest.MonkeyPatch, tiny_model: Path) -> Path:
     return tiny_model
 
 
-class GenerateOnlyApp(GenaiApp):
-    """The real app shell with only this pane (other panes' tabs leave the snapshot alone)."""
-
-    CSS_PATH = Path(genai_tui.tui.app.__file__).with_name("app.tcss")
-
-    def __init__(self) -> None:
-        super().__init__(initial_pane="generate")
-        self._pane_classes = [GeneratePane]
+def generate_only_app() -> GenaiApp:
+    """The real app shell with only this pane, so other panes' tabs leave the snapshot alone."""
+    return GenaiApp(initial_pane="generate", panes=[GeneratePane])
 
 
 async def settle(pilot, pane: GeneratePane) -> None:
@@ -590,4 +584,4 @@ def test_snapshot(snap_compare, monkeypatch, tiny_model) -> None:
         await pilot.press("left", "left")
         await pilot.pause()
 
-    assert snap_compare(GenerateOnlyApp(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(generate_only_app(), terminal_size=SIZE, run_before=run_before)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import pytest
 from internals_fixtures import tiny_lm
 from textual.widgets import Static
 from textual.worker import WorkerCancelled
 
-import genai_tui.tui.app
 from genai_tui.errors import AssetError
 from genai_tui.service import internals as svc
 from genai_tui.tui.app import GenaiApp
@@ -362,14 +360,9 @@ async def test_every_view_fits(size) -> None:
             assert pane.query_one("#int-switch").region.height >= size[1] - 8
 
 
-class InternalsOnlyApp(GenaiApp):
+def internals_only_app() -> GenaiApp:
     """The real app shell with only this pane, so other panes' tabs leave the snapshot alone."""
-
-    CSS_PATH = Path(genai_tui.tui.app.__file__).with_name("app.tcss")
-
-    def __init__(self) -> None:
-        super().__init__(initial_pane="internals")
-        self._pane_classes = [InternalsPane]
+    return GenaiApp(initial_pane="internals", panes=[InternalsPane])
 
 
 def test_snapshot_attention(snap_compare) -> None:
@@ -378,4 +371,4 @@ def test_snapshot_attention(snap_compare) -> None:
         await pilot.press("up", "up", "up")
         await settle(pilot, pane)
 
-    assert snap_compare(InternalsOnlyApp(), terminal_size=(100, 30), run_before=run_before)
+    assert snap_compare(internals_only_app(), terminal_size=(100, 30), run_before=run_before)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import pydoc_data.topics
-from pathlib import Path
 
 import pytest
 from textual import events
 from textual.widgets import DataTable, Static
 
-import genai_tui.tui.app
 from genai_tui.service import tokenize as svc
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.tokenizer import TokenizerPane
@@ -376,15 +374,9 @@ def no_timings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(StatsBar, "show_timing", False)
 
 
-class TokenizerOnlyApp(GenaiApp):
-    """The real app shell with only this pane, so other panes' tabs coming
-    and going leave this snapshot alone."""
-
-    CSS_PATH = Path(genai_tui.tui.app.__file__).with_name("app.tcss")
-
-    def __init__(self) -> None:
-        super().__init__(initial_pane="tokenizer")
-        self._pane_classes = [TokenizerPane]
+def tokenizer_only_app() -> GenaiApp:
+    """The real app shell with only this pane, so other panes' tabs leave the snapshot alone."""
+    return GenaiApp(initial_pane="tokenizer", panes=[TokenizerPane])
 
 
 def test_snapshot(snap_compare, no_timings) -> None:
@@ -394,4 +386,4 @@ def test_snapshot(snap_compare, no_timings) -> None:
         await pilot.press("right", "right")
         await settle(pilot, pane)
 
-    assert snap_compare(TokenizerOnlyApp(), terminal_size=(100, 30), run_before=run_before)
+    assert snap_compare(tokenizer_only_app(), terminal_size=(100, 30), run_before=run_before)

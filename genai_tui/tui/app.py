@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import partial
+from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -12,7 +13,7 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from genai_tui.tui.help import HelpScreen
 from genai_tui.tui.pane import Pane
-from genai_tui.tui.panes import PANES, load_pane
+from genai_tui.tui.panes import PANES, PaneSpec, load_pane
 
 
 class GenaiApp(App[None]):
@@ -20,7 +21,8 @@ class GenaiApp(App[None]):
 
     TITLE = "genai-tui"
     SUB_TITLE = "see how generative AI works"
-    CSS_PATH = "app.tcss"
+    # Absolute, so the stylesheet is found whoever subclasses the app.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     BINDINGS = [
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
@@ -29,9 +31,13 @@ class GenaiApp(App[None]):
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
-    def __init__(self, initial_pane: str | None = None) -> None:
+    def __init__(self, initial_pane: str | None = None,
+                 panes: Sequence[PaneSpec | type[Pane]] | None = None) -> None:
+        """``panes``: the tabs to show (registry specs or pane classes);
+        default, every pane in `PANES`. Tests and benchmarks pass one pane so
+        other panes' tabs leave their snapshots alone."""
         super().__init__()
-        self._pane_classes: list = list(PANES)  # specs (or classes, in tests)
+        self._pane_classes: list = list(PANES if panes is None else panes)
         self._initial_pane = initial_pane
 
     def compose(self) -> ComposeResult:
