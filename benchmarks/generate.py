@@ -47,7 +47,7 @@ def main() -> None:
 
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     from genai_tui.models.gpt import IncrementalDecoder, hf_gpt2_config_kwargs
     from genai_tui.models.gpt import to_hf_gpt2_state_dict as to_hf
     from genai_tui.service import generate as gen

@@ -61,7 +61,7 @@ def test_kv_cache_within_the_window_equals_one_forward_pass(model: GPT) -> None:
         cache = model.new_cache()
         chunks = [model(ids[:, :7], cache), model(ids[:, 7:15], cache)]  # a cached prefix + chunk
         for t in range(15, 24):
-            chunks.append(model.decode_one(ids[:, t:t + 1], cache).view(1, 1, -1))
+            chunks.append(model.decode(ids[0, t:t + 1], cache).view(1, 1, -1))
     assert torch.allclose(torch.cat(chunks, dim=1), full, atol=1e-5)
 
 

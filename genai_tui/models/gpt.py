@@ -253,50 +253,62 @@ class GPT(nn.Module):
         logits = self.lm_head(self.transformer.ln_f(x))  # (B, T or 1, vocab)
         return (logits, tr) if tr is not None else logits
 
-    def decode_one(self, token: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        """Fast path for generation: one new token (B, 1) through the cache;
-        returns the next-token logits of the first row, (vocab,).
+    def decode(self, ids: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Fast path for generation: new token ids (T,) of one sequence through
+        the cache; returns the next-token logits after each of them, (T, vocab).
 
-        The same arithmetic as ``forward(token, cache, last_only=True)``
-        (tested to match), arranged for one position: activations stay 2-D
-        (B, C), and the projections use ``addmm`` on pre-transposed copies of
-        the weights (``x @ W^T`` with W^T contiguous is ~1.7x faster than
-        ``F.linear`` for these 1-row products on CPU), with no ``nn.Module``
-        calls or no-op dropouts. Inference only; the copies are refreshed by
-        `refresh_fast_weights` (IncrementalDecoder calls it) when the
-        parameters changed.
+        The same arithmetic as ``forward(ids[None], cache)`` (tested to match),
+        arranged for a few positions: activations stay 2-D (T, C), and the
+        projections use ``addmm`` on pre-transposed copies of the weights
+        (``x @ W^T`` with W^T contiguous is ~1.7x faster than ``F.linear`` for
+        these few-row products on CPU), with no ``nn.Module`` calls or no-op
+        dropouts. T = 1 is ordinary decoding; T > 1 verifies a speculative
+        draft in one pass (each weight matrix is read once for all T rows).
+        Inference only; the copies are refreshed by `refresh_fast_weights`
+        (IncrementalDecoder calls it) when the parameters changed.
         """
         cfg = self.config
-        pos = cache.pos
-        if pos >= cache.capacity:
-            raise ValueError(f"the cache holds block_size {cfg.block_size} positions already")
-        B, C, nh = token.shape[0], cfg.n_embd, cfg.n_head
+        T, pos = ids.shape[0], cache.pos
+        end = pos + T
+        if end > cache.capacity:
+            raise ValueError(f"{end} positions exceed block_size {cfg.block_size}")
+        C, nh = cfg.n_embd, cfg.n_head
         hs = C // nh
         wte, wpe, (lnf_w, lnf_b), wte_t, layers = self._fast_weights()
-        x = wte[token[:, 0]] + wpe[pos]  # (B, C)
+        x = wte[ids] + wpe[pos:end]  # (T, C)
+        mask = None  # additive: -inf where query i (position pos + i) may not look
+        if T > 1:
+            mask = torch.zeros(T, end).masked_fill_(~_causal_mask(T, end, pos, ids.device),
+                                                     float("-inf"))
         eps = 1e-5
         for layer, (ln1_w, ln1_b, attn_wt, attn_b, proj_wt, proj_b, ln2_w, ln2_b,
                     fc_wt, fc_b, mproj_wt, mproj_b) in enumerate(layers):
-            h = F.layer_norm(x, (C,), ln1_w, ln1_b, eps)  # (B, C)
-            qkv = torch.addmm(attn_b, h, attn_wt)  # (B, 3C)
-            q, k, v = qkv.view(B, 3, nh, 1, hs).unbind(1)  # each (B, nh, 1, hs)
-            cache.k[layer, :, :, pos:pos + 1] = k
-            cache.v[layer, :, :, pos:pos + 1] = v
-            y = F.scaled_dot_product_attention(
-                q, cache.k[layer, :, :, :pos + 1], cache.v[layer, :, :, :pos + 1])  # (B, nh, 1, hs)
-            x = x + torch.addmm(proj_b, y.reshape(B, C), proj_wt)  # heads concatenated: (B, C)
+            h = F.layer_norm(x, (C,), ln1_w, ln1_b, eps)  # (T, C)
+            qkv = torch.addmm(attn_b, h, attn_wt)  # (T, 3C)
+            q, k, v = qkv.view(T, 3, nh, hs).permute(1, 2, 0, 3).unbind(0)  # each (nh, T, hs)
+            keys, values = cache.k[layer, 0], cache.v[layer, 0]  # (nh, Tmax, hs)
+            keys[:, pos:end] = k
+            values[:, pos:end] = v
+            # Attention by hand: for a few queries two bmm's beat SDPA's fused CPU
+            # kernel (~8 vs ~30 us a layer in the loop). q is pre-scaled by
+            # 1/sqrt(hs) in the fast weights.
+            att = torch.bmm(q, keys[:, :end].transpose(1, 2))  # (nh, T, end)
+            if mask is not None:
+                att = att + mask
+            y = torch.bmm(torch.softmax(att, dim=-1), values[:, :end])  # (nh, T, hs)
+            x = x + torch.addmm(proj_b, y.transpose(0, 1).reshape(T, C), proj_wt)  # (T, C)
             h = F.layer_norm(x, (C,), ln2_w, ln2_b, eps)
-            h = F.gelu(torch.addmm(fc_b, h, fc_wt), approximate="tanh")  # (B, 4C)
-            x = x + torch.addmm(mproj_b, h, mproj_wt)  # (B, C)
-        cache.pos = pos + 1
-        x = F.layer_norm(x[:1], (C,), lnf_w, lnf_b, eps)  # (1, C)
-        return (x @ wte_t)[0]  # (vocab,)
+            h = F.gelu(torch.addmm(fc_b, h, fc_wt), approximate="tanh")  # (T, 4C)
+            x = x + torch.addmm(mproj_b, h, mproj_wt)  # (T, C)
+        cache.pos = end
+        x = F.layer_norm(x, (C,), lnf_w, lnf_b, eps)  # (T, C)
+        return x @ wte_t  # (T, vocab)
 
     def _params_version(self) -> tuple:
         return tuple(p._version for p in self.parameters()) + (id(self.transformer.wte.weight),)
 
     def refresh_fast_weights(self) -> None:
-        """Rebuild `decode_one`'s transposed weight copies if any parameter changed."""
+        """Rebuild `decode`'s transposed weight copies if any parameter changed."""
         fast = self.__dict__.get("_fast")
         if fast is None or fast[0] != self._params_version():
             self.__dict__.pop("_fast", None)
@@ -315,8 +327,14 @@ class GPT(nn.Module):
                 return b if b is not None else torch.zeros(linear.out_features)
 
             with torch.no_grad():
+                def q_scaled(w: torch.Tensor) -> torch.Tensor:  # first C outputs are q
+                    w = w.clone()
+                    w[..., :self.config.n_embd] *= 1.0 / math.sqrt(self.config.head_size)
+                    return w
+
                 layers = [
-                    (b.ln_1.weight, b.ln_1.bias, t(b.attn.c_attn.weight), bias(b.attn.c_attn),
+                    (b.ln_1.weight, b.ln_1.bias, q_scaled(t(b.attn.c_attn.weight)),
+                     q_scaled(bias(b.attn.c_attn)),
                      t(b.attn.c_proj.weight), bias(b.attn.c_proj), b.ln_2.weight, b.ln_2.bias,
                      t(b.mlp.c_fc.weight), bias(b.mlp.c_fc), t(b.mlp.c_proj.weight),
                      bias(b.mlp.c_proj))
@@ -438,7 +456,7 @@ class IncrementalDecoder:
         self.cache = model.new_cache()
         self.context: list[int] = []
         model.refresh_fast_weights()
-        self._one = torch.zeros((1, 1), dtype=torch.long)  # reused input for single steps
+        self._one = torch.zeros(1, dtype=torch.long)  # reused input for single steps
 
     def prefill(self, ids: list[int]) -> torch.Tensor:
         """Start from ``ids`` (their last ``keep`` if longer than ``block_size``);
@@ -459,4 +477,25 @@ class IncrementalDecoder:
             return self.prefill(self.context[-(self.keep - 1):] + [token])
         self.context.append(token)
         self._one.fill_(token)
-        return self.model.decode_one(self._one, self.cache)
+        return self.model.decode(self._one, self.cache)[0]
+
+    def room(self) -> int:
+        """Positions the cache can still take before the window slides."""
+        return self.cache.capacity - self.cache.pos
+
+    def step_many(self, tokens: list[int]) -> torch.Tensor:
+        """Append several tokens in one pass; return the logits after each, (T, vocab).
+        They must fit (``len(tokens) <= room()``): a draft is cut to the room left."""
+        if len(tokens) > self.room():
+            raise ValueError(f"{len(tokens)} tokens do not fit the {self.room()} positions left")
+        self.context.extend(tokens)
+        return self.model.decode(torch.tensor(tokens, dtype=torch.long), self.cache)
+
+    def rollback(self, n: int) -> None:
+        """Forget the last ``n`` tokens (a rejected draft): their cache rows are
+        simply overwritten by the next step."""
+        if not 0 <= n <= len(self.context) - 1:
+            raise ValueError(f"cannot roll back {n} of {len(self.context)} tokens")
+        if n:
+            del self.context[-n:]
+            self.cache.pos -= n

@@ -315,7 +315,8 @@ def parse_order(text: str) -> tuple[str, ...]:
 
 
 def generate(prompt: str, knobs: Knobs, model: LanguageModel | None = None, *,
-             prefix_ids: list[int] | None = None, top_n: int = 10) -> Iterator[TokenStep]:
+             prefix_ids: list[int] | None = None, top_n: int = 10,
+             speculative: bool = True) -> Iterator[TokenStep]:
     """Generate token by token; each item is one `TokenStep` (pulling one item
     computes one token, so a consumer can step, pause or stop at any moment).
 
@@ -330,6 +331,11 @@ def generate(prompt: str, knobs: Knobs, model: LanguageModel | None = None, *,
     An empty prompt starts from the corpus's document separator (a blank
     line). When the context fills ``block_size`` positions, the oldest quarter
     is dropped and the rest re-encoded (a sliding window).
+
+    ``speculative`` (default) guesses upcoming tokens by prompt lookup and
+    verifies them in the same forward pass (`SpeculativeDecoder`): every
+    choice is still made from the logits plain decoding gives, so the tokens
+    are the same (same seed, same text); only the speed differs.
     """
     validate(knobs)
     if not isinstance(top_n, int) or top_n < 0:
@@ -340,7 +346,7 @@ def generate(prompt: str, knobs: Knobs, model: LanguageModel | None = None, *,
         if bad:
             raise UserError(f"prefix token id {bad[0]} is not in the vocabulary")
     prompt_ids = lm.encode(prompt) or lm.encode("\n\n")
-    return _generate(lm, prompt_ids, list(prefix_ids or []), knobs, top_n)
+    return _generate(lm, prompt_ids, list(prefix_ids or []), knobs, top_n, speculative)
 
 
 def prompt_ids(prompt: str, model: LanguageModel | None = None) -> list[int]:
@@ -350,10 +356,11 @@ def prompt_ids(prompt: str, model: LanguageModel | None = None) -> list[int]:
 
 
 def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs: Knobs,
-              top_n: int) -> Iterator[TokenStep]:
+              top_n: int, speculative: bool) -> Iterator[TokenStep]:
     import torch
 
     from genai_tui.models.gpt import IncrementalDecoder
+    from genai_tui.models.speculative import SpeculativeDecoder
     from genai_tui.sampling.chain import build_chain, draw, run_chain
     from genai_tui.tokenizers.streaming import StreamDecoder
 
@@ -379,7 +386,8 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
     tail = ""  # recent output text, long enough to find a stop string
 
     with torch.inference_mode():
-        decoder = IncrementalDecoder(lm.model)
+        decoder = (SpeculativeDecoder(lm.model) if speculative
+                   else IncrementalDecoder(lm.model))
         context = prompt_ids + prefix
         counts = torch.zeros(lm.vocab_size) if needs_counts else None
         if counts is not None:
@@ -387,35 +395,43 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
                               torch.ones(len(context)))
         logits = decoder.prefill(context)  # (vocab,)
 
+    # A greedy stage leaves one token with probability 1: its row is known
+    # without computing it, so only the stages before it are run.
+    soft_chain = chain[:-1] if is_greedy else chain
     for n in range(knobs.max_tokens):
         with torch.inference_mode():
-            stage_logits = run_chain(chain, logits, counts) if chain else []
-            # Row 0: the raw model; row j: what stage j leaves. One softmax for all.
-            every = torch.softmax(torch.stack([logits, *stage_logits]), dim=-1)  # (S + 1, vocab)
-            if is_greedy:  # the one survivor (max() is cheaper than argmax() on CPU)
-                token = int(every[-1].max(dim=-1).indices)
+            stage_logits = run_chain(soft_chain, logits, counts) if soft_chain else []
+            # Row 0: the raw model; row j: what stage j leaves. One log-softmax for all.
+            scores = torch.stack([logits, *stage_logits]) if stage_logits else logits.view(1, -1)
+            logp = torch.log_softmax(scores, dim=-1)  # (R, vocab); removed tokens: -inf
+            every = logp.exp()  # (R, vocab)
+            if is_greedy:  # the first maximum (max() is cheaper than argmax() on CPU)
+                token = int(scores[-1].max(dim=-1).indices)
             else:
                 token = draw(every[-1], generator)
             # Entropy of the raw distribution, -sum p log p (raw logits are finite).
-            entropy = -torch.dot(every[0], torch.log_softmax(logits, dim=-1))
-            parts = [every[:, token], entropy.view(1)]  # chosen token's prob per row; entropy
-            if chain:
-                parts.append((every > 0).sum(dim=-1).to(every.dtype))  # survivors per row
+            parts = [every[:, token], torch.dot(every[0], logp[0]).view(1)]
+            if stage_logits:  # survivors per stage row
+                parts.append(torch.count_nonzero(every[1:], dim=-1).to(every.dtype))
             numbers = torch.cat(parts).tolist()
             if top_n:
                 top_vals, top_ids = torch.topk(every, min(top_n, lm.vocab_size), dim=-1)
                 top_vals, top_ids = top_vals.tolist(), top_ids.tolist()
 
-        rows = len(chain) + 1
-        probs_of_token, entropy_value = numbers[:rows], max(0.0, numbers[rows])
-        kept = numbers[rows + 1:]
+        rows = len(stage_logits) + 1
+        probs_of_token, entropy_value = numbers[:rows], max(0.0, -numbers[rows])
+        kept = [int(k) for k in numbers[rows + 1:]]
         if top_n:
             tops = [[Candidate(i, texts[i], p) for i, p in
                      zip(top_ids[row], top_vals[row], strict=True) if p > 0.0]
                     for row in range(rows)]
         else:
             tops = [[] for _ in range(rows)]
-        stage_traces = [StageTrace(s.name, s.label, int(kept[j + 1]), tops[j + 1])
+        if is_greedy:
+            probs_of_token.append(1.0)
+            kept.append(1)
+            tops.append([Candidate(token, texts[token], 1.0)] if top_n else [])
+        stage_traces = [StageTrace(s.name, s.label, kept[j], tops[j + 1])
                         for j, s in enumerate(chain)]
         text = stream.feed_token(token)
         finish = None
