@@ -1,16 +1,19 @@
 """Generation speed of the bundled language model, against Hugging Face in the same run.
 
-Measures, on ``assets/lm`` (single torch thread, like `genai-tui generate`):
+Measures, on ``assets/lm``, with 1 and with 2 torch threads (``--threads``;
+`genai-tui generate` uses 1 unless told ``--threads``):
 
 1. ours, KV cache: the full service (`genai_tui.service.generate.generate`,
    every `TokenStep` with top-10 candidates before/after the knobs and per
    stage, as the pane asks), greedy and sampled (temperature 0.8, top-k 50,
-   top-p 0.95); and greedy without candidate lists (``top_n=0``, what the
-   CLI's text mode asks);
-2. ours, model only: the `IncrementalDecoder` + argmax loop (no TokenSteps);
+   top-p 0.95), with speculative decoding (the default) and without; and
+   greedy without candidate lists (``top_n=0``, what the CLI's text mode asks);
+2. ours, model only: `SpeculativeDecoder` and plain `IncrementalDecoder`,
+   each + argmax (no TokenSteps);
 3. Hugging Face ``GPT2LMHeadModel.generate`` on the same weights converted
    (after checking the converted model's logits match ours), greedy and
-   with the same sampling knobs;
+   with the same sampling knobs, and greedy with HF's own prompt-lookup
+   speculation (``prompt_lookup_num_tokens``) for a like-for-like figure;
 4. ours without the cache: every token recomputes the whole context;
 5. time to first token of ``genai-tui generate`` as a fresh process
    (process start, imports, model load, prompt, first token on stdout);
@@ -43,12 +46,14 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=200, help="new tokens per run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-pane", action="store_true", help="skip the pane measurement")
+    parser.add_argument("--threads", default="1,2", help="torch thread counts to measure")
     args = parser.parse_args()
+    thread_counts = [int(t) for t in args.threads.split(",")]
 
     import torch
 
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     from genai_tui.models.gpt import IncrementalDecoder, hf_gpt2_config_kwargs
+    from genai_tui.models.speculative import SpeculativeDecoder
     from genai_tui.models.gpt import to_hf_gpt2_state_dict as to_hf
     from genai_tui.service import generate as gen
 
@@ -59,7 +64,8 @@ def main() -> None:
     if len(prompt_ids) + n > model.config.block_size:
         raise SystemExit(f"--tokens too large for block_size {model.config.block_size}")
     print(f"model: {lm.describe()} ({lm.path}); prompt {PROMPT!r} ({len(prompt_ids)} tokens), "
-          f"{n} new tokens, torch {torch.__version__}, 1 thread, best of {args.rounds}")
+          f"{n} new tokens, torch {torch.__version__}, best of {args.rounds}, "
+          f"load average {os.getloadavg()[0]:.1f}")
 
     try:
         import transformers
@@ -81,17 +87,17 @@ def main() -> None:
         if diff > 1e-3:
             raise SystemExit("converted weights do not reproduce our logits")
 
-    def ours_service(top_n: int = 10, **knobs) -> float:
+    def ours_service(top_n: int = 10, speculative: bool = True, **knobs) -> float:
         k = gen.Knobs(max_tokens=n, seed=0, **knobs)
         t = time.perf_counter()
-        count = sum(1 for _ in gen.generate(PROMPT, k, lm, top_n=top_n))
+        count = sum(1 for _ in gen.generate(PROMPT, k, lm, top_n=top_n, speculative=speculative))
         assert count == n
         return time.perf_counter() - t
 
-    def ours_model_only() -> float:
+    def ours_model_only(decoder: type = SpeculativeDecoder) -> float:
         t = time.perf_counter()
         with torch.inference_mode():
-            dec = IncrementalDecoder(model)
+            dec = decoder(model)
             logits = dec.prefill(prompt_ids)
             for _ in range(n):
                 logits = dec.step(int(logits.argmax()))
@@ -106,9 +112,11 @@ def main() -> None:
                 ctx.append(int(logits.argmax()))
         return time.perf_counter() - t
 
-    def hf_generate(sample: bool) -> float:
+    def hf_generate(sample: bool, lookup: int = 0) -> float:
         ids = torch.tensor([prompt_ids])
         extra = dict(do_sample=True, **SAMPLED) if sample else dict(do_sample=False)
+        if lookup:
+            extra["prompt_lookup_num_tokens"] = lookup
         torch.manual_seed(0)
         t = time.perf_counter()
         with torch.inference_mode():
@@ -119,15 +127,21 @@ def main() -> None:
         return time.perf_counter() - t
 
     runs = {
-        "ours: service, KV cache, greedy": lambda: ours_service(greedy=True),
-        "ours: service, KV cache, sampled": lambda: ours_service(**SAMPLED),
+        "ours: service, greedy": lambda: ours_service(greedy=True),
+        "ours: service, greedy, no speculation": lambda: ours_service(greedy=True,
+                                                                      speculative=False),
+        "ours: service, sampled": lambda: ours_service(**SAMPLED),
+        "ours: service, sampled, no speculation": lambda: ours_service(**SAMPLED,
+                                                                       speculative=False),
         "ours: service, no candidate lists (CLI), greedy": lambda: ours_service(0, greedy=True),
-        "ours: model only (KV cache + argmax)": ours_model_only,
+        "ours: model only (speculative + argmax)": ours_model_only,
+        "ours: model only (plain KV cache + argmax)": lambda: ours_model_only(IncrementalDecoder),
         "ours: no KV cache, greedy": ours_no_cache,
     }
     if hf is not None:
         runs["HF GPT2LMHeadModel.generate, greedy"] = lambda: hf_generate(False)
         runs["HF GPT2LMHeadModel.generate, sampled"] = lambda: hf_generate(True)
+        runs["HF generate, greedy, prompt lookup 4"] = lambda: hf_generate(False, 4)
     # greedy equality check: the same weights give the same tokens
     if hf is not None:
         ours_ids = [s.id for s in gen.generate(PROMPT, gen.Knobs(max_tokens=40, greedy=True), lm)]
@@ -137,29 +151,10 @@ def main() -> None:
         same = hf_ids[0, len(prompt_ids):].tolist() == ours_ids
         print(f"greedy tokens identical to HF's (40 tokens): {same}")
 
-    for fn in runs.values():  # warm-up
-        fn()
-    best = {name: float("inf") for name in runs}
-    for _ in range(args.rounds):
-        for name, fn in runs.items():
-            best[name] = min(best[name], fn())
-    tps = {name: n / t for name, t in best.items()}
-    print()
-    print(f"| {'measurement':<48} | {'tokens/s':>9} |")
-    print(f"|{'-' * 50}|{'-' * 11}:|")
-    for name, value in tps.items():
-        print(f"| {name:<48} | {value:>9,.0f} |")
-    print()
-    g, s = tps["ours: service, KV cache, greedy"], tps["ours: service, KV cache, sampled"]
-    if hf is not None:
-        hg = tps["HF GPT2LMHeadModel.generate, greedy"]
-        hs = tps["HF GPT2LMHeadModel.generate, sampled"]
-        print(f"ours (service) / HF generate: greedy {g / hg:.2f}x, sampled {s / hs:.2f}x "
-              "(target >= 3x)")
-    print(f"KV cache speed-up (model only vs no cache): "
-          f"{tps['ours: model only (KV cache + argmax)'] / tps['ours: no KV cache, greedy']:.2f}x")
-    print(f"service overhead (TokenStep records, top-10 lists, X-ray) vs model only: "
-          f"{g / tps['ours: model only (KV cache + argmax)']:.2f}x of the bare loop")
+    for threads in thread_counts:
+        torch.set_num_threads(threads)
+        print(f"\n### {threads} torch thread{'s' if threads > 1 else ''}\n")
+        measure(runs, n, args.rounds, hf is not None)
 
     ttft = [time_to_first_token() for _ in range(3)]
     print(f"time to first token, `genai-tui generate` as a new process: median "
@@ -180,6 +175,36 @@ def main() -> None:
                 print(f"pane measurement failed: {type(e).__name__}: {e}")
         else:
             print("pane measurement: benchmarks/generate_pane.py not present")
+
+
+def measure(runs: dict, n: int, rounds: int, with_hf: bool) -> None:
+    for fn in runs.values():  # warm-up
+        fn()
+    best = {name: float("inf") for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            best[name] = min(best[name], fn())
+    tps = {name: n / t for name, t in best.items()}
+    peer = {name: ("HF GPT2LMHeadModel.generate, sampled" if "sampled" in name
+                   else "HF GPT2LMHeadModel.generate, greedy") for name in runs}
+    print(f"| {'measurement':<50} | {'tokens/s':>9} | {'vs HF':>6} |")
+    print(f"|{'-' * 52}|{'-' * 10}:|{'-' * 7}:|")
+    for name, value in tps.items():
+        ratio = f"{value / tps[peer[name]]:.2f}x" if with_hf else "-"
+        print(f"| {name:<50} | {value:>9,.0f} | {ratio:>6} |")
+    print("\n(vs HF: against HF sampled for sampled rows, HF greedy otherwise)")
+    g = tps["ours: service, greedy"]
+    if with_hf:
+        print(f"ours (service) / HF generate: greedy {g / tps['HF GPT2LMHeadModel.generate, greedy']:.2f}x, "
+              f"sampled {tps['ours: service, sampled'] / tps['HF GPT2LMHeadModel.generate, sampled']:.2f}x "
+              "(target >= 3x); ours greedy / HF greedy with its prompt lookup: "
+              f"{g / tps['HF generate, greedy, prompt lookup 4']:.2f}x")
+    model_only = tps["ours: model only (plain KV cache + argmax)"]
+    print(f"KV cache speed-up (plain model loop vs no cache): "
+          f"{model_only / tps['ours: no KV cache, greedy']:.2f}x; speculation speed-up: model loop "
+          f"{tps['ours: model only (speculative + argmax)'] / model_only:.2f}x, service greedy "
+          f"{g / tps['ours: service, greedy, no speculation']:.2f}x, service sampled "
+          f"{tps['ours: service, sampled'] / tps['ours: service, sampled, no speculation']:.2f}x")
 
 
 def time_to_first_token() -> float:

@@ -164,6 +164,21 @@ def test_cli_json_schema(model_dir, capsys) -> None:
     assert summary["text"] == "".join(obj["token"] for obj in lines[:-1])
 
 
+def test_cli_speculation_saves_passes_and_changes_no_token(capsys) -> None:
+    """The bundled model: prompt-lookup guesses are confirmed, so fewer forward
+    passes than tokens, and the text is the one plain decoding gives."""
+    args = ["generate", "The assert statement", "-n", "120", "--json", "--top-n", "0", "--greedy"]
+    summaries = []
+    for extra in ([], ["--no-speculative"]):
+        code, out, _ = run(args + extra, capsys)
+        assert code == 0
+        summaries.append(json.loads(out.splitlines()[-1]))
+    fast, slow = summaries
+    assert fast["text"] == slow["text"] and fast["tokens"] == slow["tokens"] == 120
+    assert slow["forward_passes"] == 120  # the prompt, then one per token but the last
+    assert fast["forward_passes"] < 100
+
+
 def test_cli_output_with_escape_sequences_is_visible_text(tmp_path, capsys) -> None:
     folder = make_model_dir(tmp_path / "esc", favour=ESC)
     code, out, _ = run(["generate", HOSTILE, "--model", str(folder), "-n", "5", "--greedy"],
@@ -200,6 +215,7 @@ def test_cli_escapes_hostile_tokens_and_markup(monkeypatch, model_dir, capsys) -
     (["--order", "top-k,beam"], "beam"),
     (["--stop", ""], "stop"),
     (["--top-n", "1000"], "top-n"),
+    (["--threads", "0"], "threads"),
 ])
 def test_cli_out_of_range_knobs_exit_2_with_one_line(args, fragment, model_dir, capsys) -> None:
     code, out, err = run(["generate", "x", "--model", str(model_dir)] + args, capsys)

@@ -561,13 +561,17 @@ def test_knob_panel_and_views_use_text_not_markup() -> None:
 async def test_bundled_model_matches_headless(monkeypatch) -> None:
     monkeypatch.setattr(GeneratePane, "MODEL_PATH", None)
     async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
-        pane = await start(pilot, max_tokens=24, greedy=True)
+        pane = await start(pilot, max_tokens=60, greedy=True)
         await pilot.press("f5")
         await settle(pilot, pane)
         run = pane.runs[0]
         headless = list(svc.generate(run.prompt, run.knobs, pane.model))
         assert "".join(s.token for s in run.steps) == "".join(s.token for s in headless)
         assert view_text(pane.left).replace("\n", "").startswith("The assert statement")
+        # speculative decoding confirmed guesses: the title says how many tokens a pass made
+        speculated = sum(s.speculated for s in run.steps)
+        assert speculated == sum(s.speculated for s in headless) > 0
+        assert f"{60 / (60 - speculated):.2f} tok/pass" in str(pane.left.border_title)
 
 
 def test_snapshot(snap_compare, monkeypatch, tiny_model) -> None:

@@ -51,6 +51,13 @@ def generate_cmd(
         False, "--json", help="One JSON object per token, then a summary with \"done\": true."),
     top_n: int = typer.Option(
         5, "--top-n", help="Candidates listed per token with --json (after the knobs)."),
+    speculative: bool = typer.Option(
+        True, "--speculative/--no-speculative",
+        help="Guess upcoming tokens by prompt lookup and verify them in one pass "
+        "(same tokens, faster)."),
+    threads: int = typer.Option(
+        1, "--threads", min=1, max=64,
+        help="Torch threads (2 is faster on an idle multi-core machine, far slower on a busy one)."),
 ) -> None:
     """Continue PROMPT with the language model, streaming tokens as they are chosen."""
     import secrets
@@ -73,23 +80,26 @@ def generate_cmd(
 
     import torch
 
-    # One token at a time is latency-bound: a single thread avoids the
-    # synchronisation cost of splitting tiny matrix products (see benchmarks/).
-    torch.set_num_threads(1)
+    # One token at a time is latency-bound: by default a single thread avoids
+    # OpenMP's waiting on a busy machine (see benchmarks/README.md).
+    torch.set_num_threads(threads)
     lm = gen.load_model(model_path)
-    steps = gen.generate(prompt, knobs, lm, top_n=top_n if as_json else 0)
-    count, finish, first_at, t0 = 0, "length", None, time.perf_counter()
+    steps = gen.generate(prompt, knobs, lm, top_n=top_n if as_json else 0,
+                         speculative=speculative)
+    count, finish, first_at, t0, speculated = 0, "length", None, time.perf_counter(), 0
     pieces: list[str] = []
     for step in steps:
         count += 1
         if first_at is None:
             first_at = time.perf_counter()
         pieces.append(step.token)
+        speculated += step.speculated
         if as_json:
             emit_json({
                 "token": step.token, "id": step.id, "prob": step.prob,
                 "top": [{"token": c.token, "id": c.id, "prob": c.prob} for c in step.top_after],
                 "index": step.index, "raw_prob": step.raw_prob, "entropy": step.entropy,
+                "speculated": step.speculated,
             })
         else:
             say(step.token, end="")
@@ -103,7 +113,7 @@ def generate_cmd(
             "elapsed": elapsed,
             "time_to_first_token": (first_at - started) if first_at is not None else None,
             "prompt_tokens": len(gen.prompt_ids(prompt, lm)), "seed": knobs.seed,
-            "model": lm.name, "text": "".join(pieces),
+            "model": lm.name, "text": "".join(pieces), "forward_passes": count - speculated,
         })
     else:
         say("")

@@ -119,6 +119,8 @@ class SpeculativeDecoder:
         self.stats = SpeculationStats()
         self._pending: deque[tuple[int, torch.Tensor]] = deque()
         """Guessed tokens already in the cache, each with the logits after it."""
+        self.last_from_guess = False
+        """Whether the last `step` returned logits computed ahead (its token was a right guess)."""
         self._rate = 0.5
         """Moving average of the share of a pass's guesses that were accepted."""
         self._pass_accepted = 0
@@ -131,16 +133,19 @@ class SpeculativeDecoder:
 
     def prefill(self, ids: list[int]) -> torch.Tensor:
         self._pending.clear()
+        self.last_from_guess = False
         self.drafter.reset(ids)
         return self.decoder.prefill(ids)
 
     def step(self, token: int) -> torch.Tensor:
         """Append the chosen ``token``; return the next-token logits (vocab,)."""
         self.drafter.extend((token,))
+        self.last_from_guess = False
         pending = self._pending
         if pending:
             guess, logits = pending.popleft()
             if guess == token:
+                self.last_from_guess = True
                 self.stats.accepted += 1
                 self._pass_accepted += 1
                 if not pending:

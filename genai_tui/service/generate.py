@@ -50,6 +50,10 @@ class TokenStep:
     """Probability of the chosen token under the model's raw distribution (before the knobs)."""
     finish: str | None = None
     """Set on the last step: "stop" (a stop string appeared) or "length" (max_tokens)."""
+    speculated: bool = False
+    """Chosen from logits a speculative pass computed ahead (the previous token
+    was a guess that came true): this token cost no forward pass of its own.
+    A generation of n tokens ran n - (speculated tokens) passes."""
 
 
 DEFAULT_ORDER: tuple[str, ...] = (
@@ -394,6 +398,7 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
             counts.index_add_(0, torch.tensor(context),
                               torch.ones(len(context)))
         logits = decoder.prefill(context)  # (vocab,)
+    speculated = False
 
     # A greedy stage leaves one token with probability 1: its row is known
     # without computing it, so only the stages before it are run.
@@ -447,10 +452,11 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
             index=len(prefix) + n, id=token, token=text, prob=probs_of_token[-1],
             top_before=tops[0], top_after=tops[-1], stages=stage_traces,
             entropy=entropy_value, elapsed=time.perf_counter() - started,
-            raw_prob=probs_of_token[0], finish=finish)
+            raw_prob=probs_of_token[0], finish=finish, speculated=speculated)
         if finish is not None:
             return
         with torch.inference_mode():
             if counts is not None:
                 counts[token] += 1
             logits = decoder.step(token)
+            speculated = speculative and decoder.last_from_guess

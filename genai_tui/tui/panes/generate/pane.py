@@ -150,6 +150,11 @@ reshapes that distribution, then one token is drawn.
   token, and the branch is shown beside the original. `[`/`]` switch runs.
 - **A/B**: `v` edits the second knob set (B); F8 runs A and B side by side
   from the same prompt and seed. Starting a generation stops the one running.
+- **Speculative decoding**: the run's title shows *tokens per pass* when the
+  model checked several tokens in one forward pass. Guesses come from the
+  text itself (the last words' earlier continuation); a guess counts only if
+  the sampler picks it anyway, so the text is exactly what plain decoding
+  writes, just sooner.
 """
     BINDINGS = [
         Binding("f5", "run", "Run"),
