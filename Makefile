@@ -10,7 +10,7 @@ STAMP := $(VENV)/.genai-tui-installed
 
 .PHONY: run test setup bench lint
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py genai_tui/_native/f16gemm.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)

@@ -30,6 +30,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from genai_tui.models.fastlinear import Linear, few_row_linear
+
 
 @dataclass
 class GPTConfig:
@@ -195,11 +197,23 @@ class GPT(nn.Module):
         ))
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.lm_head.weight = self.transformer.wte.weight  # tied (Press & Wolf 2017)
+        self._native_kernels = True
         self.apply(self._init_weights)
         # GPT-2 scales the residual projections by 1/sqrt(2 * n_layer).
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @property
+    def native_kernels(self) -> bool:
+        """Let `decode` use the native float16-weight kernel where it computes
+        with exactly the same weights (see `fastlinear`); on by default."""
+        return self._native_kernels
+
+    @native_kernels.setter
+    def native_kernels(self, on: bool) -> None:
+        self._native_kernels = bool(on)
+        self.__dict__.pop("_fast", None)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -258,14 +272,15 @@ class GPT(nn.Module):
         the cache; returns the next-token logits after each of them, (T, vocab).
 
         The same arithmetic as ``forward(ids[None], cache)`` (tested to match),
-        arranged for a few positions: activations stay 2-D (T, C), and the
-        projections use ``addmm`` on pre-transposed copies of the weights
-        (``x @ W^T`` with W^T contiguous is ~1.7x faster than ``F.linear`` for
-        these few-row products on CPU), with no ``nn.Module`` calls or no-op
-        dropouts. T = 1 is ordinary decoding; T > 1 verifies a speculative
-        draft in one pass (each weight matrix is read once for all T rows).
-        Inference only; the copies are refreshed by `refresh_fast_weights`
-        (IncrementalDecoder calls it) when the parameters changed.
+        arranged for a few positions: activations stay 2-D (T, C), the
+        projections are `fastlinear.few_row_linear` products (the native
+        float16-weight kernel when the weights are exactly float16, as the
+        bundled model's are; else ``addmm`` on pre-transposed copies), with no
+        ``nn.Module`` calls or no-op dropouts. T = 1 is ordinary decoding;
+        T > 1 verifies a speculative draft in one pass (each weight matrix is
+        read once for all T rows). Inference only; the prepared weights are
+        rebuilt by `refresh_fast_weights` (IncrementalDecoder calls it) when
+        the parameters changed. ``native_kernels = False`` keeps to PyTorch.
         """
         cfg = self.config
         T, pos = ids.shape[0], cache.pos
@@ -274,41 +289,44 @@ class GPT(nn.Module):
             raise ValueError(f"{end} positions exceed block_size {cfg.block_size}")
         C, nh = cfg.n_embd, cfg.n_head
         hs = C // nh
-        wte, wpe, (lnf_w, lnf_b), wte_t, layers = self._fast_weights()
+        wte, wpe, (lnf_w, lnf_b), head, layers = self._fast_weights()
         x = wte[ids] + wpe[pos:end]  # (T, C)
         mask = None  # additive: -inf where query i (position pos + i) may not look
         if T > 1:
             mask = torch.zeros(T, end).masked_fill_(~_causal_mask(T, end, pos, ids.device),
                                                      float("-inf"))
+        scale = 1.0 / math.sqrt(hs)
         eps = 1e-5
-        for layer, (ln1_w, ln1_b, attn_wt, attn_b, proj_wt, proj_b, ln2_w, ln2_b,
-                    fc_wt, fc_b, mproj_wt, mproj_b) in enumerate(layers):
+        for layer, (ln1_w, ln1_b, qkv_proj, out_proj, ln2_w, ln2_b, fc, mlp_proj) in enumerate(
+                layers):
             h = F.layer_norm(x, (C,), ln1_w, ln1_b, eps)  # (T, C)
-            qkv = torch.addmm(attn_b, h, attn_wt)  # (T, 3C)
+            qkv = qkv_proj(h)  # (T, 3C)
             q, k, v = qkv.view(T, 3, nh, hs).permute(1, 2, 0, 3).unbind(0)  # each (nh, T, hs)
             keys, values = cache.k[layer, 0], cache.v[layer, 0]  # (nh, Tmax, hs)
             keys[:, pos:end] = k
             values[:, pos:end] = v
-            # Attention by hand: for a few queries two bmm's beat SDPA's fused CPU
-            # kernel (~8 vs ~30 us a layer in the loop). q is pre-scaled by
-            # 1/sqrt(hs) in the fast weights.
-            att = torch.bmm(q, keys[:, :end].transpose(1, 2))  # (nh, T, end)
-            if mask is not None:
-                att = att + mask
+            # Attention by hand: for a few queries two bmm's beat SDPA's fused
+            # CPU kernel (~8 vs ~30 us a layer in the loop).
+            k_t = keys[:, :end].transpose(1, 2)  # (nh, hs, end)
+            if mask is None:
+                att = torch.bmm(q, k_t).mul_(scale)  # (nh, T, end)
+            else:
+                att = torch.baddbmm(mask, q, k_t, alpha=scale)
             y = torch.bmm(torch.softmax(att, dim=-1), values[:, :end])  # (nh, T, hs)
-            x = x + torch.addmm(proj_b, y.transpose(0, 1).reshape(T, C), proj_wt)  # (T, C)
+            x = x + out_proj(y.transpose(0, 1).reshape(T, C))  # heads concatenated: (T, C)
             h = F.layer_norm(x, (C,), ln2_w, ln2_b, eps)
-            h = F.gelu(torch.addmm(fc_b, h, fc_wt), approximate="tanh")  # (T, 4C)
-            x = x + torch.addmm(mproj_b, h, mproj_wt)  # (T, C)
+            h = F.gelu(fc(h), approximate="tanh")  # (T, 4C)
+            x = x + mlp_proj(h)  # (T, C)
         cache.pos = end
         x = F.layer_norm(x, (C,), lnf_w, lnf_b, eps)  # (T, C)
-        return x @ wte_t  # (T, vocab)
+        return head(x)  # (T, vocab)
 
     def _params_version(self) -> tuple:
-        return tuple(p._version for p in self.parameters()) + (id(self.transformer.wte.weight),)
+        return tuple(p._version for p in self.parameters()) + (
+            id(self.transformer.wte.weight), self.native_kernels)
 
     def refresh_fast_weights(self) -> None:
-        """Rebuild `decode`'s transposed weight copies if any parameter changed."""
+        """Rebuild `decode`'s prepared weights if any parameter changed."""
         fast = self.__dict__.get("_fast")
         if fast is None or fast[0] != self._params_version():
             self.__dict__.pop("_fast", None)
@@ -318,30 +336,20 @@ class GPT(nn.Module):
         fast = self.__dict__.get("_fast")
         if fast is None:
             tr = self.transformer
+            native = self.native_kernels
 
-            def t(w: torch.Tensor) -> torch.Tensor:
-                return w.detach().t().contiguous()
-
-            def bias(linear: nn.Linear) -> torch.Tensor:  # addmm needs one (bias=False configs)
-                b = linear.bias
-                return b if b is not None else torch.zeros(linear.out_features)
+            def linear(module: nn.Linear) -> Linear:
+                return few_row_linear(module.weight.t(), module.bias, native)
 
             with torch.no_grad():
-                def q_scaled(w: torch.Tensor) -> torch.Tensor:  # first C outputs are q
-                    w = w.clone()
-                    w[..., :self.config.n_embd] *= 1.0 / math.sqrt(self.config.head_size)
-                    return w
-
                 layers = [
-                    (b.ln_1.weight, b.ln_1.bias, q_scaled(t(b.attn.c_attn.weight)),
-                     q_scaled(bias(b.attn.c_attn)),
-                     t(b.attn.c_proj.weight), bias(b.attn.c_proj), b.ln_2.weight, b.ln_2.bias,
-                     t(b.mlp.c_fc.weight), bias(b.mlp.c_fc), t(b.mlp.c_proj.weight),
-                     bias(b.mlp.c_proj))
+                    (b.ln_1.weight, b.ln_1.bias, linear(b.attn.c_attn), linear(b.attn.c_proj),
+                     b.ln_2.weight, b.ln_2.bias, linear(b.mlp.c_fc), linear(b.mlp.c_proj))
                     for b in tr.h
                 ]
-                weights = (tr.wte.weight, tr.wpe.weight, (tr.ln_f.weight, tr.ln_f.bias),
-                           t(tr.wte.weight), layers)
+                head = few_row_linear(tr.wte.weight.t(), None, native)
+                weights = (tr.wte.weight, tr.wpe.weight, (tr.ln_f.weight, tr.ln_f.bias), head,
+                           layers)
             fast = (self._params_version(), weights)
             self.__dict__["_fast"] = fast
         return fast[1]

@@ -1,0 +1,38 @@
+"""The optional native kernel (`f16gemm.c`), loaded with ctypes.
+
+`kernel()` is the loaded library, or None when it was not built (no C
+compiler at install time), has no vector path for this CPU, or the
+environment sets ``GENAI_TUI_NATIVE=0``; callers then use PyTorch.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib.machinery
+import os
+from pathlib import Path
+
+
+@functools.cache
+def kernel() -> ctypes.CDLL | None:
+    if os.environ.get("GENAI_TUI_NATIVE", "1") == "0":
+        return None
+    here = Path(__file__).resolve().parent
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = here / f"f16gemm{suffix}"
+        if not path.is_file():
+            continue
+        try:
+            lib = ctypes.CDLL(str(path))  # CDLL releases the GIL during calls
+        except OSError:
+            return None
+        ptr, i32 = ctypes.c_void_p, ctypes.c_int
+        lib.f16_simd.restype = i32
+        lib.f16_panel_cols.restype = i32
+        lib.f16_pack.argtypes = [ptr, ptr, i32, i32]
+        lib.f16_pack.restype = None
+        lib.f16_gemm.argtypes = [ptr, ptr, ptr, ptr, i32, i32, i32]
+        lib.f16_gemm.restype = None
+        return lib if lib.f16_simd() else None
+    return None
