@@ -42,6 +42,9 @@ def greedy(logits: torch.Tensor) -> torch.Tensor:
 def _top_k_mask(scores: torch.Tensor, k: int) -> torch.Tensor:
     """Boolean mask of the ``k`` highest finite scores, lower ids first among ties."""
     kth = torch.topk(scores, k, dim=-1).values[..., -1:]  # (..., 1)
+    at_least = scores >= kth
+    if scores.dim() == 1 and kth[0] > NEG_INF and int(at_least.sum()) == k:
+        return at_least  # no tie straddles the k-th place: nothing to break
     above = scores > kth
     tied = scores == kth
     room = k - above.sum(dim=-1, keepdim=True)  # how many tied tokens fit
@@ -91,7 +94,11 @@ def top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
     vocab = probs.shape[-1]
     m = vocab + 1
     if vocab > _FAST_PREFIX:
-        m = _prefix_length(torch.topk(probs, _FAST_PREFIX).values, p)
+        best, order = torch.topk(probs, _FAST_PREFIX)
+        m = _prefix_length(best, p)
+        if m < _FAST_PREFIX and best[m - 1] > best[m]:  # the m best, no tie at the edge
+            keep = torch.zeros(vocab, dtype=torch.bool).index_fill_(0, order[:m], True)
+            return logits.masked_fill(~keep, NEG_INF)
     if m > _FAST_PREFIX or vocab <= _FAST_PREFIX:
         m = min(_prefix_length(torch.sort(probs, descending=True).values, p), vocab)
     # The nucleus is the m most likely tokens; ties at the edge go to lower ids.

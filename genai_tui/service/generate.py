@@ -406,16 +406,17 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
     for n in range(knobs.max_tokens):
         with torch.inference_mode():
             stage_logits = run_chain(soft_chain, logits, counts) if soft_chain else []
-            # Row 0: the raw model; row j: what stage j leaves. One log-softmax for all.
+            # Row 0: the raw model; row j: what stage j leaves. One softmax for all.
             scores = torch.stack([logits, *stage_logits]) if stage_logits else logits.view(1, -1)
-            logp = torch.log_softmax(scores, dim=-1)  # (R, vocab); removed tokens: -inf
-            every = logp.exp()  # (R, vocab)
+            every = torch.softmax(scores, dim=-1)  # (R, vocab)
             if is_greedy:  # the first maximum (max() is cheaper than argmax() on CPU)
                 token = int(scores[-1].max(dim=-1).indices)
             else:
                 token = draw(every[-1], generator)
-            # Entropy of the raw distribution, -sum p log p (raw logits are finite).
-            parts = [every[:, token], torch.dot(every[0], logp[0]).view(1)]
+            # Entropy of the raw distribution, -sum p log p (raw logits are finite;
+            # exp of a log-softmax with -inf rows is ~3x slower than a softmax).
+            logp = torch.log_softmax(logits, dim=-1)
+            parts = [every[:, token], torch.dot(every[0], logp).view(1)]
             if stage_logits:  # survivors per stage row
                 parts.append(torch.count_nonzero(every[1:], dim=-1).to(every.dtype))
             numbers = torch.cat(parts).tolist()
