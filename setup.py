@@ -10,6 +10,7 @@ from setuptools import Extension, setup
 setup(ext_modules=[Extension(
     "genai_tui._native.f16gemm",
     sources=["genai_tui/_native/f16gemm.c"],
-    extra_compile_args=["-O3", "-march=native", "-std=c11"],
+    extra_compile_args=["-O3", "-march=native", "-std=c11", "-fopenmp"],
+    extra_link_args=["-fopenmp"],
     optional=True,
 )])

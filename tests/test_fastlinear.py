@@ -34,6 +34,21 @@ def test_kernel_equals_addmm_on_the_same_weights(rows, k, n) -> None:
 
 
 @needs_kernel
+def test_kernel_shares_panels_among_torch_threads() -> None:
+    w_t = half_exact(256, 4096, seed=9)
+    x = torch.randn(3, 256)
+    fast = few_row_linear(w_t, None)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        two = fast(x)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(two, fast(x))  # each panel is computed the same way by any thread
+    assert torch.allclose(two, x @ w_t, atol=1e-4)
+
+
+@needs_kernel
 def test_kernel_refuses_wrong_shapes() -> None:
     fast = few_row_linear(half_exact(8, 64), None)
     with pytest.raises(ValueError):

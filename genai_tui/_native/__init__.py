@@ -32,7 +32,7 @@ def kernel() -> ctypes.CDLL | None:
         lib.f16_panel_cols.restype = i32
         lib.f16_pack.argtypes = [ptr, ptr, i32, i32]
         lib.f16_pack.restype = None
-        lib.f16_gemm.argtypes = [ptr, ptr, ptr, ptr, i32, i32, i32]
+        lib.f16_gemm.argtypes = [ptr, ptr, ptr, ptr, i32, i32, i32, i32]
         lib.f16_gemm.restype = None
         return lib if lib.f16_simd() else None
     return None

@@ -15,7 +15,7 @@
    Weights are first packed (`f16_pack`) into N / 64 panels of K x 64 values,
    each contiguous, so the kernel reads memory strictly in order.
 
-   Built by setup.py with -O3 -march=native; `f16_simd` tells the caller
+   Built by setup.py with -O3 -march=native -fopenmp; `f16_simd` tells the caller
    whether a vector path was compiled in (without one, PyTorch is faster and
    is used instead). Called through ctypes: plain C, no Python API. */
 
@@ -140,9 +140,12 @@ static void panel(const float *restrict x, const uint16_t *restrict p, const flo
 #endif
 
 /* y[m, :] = b + x[m, :] @ W for m < M, with W packed by f16_pack; b may be NULL.
-   x: M x K, y: M x N, both float32 and contiguous. */
+   x: M x K, y: M x N, both float32 and contiguous. With threads > 1 the panels
+   are shared among that many OpenMP threads (the caller passes PyTorch's
+   thread count; PyTorch's own libgomp is already loaded and is reused). */
 void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
-              float *restrict y, int M, int K, int N) {
+              float *restrict y, int M, int K, int N, int threads) {
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int c = 0; c < N / COLS; c++) {
         const uint16_t *p = P + (size_t)c * K * COLS;
         const float *bc = b ? b + (size_t)c * COLS : 0;

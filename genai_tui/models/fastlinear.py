@@ -8,8 +8,9 @@ float16, `few_row_linear` keeps it as packed float16 and multiplies with the
 native kernel (`genai_tui/_native/f16gemm.c`), which reads half the bytes and
 widens them to float32 in registers: the same weights, float32 accumulation,
 about twice as fast, and a few rows (speculative tokens) cost hardly more than
-one. Otherwise, or without the kernel, it is PyTorch's ``addmm`` on a
-contiguous W^T (~1.7x faster than ``F.linear`` for one row).
+one. It uses as many threads as PyTorch is set to. Otherwise, or without the
+kernel, it is PyTorch's ``addmm`` on a contiguous W^T (~1.7x faster than
+``F.linear`` for one row).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class HalfLinear:
         M = x.shape[0]
         y = torch.empty(M, self.N)
         self._gemm(x.data_ptr(), self._packed_ptr, self._bias_ptr, y.data_ptr(), M, self.K,
-                   self.N)
+                   self.N, torch.get_num_threads())
         return y
 
 
