@@ -39,11 +39,13 @@ TOP_N = 10
 """Candidates the service reports per token (before and after the knobs)."""
 FLUSH_HZ = 30
 """How often buffered tokens reach the screen (at most)."""
-FAST_FLUSH_HZ = 10
+FAST_FLUSH_HZ = 6
 """... and while a stream runs faster than `FAST_STREAM`: each repaint costs the
-model's thread GIL time, and 10 repaints a second of 12+ new tokens each still
+model's thread GIL time, and 6 repaints a second of 20+ new tokens each still
 read as a stream (benchmarks/generate_pane.py, 1024 tokens, on-screen/headless
-median: 74% at 30 Hz, 84% at 15 Hz, 91% at 10 Hz)."""
+median: 74% at 30 Hz, 84% at 15 Hz, 91% at 10 Hz with the float32 model at
+~1,000 tokens/s; with the float16 kernel at ~1,330 tokens/s headless: 86-87%
+at 10 Hz, 90-92% at 6 Hz)."""
 FAST_STREAM = 120.0
 """Tokens per second above which the pane repaints at `FAST_FLUSH_HZ`."""
 INSPECT_HZ = 4
