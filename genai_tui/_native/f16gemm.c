@@ -102,39 +102,13 @@ panel(const float *restrict x, const uint16_t *restrict p, const float *restrict
         _mm256_storeu_ps(y + 8 * i, acc[i]);
 }
 
-#else
+#else /* no vector path: f16_simd() is 0 and callers use PyTorch instead */
 
 #define MAX_ROWS 1
 
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0x1f) {
-        bits = sign | 0x7f800000u | (man << 13); /* inf / nan */
-    } else if (exp) {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    } else if (man) { /* subnormal: normalise */
-        exp = 113;
-        while (!(man & 0x400)) {
-            man <<= 1;
-            exp--;
-        }
-        bits = sign | (exp << 23) | ((man & 0x3ff) << 13);
-    } else {
-        bits = sign;
-    }
-    union { uint32_t u; float f; } v = {bits};
-    return v.f;
-}
-
 static void panel(const float *restrict x, const uint16_t *restrict p, const float *restrict b,
                   float *restrict y, int K, int N, const int R) {
-    (void)R;
-    (void)N;
-    for (int j = 0; j < COLS; j++)
-        y[j] = b ? b[j] : 0.0f;
-    for (int k = 0; k < K; k++)
-        for (int j = 0; j < COLS; j++)
-            y[j] += x[k] * half_to_float(p[(size_t)k * COLS + j]);
+    (void)x, (void)p, (void)b, (void)y, (void)K, (void)N, (void)R;
 }
 
 #endif
