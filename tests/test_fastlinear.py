@@ -18,10 +18,21 @@ def half_exact(*shape: int, seed: int = 0) -> torch.Tensor:
     return (torch.randn(*shape, generator=g) * 0.1).half().float()
 
 
+@pytest.fixture(params=[512, 256])
+def vector_path(request):
+    """Each vector path this CPU can run (AVX-512, AVX2 + F16C + FMA)."""
+    lib = kernel()
+    if lib is None or lib.f16_simd() < request.param:
+        pytest.skip(f"no {request.param}-bit path here")
+    assert lib.f16_use(request.param) == request.param
+    yield request.param
+    lib.f16_use(lib.f16_simd())
+
+
 @needs_kernel
 @pytest.mark.parametrize("rows", [1, 2, 3, 5, 6, 7, 13])
 @pytest.mark.parametrize("k,n", [(1, 64), (7, 128), (256, 768), (1024, 256), (256, 4096)])
-def test_kernel_equals_addmm_on_the_same_weights(rows, k, n) -> None:
+def test_kernel_equals_addmm_on_the_same_weights(rows, k, n, vector_path) -> None:
     w_t, bias = half_exact(k, n, seed=k + n), half_exact(n, seed=1)
     x = torch.randn(rows, k, generator=torch.Generator().manual_seed(rows))
     fast = few_row_linear(w_t, bias)
@@ -34,7 +45,7 @@ def test_kernel_equals_addmm_on_the_same_weights(rows, k, n) -> None:
 
 
 @needs_kernel
-def test_kernel_shares_panels_among_torch_threads() -> None:
+def test_kernel_shares_panels_among_torch_threads(vector_path) -> None:
     w_t = half_exact(256, 4096, seed=9)
     x = torch.randn(3, 256)
     fast = few_row_linear(w_t, None)

@@ -29,6 +29,8 @@ def kernel() -> ctypes.CDLL | None:
             return None
         ptr, i32 = ctypes.c_void_p, ctypes.c_int
         lib.f16_simd.restype = i32
+        lib.f16_use.argtypes = [i32]
+        lib.f16_use.restype = i32
         lib.f16_panel_cols.restype = i32
         lib.f16_pack.argtypes = [ptr, ptr, i32, i32]
         lib.f16_pack.restype = None

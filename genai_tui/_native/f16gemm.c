@@ -15,30 +15,17 @@
    Weights are first packed (`f16_pack`) into N / 64 panels of K x 64 values,
    each contiguous, so the kernel reads memory strictly in order.
 
-   Built by setup.py with -O3 -march=native -fopenmp; `f16_simd` tells the caller
-   whether a vector path was compiled in (without one, PyTorch is faster and
-   is used instead). Called through ctypes: plain C, no Python API. */
+   Built by setup.py with -O3 -fopenmp for any x86-64: the AVX-512 and the
+   AVX2 + F16C + FMA paths are compiled with per-function target attributes
+   and chosen at run time from what this CPU supports, so a build never
+   executes an instruction the CPU lacks. `f16_simd` reports the path (0: none,
+   e.g. on ARM; PyTorch is then faster and is used instead). Called through
+   ctypes: plain C, no Python API. */
 
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__F16C__) && defined(__FMA__))
-#include <immintrin.h>
-#endif
-
 #define COLS 64 /* columns per panel */
-
-int f16_simd(void) {
-#if defined(__AVX512F__)
-    return 512;
-#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
-    return 256;
-#else
-    return 0;
-#endif
-}
-
-int f16_panel_cols(void) { return COLS; }
 
 /* W (K x N half floats, row-major) -> P: panel c holds W[:, 64c : 64c + 64]. N % 64 == 0. */
 void f16_pack(const uint16_t *restrict W, uint16_t *restrict P, int K, int N) {
@@ -48,14 +35,19 @@ void f16_pack(const uint16_t *restrict W, uint16_t *restrict P, int K, int N) {
                 P[((size_t)c * K + k) * COLS + j] = W[(size_t)k * N + (size_t)c * COLS + j];
 }
 
-#if defined(__AVX512F__)
+int f16_panel_cols(void) { return COLS; }
 
-#define MAX_ROWS 6 /* 6 rows x 4 accumulators + 4 weights + 1 broadcast <= 32 registers */
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 
-static inline __attribute__((always_inline)) void
-panel(const float *restrict x, const uint16_t *restrict p, const float *restrict b,
-      float *restrict y, int K, int N, const int R) {
-    __m512 acc[MAX_ROWS][4];
+#define AVX512 __attribute__((target("avx512f")))
+#define AVX2 __attribute__((target("avx2,f16c,fma")))
+#define MAX_ROWS_512 6 /* 6 rows x 4 accumulators + 4 weights + 1 broadcast <= 32 registers */
+
+static inline __attribute__((always_inline)) AVX512 void
+panel512(const float *restrict x, const uint16_t *restrict p, const float *restrict b,
+         float *restrict y, int K, int N, const int R) {
+    __m512 acc[MAX_ROWS_512][4];
     for (int r = 0; r < R; r++)
         for (int i = 0; i < 4; i++)
             acc[r][i] = b ? _mm512_loadu_ps(b + 16 * i) : _mm512_setzero_ps();
@@ -78,64 +70,102 @@ panel(const float *restrict x, const uint16_t *restrict p, const float *restrict
             _mm512_storeu_ps(y + (size_t)r * N + 16 * i, acc[r][i]);
 }
 
-#elif defined(__AVX2__) && defined(__F16C__) && defined(__FMA__)
-
-#define MAX_ROWS 1 /* 8 accumulators + 1 weight + 1 broadcast of 16 registers */
-
-static inline __attribute__((always_inline)) void
-panel(const float *restrict x, const uint16_t *restrict p, const float *restrict b,
-      float *restrict y, int K, int N, const int R) {
-    (void)R;
-    (void)N;
-    __m256 acc[8];
-    for (int i = 0; i < 8; i++)
-        acc[i] = b ? _mm256_loadu_ps(b + 8 * i) : _mm256_setzero_ps();
-    for (int k = 0; k < K; k++) {
-        const uint16_t *w = p + (size_t)k * COLS;
-        __m256 xv = _mm256_set1_ps(x[k]);
-        for (int i = 0; i < 8; i++) {
-            __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 8 * i)));
-            acc[i] = _mm256_fmadd_ps(xv, wv, acc[i]);
-        }
-    }
-    for (int i = 0; i < 8; i++)
-        _mm256_storeu_ps(y + 8 * i, acc[i]);
-}
-
-#else /* no vector path: f16_simd() is 0 and callers use PyTorch instead */
-
-#define MAX_ROWS 1
-
-static void panel(const float *restrict x, const uint16_t *restrict p, const float *restrict b,
-                  float *restrict y, int K, int N, const int R) {
-    (void)x, (void)p, (void)b, (void)y, (void)K, (void)N, (void)R;
-}
-
-#endif
-
-/* y[m, :] = b + x[m, :] @ W for m < M, with W packed by f16_pack; b may be NULL.
-   x: M x K, y: M x N, both float32 and contiguous. With threads > 1 the panels
-   are shared among that many OpenMP threads (the caller passes PyTorch's
-   thread count; PyTorch's own libgomp is already loaded and is reused). */
-void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
-              float *restrict y, int M, int K, int N, int threads) {
+static AVX512 void gemm512(const float *restrict x, const uint16_t *restrict P,
+                           const float *restrict b, float *restrict y, int M, int K, int N,
+                           int threads) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int c = 0; c < N / COLS; c++) {
         const uint16_t *p = P + (size_t)c * K * COLS;
         const float *bc = b ? b + (size_t)c * COLS : 0;
-        for (int m = 0; m < M; m += MAX_ROWS) {
+        for (int m = 0; m < M; m += MAX_ROWS_512) {
             const float *xm = x + (size_t)m * K;
             float *ym = y + (size_t)m * N + (size_t)c * COLS;
-            switch (M - m < MAX_ROWS ? M - m : MAX_ROWS) {
-#if MAX_ROWS >= 6
-            case 5: panel(xm, p, bc, ym, K, N, 5); break;
-            case 4: panel(xm, p, bc, ym, K, N, 4); break;
-            case 3: panel(xm, p, bc, ym, K, N, 3); break;
-            case 2: panel(xm, p, bc, ym, K, N, 2); break;
-            case 1: panel(xm, p, bc, ym, K, N, 1); break;
-#endif
-            default: panel(xm, p, bc, ym, K, N, MAX_ROWS); break;
+            switch (M - m < MAX_ROWS_512 ? M - m : MAX_ROWS_512) {
+            case 1: panel512(xm, p, bc, ym, K, N, 1); break;
+            case 2: panel512(xm, p, bc, ym, K, N, 2); break;
+            case 3: panel512(xm, p, bc, ym, K, N, 3); break;
+            case 4: panel512(xm, p, bc, ym, K, N, 4); break;
+            case 5: panel512(xm, p, bc, ym, K, N, 5); break;
+            default: panel512(xm, p, bc, ym, K, N, 6); break;
             }
         }
     }
 }
+
+/* 16 registers: one row at a time, 8 accumulators + 1 weight + 1 broadcast. */
+static AVX2 void gemm256(const float *restrict x, const uint16_t *restrict P,
+                         const float *restrict b, float *restrict y, int M, int K, int N,
+                         int threads) {
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int c = 0; c < N / COLS; c++) {
+        const uint16_t *p = P + (size_t)c * K * COLS;
+        const float *bc = b ? b + (size_t)c * COLS : 0;
+        for (int m = 0; m < M; m++) {
+            const float *xm = x + (size_t)m * K;
+            __m256 acc[8];
+            for (int i = 0; i < 8; i++)
+                acc[i] = bc ? _mm256_loadu_ps(bc + 8 * i) : _mm256_setzero_ps();
+            for (int k = 0; k < K; k++) {
+                const uint16_t *w = p + (size_t)k * COLS;
+                __m256 xv = _mm256_set1_ps(xm[k]);
+                for (int i = 0; i < 8; i++) {
+                    __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + 8 * i)));
+                    acc[i] = _mm256_fmadd_ps(xv, wv, acc[i]);
+                }
+            }
+            float *ym = y + (size_t)m * N + (size_t)c * COLS;
+            for (int i = 0; i < 8; i++)
+                _mm256_storeu_ps(ym + 8 * i, acc[i]);
+        }
+    }
+}
+
+int f16_simd(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return 512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 256; /* every AVX2 CPU also has F16C */
+    return 0;
+}
+
+/* y[m, :] = b + x[m, :] @ W for m < M, with W packed by f16_pack; b may be NULL.
+   x: M x K, y: M x N, both float32 and contiguous. With threads > 1 the panels
+   are shared among that many OpenMP threads (the caller passes PyTorch's
+   thread count; PyTorch's own libgomp is already loaded and is reused).
+   Only call it when f16_simd() is not 0. */
+static int simd = -1; /* the path f16_gemm takes; -1: not chosen yet */
+
+/* Use `path` (512, 256 or 0) if this CPU can run it, else the best it can;
+   returns the path now in use. The tests run every path the CPU supports. */
+int f16_use(int path) {
+    int best = f16_simd();
+    simd = path == 512 ? best : path == 256 ? (best ? 256 : 0) : 0;
+    return simd;
+}
+
+void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
+              float *restrict y, int M, int K, int N, int threads) {
+    if (simd < 0)
+        simd = f16_simd();
+    if (simd == 512)
+        gemm512(x, P, b, y, M, K, N, threads);
+    else if (simd == 256)
+        gemm256(x, P, b, y, M, K, N, threads);
+}
+
+#else /* not x86-64 with GCC/Clang: no vector path, callers use PyTorch */
+
+int f16_simd(void) { return 0; }
+
+int f16_use(int path) {
+    (void)path;
+    return 0;
+}
+
+void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
+              float *restrict y, int M, int K, int N, int threads) {
+    (void)x, (void)P, (void)b, (void)y, (void)M, (void)K, (void)N, (void)threads;
+}
+
+#endif
