@@ -358,15 +358,15 @@ class RunView(ScrollView, can_focus=True):
         parts = [f"{icon} {run.label}", f"{run.generated}/{run.knobs.max_tokens} tok"]
         if self.SHOW_RATES and run.generated and not run.stepping:
             parts.append(_fmt_rate(run.rate))
-        own = run.steps[run.inherited:]
-        speculated = sum(s.speculated for s in own)
-        if speculated:  # fewer forward passes than tokens
-            parts.append(f"{len(own) / (len(own) - speculated):.2f} tok/pass")
         if run.stepping and run.status == "paused":
             parts.append("stepping")
         if run.status == "done" and run.steps and getattr(run.steps[-1], "finish", "") == "stop":
             parts.append("hit a stop string")
-        parts.append(knob_summary(run.knobs))  # last: the first thing cut when narrow
+        parts.append(knob_summary(run.knobs))
+        own = run.steps[run.inherited:]
+        speculated = sum(s.speculated for s in own)
+        if speculated:  # fewer forward passes than tokens; last: the first thing cut when narrow
+            parts.append(f"{len(own) / (len(own) - speculated):.2f} tok/pass")
         title = " · ".join(parts)
         _set_title(self, title)
 
