@@ -83,10 +83,10 @@ sample of the batch.
 `v` cycles the views, `s` saves the current images as a PNG file.
 """
     BINDINGS: ClassVar = [
-        Binding("v", "cycle_view", "Next view"),
-        Binding("space", "toggle_pause", "Pause/resume"),
-        Binding("full_stop", "step", "One step"),
-        Binding("r", "restart", "Sample again"),
+        Binding("v", "cycle_view", "View"),
+        Binding("space", "toggle_pause", "Pause"),
+        Binding("full_stop", "step", "Step"),
+        Binding("r", "restart", "Resample"),
         Binding("s", "save_png", "Save PNG"),
         *[Binding(str(i + 1), f"set_view('{view}')", f"View: {VIEW_TITLES[view]}", show=False)
           for i, view in enumerate(VIEWS)],
