@@ -60,8 +60,8 @@ def main() -> None:
 
     from genai_tui import _native as native
     from genai_tui.models.gpt import IncrementalDecoder, hf_gpt2_config_kwargs
-    from genai_tui.models.speculative import SpeculativeDecoder
     from genai_tui.models.gpt import to_hf_gpt2_state_dict as to_hf
+    from genai_tui.models.speculative import SpeculativeDecoder
     from genai_tui.service import generate as gen
 
     lm = gen.load_model()
@@ -209,8 +209,10 @@ def measure(runs: dict, n: int, rounds: int, with_hf: bool) -> None:
     print("\n(vs HF: against HF sampled for sampled rows, HF greedy otherwise)")
     g = tps["ours: service, greedy"]
     if with_hf:
-        print(f"ours (service) / HF generate: greedy {g / tps['HF GPT2LMHeadModel.generate, greedy']:.2f}x, "
-              f"sampled {tps['ours: service, sampled'] / tps['HF GPT2LMHeadModel.generate, sampled']:.2f}x "
+        hf_greedy = tps["HF GPT2LMHeadModel.generate, greedy"]
+        hf_sampled = tps["HF GPT2LMHeadModel.generate, sampled"]
+        print(f"ours (service) / HF generate: greedy {g / hf_greedy:.2f}x, "
+              f"sampled {tps['ours: service, sampled'] / hf_sampled:.2f}x "
               "(target >= 3x); ours greedy / HF greedy with its prompt lookup: "
               f"{g / tps['HF generate, greedy, prompt lookup 4']:.2f}x")
     model_only = tps["ours: model only (plain KV cache + argmax)"]

@@ -57,7 +57,8 @@ def generate_cmd(
         "(same tokens, faster)."),
     threads: int = typer.Option(
         1, "--threads", min=1, max=64,
-        help="Torch threads (2 is faster on an idle multi-core machine, far slower on a busy one)."),
+        help="Torch threads (2 is faster on an idle multi-core machine, far slower on a "
+        "busy one)."),
 ) -> None:
     """Continue PROMPT with the language model, streaming tokens as they are chosen."""
     import secrets

@@ -4,8 +4,9 @@ pass, the same tokens out.
 At one token per step a small model on a CPU is bound by reading every weight
 matrix once per token (8.5 MB of float16 for the bundled model with the native
 kernel, ~0.32 ms on one core here); a pass over a few positions reads them
-once too and costs little more than one position. So `SpeculativeDecoder` guesses the next few tokens cheaply,
-feeds the chosen token *and* the guesses through the model in one pass
+once too and costs little more than one position. So `SpeculativeDecoder`
+guesses the next few tokens cheaply, feeds the chosen token *and* the
+guesses through the model in one pass
 (`GPT.decode` over T rows, causal inside the new rows), and hands the caller
 the logits one position at a time. While the caller's choice equals the
 guess, the next logits are already computed; at the first difference the
@@ -97,8 +98,8 @@ class SpeculativeDecoder:
 
     Guesses are not free: on one core here a pass over 2, 3 or 5 positions
     costs 1.00x, 1.08x and 1.24x a pass over one with the float16 kernel
-    (1.14x, 1.19x and 1.25x on PyTorch's float32 ``addmm``). So the decoder drafts
-    ``max_draft`` tokens while guesses are being accepted, one token when the
+    (1.14x, 1.19x and 1.25x on PyTorch's float32 ``addmm``). So the decoder
+    drafts ``max_draft`` tokens while guesses are being accepted, one token when the
     acceptance rate (a moving average over passes) drops below
     ``FULL_DRAFT_AT``, and stops drafting below ``DRAFT_AT``, probing with one
     guess every ``PROBE_EVERY`` tokens so that it notices when the text turns
