@@ -77,8 +77,6 @@ class PromptLookup:
 
 @dataclass
 class SpeculationStats:
-    passes: int = 0
-    """Forward passes that verified a draft."""
     drafted: int = 0
     """Guessed tokens fed through the model."""
     accepted: int = 0
@@ -128,11 +126,6 @@ class SpeculativeDecoder:
         self._pass_accepted = 0
         self._since_draft = 0
 
-    @property
-    def context(self) -> list[int]:
-        """What the cache holds (including guesses not yet confirmed)."""
-        return self.decoder.context
-
     def prefill(self, ids: list[int]) -> torch.Tensor:
         self._pending.clear()
         self.last_from_guess = False
@@ -163,7 +156,6 @@ class SpeculativeDecoder:
             return self.decoder.step(token)
         self._since_draft = 0
         rows = self.decoder.step_many([token, *draft])  # (1 + len(draft), vocab)
-        self.stats.passes += 1
         self.stats.drafted += len(draft)
         pending.extend(zip(draft, rows[1:], strict=True))
         return rows[0]
