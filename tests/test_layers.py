@@ -74,3 +74,17 @@ def test_unknown_option_is_one_line_exit_2() -> None:
     assert out.stderr.count("\n") == 1
     assert out.stderr.startswith("genai-tui: error:")
     assert "Traceback" not in out.stderr
+
+
+def test_models_never_import_images() -> None:
+    """models/ is pure PyTorch: data (images/) is the service's business (issue 13/15)."""
+    import ast
+    from pathlib import Path
+
+    import genai_tui.models as models
+
+    for path in Path(models.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.startswith("genai_tui.images") for n in names), path.name

@@ -14,8 +14,8 @@ from genai_tui.models.classifier import (
     classify,
     load_classifier,
     save_classifier,
-    train_classifier,
 )
+from genai_tui.service.classifier import train_classifier
 
 
 def test_bundled_classifier_reads_held_out_digits() -> None:
@@ -45,7 +45,7 @@ def test_tiny_training_lowers_the_loss_and_round_trips(tmp_path) -> None:
     model = DigitClassifier(ClassifierConfig(channels=8, hidden=32))
     events = list(train_classifier(model, data.images, data.labels, test.images, test.labels,
                                    steps=150, batch_size=32, lr=1e-2, log_every=10,
-                                   outlier_fraction=0.0))
+                                   outlier_fraction=0.0))  # 10 classes, no junk
     assert events[-1].done and events[-1].accuracy is not None
     assert events[-1].loss < 0.8 * events[0].loss
     save_classifier(model, tmp_path / "c", {"steps": 150})

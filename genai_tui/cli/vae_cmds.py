@@ -49,13 +49,13 @@ def train_classifier_cmd(
                                 help="Generated training digits."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Folder for model.safetensors + card.json "
-                                    "(default: ./classifier)."),
+                                    "(default: ./classifier-new)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
 ) -> None:
     """Train the small CNN digit classifier (the judge of generated images)."""
     from genai_tui.service import classifier as service
 
-    out = out or Path("classifier")
+    out = out or Path("classifier-new")
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {str(out)!r} is a file; give a folder")
     _limit_threads()

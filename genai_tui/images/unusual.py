@@ -73,3 +73,73 @@ def _shapes(n: int, rng: np.random.Generator) -> np.ndarray:
         else:  # outline, 1.5-2.5 px wide
             out[i] = np.clip(rng.uniform(0.8, 1.3) + 0.5 - np.abs(sd), 0, 1)
     return out
+
+
+# -- junk for the judge's "not a digit" class (issue 15) ----------------------
+
+JUNK_TRAIN_KINDS: tuple[str, ...] = ("noise", "blobs", "scribbles", "blends", "cutoff")
+"""What the judge's reject class is trained on."""
+JUNK_UNSEEN_KINDS: tuple[str, ...] = ("shapes", "inverted", "speckle")
+"""Junk of kinds the judge never sees in training: its held-out rejection test."""
+
+
+def make_junk(n: int, kind: str, seed: int = 0) -> torch.Tensor:
+    """``n`` non-digit images (N, 1, 28, 28) of one ``kind``, deterministic by seed.
+
+    ``scribbles``: 3-8 random pen strokes; ``blends``: two different digits
+    mixed or overlaid; ``cutoff``: a digit with 40-60 % of it erased by a band;
+    ``speckle``: sparse thick dots; plus every kind of `make_unusual`.
+    """
+    if kind in KINDS:
+        return make_unusual(n, kind, seed=seed)
+    rng = np.random.default_rng(seed)
+    if kind == "scribbles":
+        return _scribbles(n, rng)
+    if kind == "blends":
+        a = make_digits(n, seed=seed + 101)
+        b = make_digits(n, seed=seed + 202)
+        same = a.labels == b.labels
+        b_img = b.images.clone()
+        b_img[same] = torch.flip(b.images[same], dims=(-1, -2))  # never a digit with itself
+        w = torch.from_numpy(rng.uniform(0.4, 0.6, (n, 1, 1, 1)).astype(np.float32))
+        mix = w * a.images + (1 - w) * b_img
+        over = torch.maximum(a.images, b_img)
+        pick = torch.from_numpy(rng.random(n) < 0.5)[:, None, None, None]
+        out = torch.where(pick, over, (mix / mix.amax(dim=(1, 2, 3), keepdim=True)
+                                       .clamp_min(1e-6)).clamp(0, 1))
+        return out
+    if kind == "cutoff":
+        img = make_digits(n, seed=seed + 303).images.clone()
+        yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) - SIZE / 2 + 0.5
+        for i in range(n):
+            ang = rng.uniform(0, 2 * np.pi)
+            off = rng.uniform(-3.0, 2.0)  # erase everything past a random line near the centre
+            keep = (np.cos(ang) * xx + np.sin(ang) * yy) < off
+            img[i, 0] *= torch.from_numpy(keep.astype(np.float32))
+        return img
+    if kind == "speckle":
+        arr = np.zeros((n, SIZE, SIZE), dtype=np.float32)
+        yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5
+        for i in range(n):
+            for _ in range(rng.integers(6, 16)):
+                cx, cy = rng.uniform(3, 25, 2)
+                r = rng.uniform(1.0, 2.2)
+                arr[i] = np.maximum(arr[i], np.clip(r + 0.5 - np.hypot(xx - cx, yy - cy), 0, 1))
+        return torch.from_numpy(arr)[:, None]
+    raise UserError(f"unknown junk kind {kind!r}; use one of: "
+                    f"{', '.join(JUNK_TRAIN_KINDS + JUNK_UNSEEN_KINDS)}")
+
+
+def _scribbles(n: int, rng: np.random.Generator) -> torch.Tensor:
+    from genai_tui.images.digits import _splat
+
+    points = 96
+    xy = np.empty((n, points, 2), dtype=np.float32)
+    for i in range(n):
+        k = int(rng.integers(3, 9))
+        ctrl = rng.uniform(4, 24, (k, 2))
+        t = np.linspace(0, k - 1, points)
+        xy[i, :, 0] = np.interp(t, np.arange(k), ctrl[:, 0])
+        xy[i, :, 1] = np.interp(t, np.arange(k), ctrl[:, 1])
+    radius = torch.from_numpy(rng.uniform(0.75, 1.9, n).astype(np.float32))
+    return _splat(torch.from_numpy(xy), radius).view(n, 1, SIZE, SIZE).clamp_(0, 1)

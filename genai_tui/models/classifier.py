@@ -1,16 +1,15 @@
 """A small CNN that reads 28x28 digits: the judge of generated images.
 
-Trained on our generated digits (`genai_tui.images.digits`) with *outlier
-exposure* (Hendrycks et al., 2019): pixel noise, blobs and inverted digits are
-trained towards the uniform distribution, so a low confidence means "this is
-not a digit" rather than an arbitrary guess. The diffusion and GAN panes use
-`classify` to say how many of their samples read as digits.
+Ten digit classes plus, when ``n_classes == 11``, an explicit reject class
+(index `REJECT`, "not a digit"); a temperature fitted on held-out data
+(Guo et al., 2017) calibrates the softmax. The training loop and its junk data
+live in `genai_tui.service.classifier` (models never import images).
+`classify` says which digit an image reads as and how sure the judge is;
+`penultimate` gives the features the "digit FID" is computed on.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from threading import Lock
@@ -25,6 +24,8 @@ from genai_tui.models.bundle import load_bundle, save_bundle
 from genai_tui.paths import asset
 
 ASSET_NAME = "classifier"
+REJECT = 10
+"""Index of the "not a digit" class in an 11-class judge."""
 
 
 @dataclass
@@ -36,6 +37,9 @@ class ClassifierConfig:
     hidden: int = 64
     """Width of the hidden fully connected layer."""
     n_classes: int = 10
+    """10 digits, or 11: the digits plus the reject class "not a digit"."""
+    temperature: float = 1.0
+    """Softmax temperature fitted on held-out data (1 = uncalibrated)."""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
@@ -68,74 +72,9 @@ class DigitClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
-
-# -- training -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClassifierEvent:
-    """One training report (every ``log_every`` steps, and at the end)."""
-
-    step: int
-    steps: int
-    loss: float
-    """Mean training loss since the last report."""
-    accuracy: float | None = None
-    """Held-out accuracy (at evaluation points and at the end)."""
-    elapsed: float = 0.0
-    done: bool = False
-
-
-def train_classifier(
-    model: DigitClassifier,
-    train_images: torch.Tensor,
-    train_labels: torch.Tensor,
-    test_images: torch.Tensor,
-    test_labels: torch.Tensor,
-    steps: int = 1500,
-    batch_size: int = 128,
-    lr: float = 2e-3,
-    seed: int = 0,
-    outlier_fraction: float = 0.2,
-    log_every: int = 50,
-    eval_every: int = 500,
-) -> Iterator[ClassifierEvent]:
-    """Train ``model`` in place with Adam, yielding metric events."""
-    from genai_tui.images.unusual import make_unusual
-
-    if steps < 1:
-        raise UserError("steps must be >= 1")
-    gen = torch.Generator().manual_seed(seed)
-    torch.manual_seed(seed)
-    n_out = int(batch_size * outlier_fraction)
-    outliers = torch.cat([make_unusual(2000, k, seed=seed + i)
-                          for i, k in enumerate(("noise", "blobs", "inverted"))])
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    start, running, count = time.perf_counter(), 0.0, 0
-    for step in range(1, steps + 1):
-        model.train()
-        idx = torch.randint(0, train_images.shape[0], (batch_size - n_out,), generator=gen)
-        x, y = train_images[idx], train_labels[idx]
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        if n_out:
-            # Outlier exposure: push non-digits towards the uniform distribution.
-            o = outliers[torch.randint(0, outliers.shape[0], (n_out,), generator=gen)]
-            loss = loss + 0.5 * -F.log_softmax(model(o), dim=-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-        running, count = running + loss.item(), count + 1
-        last = step == steps
-        if step % log_every == 0 or last:
-            acc = None
-            if step % eval_every == 0 or last:
-                acc = accuracy(model, test_images, test_labels)
-            yield ClassifierEvent(step, steps, running / count, acc,
-                                  time.perf_counter() - start, done=last)
-            running, count = 0.0, 0
+    def penultimate(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 28, 28) -> (B, hidden): the activations feeding the last layer."""
+        return self.head[:-1](self.features(x))
 
 
 @torch.no_grad()
@@ -186,7 +125,11 @@ def load_classifier(path: str | Path | None = None) -> DigitClassifier:
 def classify(
     images: torch.Tensor, model: DigitClassifier | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Read digits: (labels int64 (N,), confidences float (N,) = top softmax probability).
+    """Read digits: (labels int64 (N,), confidences float (N,)).
+
+    ``labels`` is the most likely *digit* (0-9) and ``confidences`` its
+    calibrated probability, so junk that the judge puts in its reject class
+    gets a low confidence; see `judge_probs` for the full distribution.
 
     ``images``: (N, 1, 28, 28) or (N, 28, 28), values in [0, 1] with ink = 1
     (values outside are clamped). Uses the bundled classifier unless ``model``.
@@ -199,8 +142,26 @@ def classify(
         raise UserError(f"classify expects (N, 1, 28, 28) images, got {tuple(images.shape)}")
     was_training = model.training
     model.eval()
-    probs = torch.cat([F.softmax(model(x[i:i + 1000].clamp(0, 1)), dim=-1)
-                       for i in range(0, x.shape[0], 1000)]) if len(x) else torch.zeros(0, 10)
+    t = float(model.config.temperature)
+    n_cls = model.config.n_classes
+    probs = torch.cat([F.softmax(model(x[i:i + 1000].clamp(0, 1)) / t, dim=-1)
+                       for i in range(0, x.shape[0], 1000)]) if len(x) else torch.zeros(0, n_cls)
     model.train(was_training)
-    conf, labels = probs.max(dim=-1)
+    conf, labels = probs[:, :10].max(dim=-1)
     return labels, conf
+
+
+@torch.no_grad()
+def features(images: torch.Tensor, model: DigitClassifier | None = None) -> torch.Tensor:
+    """Penultimate features (N, hidden) of ``images`` (N, 1, 28, 28) in [0, 1]."""
+    model = model or load_classifier()
+    x = images.detach().float().cpu()
+    if x.dim() == 3:
+        x = x[:, None]
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model.penultimate(x[i:i + 1000].clamp(0, 1))
+                     for i in range(0, x.shape[0], 1000)]) if len(x) else \
+        torch.zeros(0, model.config.hidden)
+    model.train(was_training)
+    return out

@@ -524,8 +524,13 @@ def quality(model: DiffusionModel, n: int = 256, steps: int = 50, seed: int = 12
     """Sample ``n`` images with DDIM-``steps`` (at most T) and let the classifier judge them."""
     steps = min(steps, model.num_timesteps)
     settings = SampleSettings(n=n, sampler="ddim", steps=steps, seed=seed)
-    verdict = judge(generate(model, settings))
+    images = generate(model, settings)
+    verdict = judge(images)
+    from genai_tui.service.classifier import judge_images
+
+    figures = judge_images(images).to_dict()
     return {"sampler": f"ddim-{steps}", "n": n, "seed": seed,
+            "digit_fid": figures["digit_fid"], "judge_version": figures["judge_version"],
             "judged_digits": round(verdict.digit_fraction, 4),
             "mean_confidence": round(verdict.mean_confidence, 4),
             "threshold": verdict.threshold,
