@@ -117,6 +117,9 @@ def sample_cmd(
             out["digits"] = [{"label": lab, "confidence": round(c, 4)}
                              for lab, c in zip(verdict.labels, verdict.confidences, strict=True)]
             out["judged_digits"] = verdict.digit_fraction
+            from genai_tui.service.classifier import judge_images
+
+            out["judge"] = judge_images(images, fid=n >= 2).to_dict()
         except UserError:
             out["digits"] = None
         emit_json(out)

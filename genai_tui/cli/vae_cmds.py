@@ -193,8 +193,14 @@ def vae_sample(
     result = service.sample(service.load(model), n=n, seed=seed, temperature=temperature)
     _save(result.images, png, 8)
     if json_out:
+        from genai_tui.service.classifier import judge_images
+
+        try:
+            figures = judge_images(result.images).to_dict()
+        except UserError:  # no judge bundled
+            figures = None
         emit_json({"model": model, "seed": seed, "temperature": temperature,
-                   "z": [[round(v, 4) for v in z] for z in result.z]})
+                   "z": [[round(v, 4) for v in z] for z in result.z], "judge": figures})
         return
     _print_grid(result.images, [f"#{i}" for i in range(n)], ascii_only, mode)
     say(f"{n} samples from {model}, seed {seed}")
