@@ -50,6 +50,9 @@ def test_sample_json_is_deterministic_for_a_seed(capsys) -> None:
     assert code == 0 and data["sampler"] == "ddim" and data["steps"] == 4
     assert len(data["digits"]) == 3
     assert 0 <= data["judged_digits"] <= 1
+    judge = data["judge"]
+    assert judge["n"] == 3 and judge["share"] == round(data["judged_digits"], 4)
+    assert sum(judge["histogram"]) == judge["judged_digits"] and judge["digit_fid"] > 0
     _, again, _ = run(args, capsys)
     assert json.loads(again)["digits"] == data["digits"]
 
