@@ -95,3 +95,15 @@ async def test_ctrl_s_saves_an_svg_screenshot_while_typing(tmp_path) -> None:
         await pilot.pause()
     (path,) = tmp_path.glob("genai-screenshot-tokenizer-*.svg")
     assert path.read_text().lstrip().startswith("<svg")
+
+
+def test_cli_bad_lesson_is_one_line_exit_2(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "bad.toml"
+    path.write_text('[[step]]\ncaption = "ok"\n[[step]]\npane = "nope"\ncaption = "b"\n')
+    done = subprocess.run([sys.executable, "-m", "genai_tui", "lesson", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "step 2: unknown pane 'nope'" in done.stderr
