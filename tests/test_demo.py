@@ -107,3 +107,25 @@ def test_cli_bad_lesson_is_one_line_exit_2(tmp_path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "step 2: unknown pane 'nope'" in done.stderr
+
+
+async def test_lesson_forward_and_back_restores_the_text() -> None:
+    body = ('[[step]]\npane = "tokenizer"\ntext = "first"\ncaption = "one"\n'
+            '[[step]]\ntext = "second"\ncaption = "two"\n')
+    checked = lesson.parse(body, pane_ids=("tokenizer",))
+    app = GenaiApp(panes=[TokenizerPane], lesson=checked)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        pane = app.query_one(TokenizerPane)
+        assert pane.lesson_text() == "first" and app.lesson.index == 0
+        app.screen.set_focus(None)
+        await pilot.press("space")
+        await pilot.pause()
+        assert pane.lesson_text() == "second" and app.lesson.index == 1
+        await pilot.press("alt+left")
+        await pilot.pause()
+        assert pane.lesson_text() == "first" and app.lesson.index == 0
+        pane._text_box().focus()
+        await pilot.press("space")  # typing: a space, not the next step
+        await pilot.pause()
+        assert app.lesson.index == 0 and " " in pane.lesson_text()
