@@ -118,7 +118,14 @@ async def test_save_png_key_writes_the_current_grid(tmp_path, monkeypatch) -> No
         await _settle(pilot, pane)
         await pilot.press("s")
         await pilot.pause()
-    assert (tmp_path / "genai-vae-samples-1.png").is_file()
+        from genai_tui.images.render import grid_array
+
+        expected = grid_array(pane.output.png_images, ncol=pane.output.png_ncol).shape
+    from PIL import Image
+
+    (path,) = tmp_path.glob("genai-vae-samples-*.png")
+    with Image.open(path) as img:  # the grid shown, upscaled x2
+        assert img.size == (expected[1] * 2, expected[0] * 2)
 
 
 async def test_save_png_notification_shows_a_hostile_folder_name_as_text(tmp_path,

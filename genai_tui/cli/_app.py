@@ -84,8 +84,13 @@ app.add_typer(train_app, name="train")
 
 
 @app.callback()
-def _main(ctx: typer.Context) -> None:
+def _main(
+    ctx: typer.Context,
+    ascii: bool = typer.Option(False, "--ascii", help="Draw with printable ASCII only."),
+    fps: float = typer.Option(None, "--fps", help="Cap repaints per second (1-120; "
+                              "default 60, 20 over SSH)."),
+) -> None:
     if ctx.invoked_subcommand is None:
         from genai_tui.tui.app import GenaiApp
 
-        GenaiApp().run()
+        GenaiApp(ascii=ascii, fps=fps).run()

@@ -6,14 +6,18 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
 
+from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, TabbedContent, TabPane, TextArea
 
+from genai_tui.lesson import Lesson
 from genai_tui.tui.help import HelpScreen
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.lesson_player import LessonBar, LessonPlayer
+from genai_tui.tui.pane import Pane, save_file
 from genai_tui.tui.panes import PANES, PaneSpec, load_pane
+from genai_tui.tui.terminal import fit_app
 
 
 class GenaiApp(App[None]):
@@ -29,16 +33,36 @@ class GenaiApp(App[None]):
         Binding("f2", "cycle_pane(-1)", "Prev pane", show=False),
         Binding("f3", "cycle_pane(1)", "Next pane", show=False),
         Binding("ctrl+q", "quit", "Quit"),
+        # Work while typing too (ctrl chords), so they are priority bindings.
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False, priority=True),
+        Binding("ctrl+o", "export", "Export", show=False, priority=True),
+        # Lesson keys: space/backspace only outside text boxes (there they
+        # type: the actions raise SkipAction), alt+arrows from anywhere.
+        Binding("space", "lesson(1, True)", "Next step", show=False, priority=True),
+        Binding("backspace", "lesson(-1, True)", "Step back", show=False, priority=True),
+        Binding("alt+right", "lesson(1, False)", "Next step", show=False, priority=True),
+        Binding("alt+left", "lesson(-1, False)", "Step back", show=False, priority=True),
     ]
 
     def __init__(self, initial_pane: str | None = None,
-                 panes: Sequence[PaneSpec | type[Pane]] | None = None) -> None:
+                 panes: Sequence[PaneSpec | type[Pane]] | None = None, *,
+                 ascii: bool = False, depth: str | None = None, fps: float | None = None,
+                 export_dir: str | Path | None = None, lesson: Lesson | None = None) -> None:
         """``panes``: the tabs to show (registry specs or pane classes);
         default, every pane in `PANES`. Tests and benchmarks pass one pane so
-        other panes' tabs leave their snapshots alone."""
+        other panes' tabs leave their snapshots alone.
+
+        ``ascii``: draw printable ASCII only. ``depth``: colour depth
+        ("truecolor", "256", "16", "mono"; default: what the terminal says,
+        "mono" under ``NO_COLOR``). ``fps``: repaint cap (default 60, 20
+        over SSH). ``export_dir``: where ctrl+s / ctrl+o save (default: the
+        working directory). ``lesson``: a checked lesson to play."""
         super().__init__()
         self._pane_classes: list = list(PANES if panes is None else panes)
         self._initial_pane = initial_pane
+        self.display_profile = fit_app(self, ascii=ascii, depth=depth, fps=fps)
+        self.export_dir = Path(export_dir) if export_dir is not None else None
+        self.lesson = LessonPlayer(lesson) if lesson is not None else None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -53,10 +77,62 @@ class GenaiApp(App[None]):
                         yield load_pane(cls)(id=f"pane-{cls.PANE_ID}")
         # Compact, without the palette hint (F1 help names ctrl+p), so the
         # pane's keys and Help/Quit fit at 80 columns.
+        if self.lesson is not None:
+            yield LessonBar(id="lesson-bar")
         yield Footer(compact=True, show_command_palette=False)
 
     async def on_mount(self) -> None:
         await self._show_active_pane()
+        if self.lesson is not None:
+            await self.lesson.forward(self)
+
+    # -- lessons, screenshots, exports ---------------------------------------------
+
+    @property
+    def lesson_bar(self) -> LessonBar:
+        return self.query_one("#lesson-bar", LessonBar)
+
+    @property
+    def active_pane_id(self) -> str | None:
+        tabs = self.query_one("#panes", TabbedContent)
+        return tabs.active or None
+
+    async def show_pane_now(self, pane_id: str) -> Pane:
+        """Switch to a pane (mounting it) and return it once its tab shows."""
+        pane = await self._ensure_pane(pane_id)
+        if self.active_pane_id != pane_id:
+            self._switch_to(pane_id)
+            await self._show_active_pane()
+        return pane
+
+    def _typing(self) -> bool:
+        return isinstance(self.focused, (Input, TextArea))
+
+    async def action_lesson(self, step: int, outside_text_only: bool) -> None:
+        # Not over a modal (help, a knob editor): their keys come first.
+        if self.lesson is None or (outside_text_only and self._typing()) or len(
+                self.screen_stack) > 1:
+            raise SkipAction()
+        if step > 0:
+            await self.lesson.forward(self)
+        else:
+            await self.lesson.back(self)
+
+    def action_screenshot(self) -> None:
+        """Save what the screen shows as an SVG file (works while typing)."""
+        svg = self.export_screenshot()
+        pane = self.active_pane_id or "app"
+
+        def write(path: Path) -> None:
+            path.write_text(svg, encoding="utf-8")
+
+        save_file(self, f"screenshot-{pane}", ".svg", write, title="Saved SVG")
+
+    def action_export(self) -> None:
+        """Save the active pane's data (JSON, PNG or CSV, per pane)."""
+        pane = self.active_pane
+        if pane is not None:
+            pane.export_now()
 
     async def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.tabbed_content.id == "panes":  # not a pane's own inner tabs

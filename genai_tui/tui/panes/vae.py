@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -27,7 +26,7 @@ from genai_tui.errors import UserError
 from genai_tui.images.plots import LABEL_COLOURS, histogram_text, scatter_text
 from genai_tui.images.render import ImageGrid
 from genai_tui.service import vae as svc
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.widgets import ViewBar
 
 VIEWS: tuple[str, ...] = ("samples", "recon", "interp", "walk", "map", "anomaly", "denoise")
@@ -453,21 +452,19 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
             self.noise = round(min(1.0, max(0.0, self.noise + 0.1 * step)), 2)
             self.refresh_view()
 
+    EXPORTS = "the images shown as PNG"
+
     def action_save_png(self) -> None:
+        self.export_now()
+
+    def export_data(self) -> Export | None:
         if self.output is None or self.output.png_images is None:
-            self.notify("Nothing to save yet.", severity="warning")
-            return
+            return None
         from genai_tui.images.render import save_png
 
-        self._saved += 1
-        path = Path(f"genai-vae-{self.output.view}-{self._saved}.png")
-        try:
-            save_png(self.output.png_images, path, nrow=self.output.png_ncol)
-        except UserError as e:
-            self.notify(str(e), severity="error", markup=False)
-            return
-        # markup=False: the folder's name is the user's (a '[/]' in it would crash the app)
-        self.notify(f"Saved {path.resolve()}", title="PNG", markup=False)
+        images, ncol = self.output.png_images, self.output.png_ncol
+        return Export(f"vae-{self.output.view}", ".png",
+                      lambda path: save_png(images, path, nrow=ncol) and None)
 
 
 def _two_different_labels(labels: list[int]) -> list[int]:

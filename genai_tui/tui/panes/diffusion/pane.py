@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -24,7 +23,7 @@ from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
 from genai_tui.tui.widgets import ViewBar
 
@@ -587,21 +586,19 @@ sample of the batch.
 
     # saving ------------------------------------------------------------------
 
+    EXPORTS = "the images shown as PNG"
+
     def action_save_png(self) -> None:
+        self.export_now()
+
+    def export_data(self) -> Export | None:
         images, ncol = self._png_images()
         if images is None:
-            self.notify("Nothing to save yet.", severity="warning")
-            return
+            return None
         from genai_tui.images.render import save_png
 
-        self._saved += 1
-        path = Path(f"genai-diffusion-{self.view}-{self._saved}.png")
-        try:
-            save_png(images, path, nrow=ncol)
-        except UserError as e:
-            self.notify(str(e), severity="error")
-            return
-        self.notify(f"Saved {path.resolve()}", title="PNG")
+        return Export(f"diffusion-{self.view}", ".png",
+                      lambda path: save_png(images, path, nrow=ncol) and None)
 
     def _png_images(self) -> tuple[Any, int]:
         if self.view == "forward" and self.process is not None:

@@ -11,6 +11,7 @@ import dataclasses
 import random
 import threading
 from collections import deque
+from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
 
@@ -29,7 +30,8 @@ from genai_tui.errors import UserError
 from genai_tui.service import generate as svc
 from genai_tui.service.runtime import gc_paused, torch_threads
 from genai_tui.textsafe import escape_controls
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.panes.generate import export
 from genai_tui.tui.panes.generate.knobs import KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
 from genai_tui.tui.panes.generate.runs import Run
@@ -858,6 +860,32 @@ reshapes that distribution, then one token is drawn.
 
     def on_legend_clicked(self, message: Legend.Clicked) -> None:
         self.action_digits()
+
+    # export and lessons (genai_tui/tui/panes/generate/export.py) --------------
+
+    EXPORTS = "the runs' text with per-token probabilities as JSON"
+
+    def export_data(self) -> Export | None:
+        if not any(run.steps for run in self.runs):
+            return None
+        runs, current, model = list(self.runs), self.current, self.model_info
+        return Export("generate-tokens", ".json",
+                      lambda path: export.write_runs(path, runs, current, model))
+
+    @classmethod
+    def check_lesson_knobs(cls, knobs: Mapping[str, Any]) -> None:
+        export.knobs_with(DEFAULT_KNOBS_A, knobs)
+
+    def lesson_knobs(self, names: list[str]) -> dict[str, Any]:
+        return {name: getattr(self.knobs_a, name) for name in names}
+
+    def lesson_set_knobs(self, knobs: Mapping[str, Any]) -> None:
+        """Set knobs of set A (shared ones on B too) and show set A."""
+        self.knobs_a = export.knobs_with(self.knobs_a, knobs)
+        self.knobs_b = _shared(self.knobs_b, self.knobs_a)
+        self.editing = "A"
+        self.knob_panel.set_knobs(self.knobs_a, "A")
+        self._update_hint()
 
 
 
