@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from genai_tui.tui.help import HelpScreen
+from genai_tui.tui.keys import key_label, works_while_typing
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes import PANES, PaneSpec, load_pane
 
@@ -136,7 +137,9 @@ class GenaiApp(App[None]):
                 if isinstance(binding, Binding) and binding.description:
                     yield SystemCommand(
                         f"{cls.TITLE}: {binding.description}",
-                        f"key {binding.key}",
+                        f"key {key_label(binding.key)}" + (
+                            "" if works_while_typing(binding) else " (outside a text box)"
+                        ),
                         partial(self._run_pane_action, cls.PANE_ID, binding.action),
                     )
 
