@@ -33,7 +33,7 @@ async def test_f1_opens_help_for_the_pane_and_escape_closes_it() -> None:
         text = pilot.app.screen.query_one(Markdown).source
         assert text.startswith("# Tokenizer")
         assert "Byte-pair encoding" in text and "rank" in text
-        assert "| `f5` | Replay |" in text  # the pane's keys, from its BINDINGS
+        assert "| `F5` | Replay |" in text  # the pane's keys, from its BINDINGS, as written
         await pilot.press("escape")
         assert not isinstance(pilot.app.screen, HelpScreen)
         assert pilot.app.screen.query(TokenizerPane)

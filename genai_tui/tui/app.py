@@ -14,6 +14,7 @@ from textual.widgets import Footer, Header, Input, TabbedContent, TabPane, TextA
 
 from genai_tui.lesson import Lesson
 from genai_tui.tui.help import HelpScreen
+from genai_tui.tui.keys import key_label, works_while_typing
 from genai_tui.tui.lesson_player import LessonBar, LessonPlayer
 from genai_tui.tui.pane import Pane, save_file
 from genai_tui.tui.panes import PANES, PaneSpec, load_pane
@@ -212,7 +213,9 @@ class GenaiApp(App[None]):
                 if isinstance(binding, Binding) and binding.description:
                     yield SystemCommand(
                         f"{cls.TITLE}: {binding.description}",
-                        f"key {binding.key}",
+                        f"key {key_label(binding.key)}" + (
+                            "" if works_while_typing(binding) else " (outside a text box)"
+                        ),
                         partial(self._run_pane_action, cls.PANE_ID, binding.action),
                     )
 

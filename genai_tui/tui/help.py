@@ -8,21 +8,33 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Markdown, Static
 
+from genai_tui.tui.keys import pane_key_rows
 from genai_tui.tui.pane import Pane
 
 
+def _md(label: str) -> str:
+    # A key inside a Markdown code span: a backtick key needs a wider fence.
+    return f"`` {label} ``" if "`" in label else f"`{label}`"
+
+
+def _rows(rows: list[tuple[str, str]]) -> str:
+    return "| key | action |\n|---|---|\n" + "\n".join(
+        f"| {_md(key)} | {desc.replace('|', '/')} |" for key, desc in rows
+    )
+
+
 def _key_table(pane: Pane) -> str:
-    rows = []
-    for binding in pane.BINDINGS:
-        if isinstance(binding, Binding):
-            key, desc = binding.key, binding.description
-        else:
-            key, desc = binding[0], binding[2] if len(binding) > 2 else ""
-        if desc:
-            rows.append(f"| `{key}` | {desc} |")
-    if not rows:
-        return ""
-    return "\n\n### Keys\n\n| key | action |\n|---|---|\n" + "\n".join(rows)
+    typing, outside = pane_key_rows(pane.BINDINGS)
+    text = ""
+    if typing:
+        text += "\n\n### Keys that work anywhere, even while typing\n\n" + _rows(typing)
+    if outside:
+        text += (
+            "\n\n### Keys outside a text box\n\n"
+            "While a text box has focus these keys type into it; "
+            "`Esc` leaves the text box (or `Tab` to another widget).\n\n" + _rows(outside)
+        )
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -53,8 +65,9 @@ class HelpScreen(ModalScreen[None]):
             text = f"# {self._pane.TITLE}\n\n{self._pane.HELP}{_key_table(self._pane)}"
         text += (
             "\n\n### Everywhere\n\n| key | action |\n|---|---|\n"
-            "| `F1` / `?` | this help |\n| `ctrl+p` | command palette |\n"
-            "| `F2` / `F3` | previous / next pane |\n| `ctrl+q` | quit |"
+            "| `F1` | this help (`?` too, outside a text box) |\n"
+            "| `Ctrl+P` | command palette |\n"
+            "| `F2` / `F3` | previous / next pane |\n| `Ctrl+Q` | quit |"
         )
         with VerticalScroll():
             yield Markdown(text)

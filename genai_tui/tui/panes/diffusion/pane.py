@@ -25,6 +25,7 @@ from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
 from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
+from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar
 
 VIEWS: tuple[str, ...] = ("forward", "reverse", "samples")
@@ -199,7 +200,7 @@ sample of the batch.
                                  max_scale=2, ncol=8, id="df-grid")
         # disabled while hidden: Textual's auto-focus would otherwise give a hidden Input
         # the focus at start-up and the first key would vanish into it
-        yield Input(placeholder="seed (Enter to sample, Esc to cancel)", id="df-seed",
+        yield SafeInput(placeholder="seed (Enter to sample, Esc to cancel)", id="df-seed",
                     type="integer", disabled=True)
 
     # loading -----------------------------------------------------------------

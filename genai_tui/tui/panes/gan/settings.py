@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from genai_tui.errors import UserError
 from genai_tui.images.points import DATASETS, DESCRIPTIONS
 from genai_tui.service.gan import LOSSES, OPTIMIZERS, GanSettings
+from genai_tui.tui.textbox import SafeInput
 
 _NUMBER_FIELDS = (
     ("lr_d", "D learning rate", float),
@@ -66,7 +67,7 @@ class GanSettingsScreen(ModalScreen[GanSettings | None]):
                                  value=s.data if builtin else "ring", allow_blank=False,
                                  compact=True, id="gan-set-data")
                     yield Label("or CSV file")
-                    yield Input("" if builtin else s.data, placeholder="path of x,y points",
+                    yield SafeInput("" if builtin else s.data, placeholder="path of x,y points",
                                 compact=True, id="gan-set-csv")
                 yield Label("loss")
                 yield Select([(n, n) for n in LOSSES], value=s.loss, allow_blank=False,
@@ -76,7 +77,7 @@ class GanSettingsScreen(ModalScreen[GanSettings | None]):
                              allow_blank=False, compact=True, id="gan-set-optimizer")
                 for name, label, kind in _NUMBER_FIELDS:
                     yield Label(label)
-                    yield Input(str(getattr(s, name)), compact=True, id=f"gan-set-{name}",
+                    yield SafeInput(str(getattr(s, name)), compact=True, id=f"gan-set-{name}",
                                 type="number" if kind is float else "integer")
             yield Static("", id="gan-set-error")
             with Horizontal(id="gan-set-buttons"):

@@ -28,6 +28,7 @@ from textual.widgets import Input, Static
 from genai_tui.errors import UserError
 from genai_tui.service.generate import DEFAULT_ORDER, Knobs
 from genai_tui.textsafe import visible
+from genai_tui.tui.textbox import SafeInput
 
 # --- what each knob is -------------------------------------------------------
 
@@ -498,7 +499,7 @@ class KnobEditScreen(ModalScreen[object]):
         with Vertical():
             yield Static(Text(f"Set {self.spec.label}", style="bold"))
             yield Static(Text(self.spec.help), id="knob-help")
-            yield Input(value=self.start, id="knob-input", compact=True,
+            yield SafeInput(value=self.start, id="knob-input", compact=True,
                         placeholder="type a value" if self.spec.kind != "stop"
                         else r"e.g. \n\n | ###  (empty: none)")
             yield Static("", id="knob-error")

@@ -36,6 +36,7 @@ from genai_tui.tui.panes.generate.knobs import KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
 from genai_tui.tui.panes.generate.runs import Run
 from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
+from genai_tui.tui.textbox import SafeInput
 
 TOP_N = 10
 """Candidates the service reports per token (before and after the knobs)."""
@@ -63,7 +64,7 @@ NEWLINE_MARK = "↵"
 """How the one-line prompt box shows (and lets you type, ctrl+j) a newline."""
 
 
-class PromptInput(Input):
+class PromptInput(SafeInput):
     """A one-line prompt box that shows control characters as visible symbols.
 
     Pasted escape sequences become ``␛[31m`` in the value itself, so the

@@ -8,9 +8,11 @@ from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
-from genai_tui.textsafe import escape_controls
+from genai_tui.tui.textbox import SafeInput
+
+__all__ = ["Board", "ChoiceBar", "SafeInput"]
 
 _CHOSEN = Style(bold=True, color="black", bgcolor="#5fafff")
 _OTHER = Style(color="grey70")
@@ -73,13 +75,6 @@ class ChoiceBar(Static):
             event.stop()
             self.set_value(value)
             self.post_message(self.Picked(self, value))
-
-
-class SafeInput(Input):
-    """A one-line input that shows pasted control characters as visible symbols."""
-
-    def validate_value(self, value: str) -> str:
-        return escape_controls(value, keep_newlines=False)
 
 
 class Board(VerticalScroll, inherit_bindings=False):

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input, Static
 
 from genai_tui.textsafe import visible_bytes
 from genai_tui.tui.panes.tokenizer.explain import hex_bytes, ui
+from genai_tui.tui.textbox import SafeInput
 
 VOCAB_LIMIT = 500
 """Rows shown per search (the table stays light; refine the search for more)."""
@@ -36,7 +37,7 @@ class VocabView(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="vocab-bar"):
-            yield Input(
+            yield SafeInput(
                 placeholder="search: text (e.g. ing) or id",
                 id="vocab-search",
                 compact=True,
