@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from genai_tui.sampling import stages
 from genai_tui.sampling.chain import DEFAULT_ORDER, STAGE_NAMES, build_chain, draw, run_chain
+from genai_tui.sampling.knobs import Knobs
 from genai_tui.service import generate as gen
 
 # Logits drawn from a few values make ties common; wide floats test the general case.
@@ -181,7 +182,7 @@ def test_every_chain_output_is_a_distribution(values, data) -> None:
         frequency_penalty=data.draw(st.floats(0.0, 1.0)),
     )
     order = data.draw(st.permutations(STAGE_NAMES))
-    chain = build_chain(order, **knobs)
+    chain = build_chain(Knobs(order=tuple(order), **knobs))
     logits = _t(values)
     counts = torch.zeros(len(values))
     counts[0] = 2
@@ -204,26 +205,28 @@ def test_every_chain_output_is_a_distribution(values, data) -> None:
 
 
 def test_chain_respects_order_and_skips_neutral_knobs() -> None:
-    chain = build_chain(("top-p", "temperature", "top-k"), temperature=0.7, top_k=5, top_p=0.9)
+    chain = build_chain(Knobs(order=("top-p", "temperature", "top-k"), temperature=0.7,
+                              top_k=5, top_p=0.9))
     assert [s.name for s in chain] == ["top-p", "temperature", "top-k"]
     assert [s.label for s in chain] == ["top-p 0.9", "temperature 0.7", "top-k 5"]
-    assert build_chain() == []
-    assert [s.name for s in build_chain(top_k=3, min_p=0.1, order=("top-k",))] == ["top-k"]
-    greedy = build_chain(temperature=0.5, top_k=3, repetition_penalty=1.2, greedy=True)
+    assert build_chain(Knobs()) == []
+    assert [s.name for s in build_chain(Knobs(top_k=3, min_p=0.1, order=("top-k",)))] == [
+        "top-k"]
+    greedy = build_chain(Knobs(temperature=0.5, top_k=3, repetition_penalty=1.2, greedy=True))
     assert [s.name for s in greedy] == ["penalties", "greedy"]
-    assert [s.name for s in build_chain(temperature=0.0)] == ["greedy"]
+    assert [s.name for s in build_chain(Knobs(temperature=0.0))] == ["greedy"]
     with pytest.raises(ValueError, match="unknown sampler stage"):
-        build_chain(("top-q",))
+        build_chain(Knobs(order=("top-q",)))
     with pytest.raises(ValueError, match="twice"):
-        build_chain(("top-k", "top-k"))
+        build_chain(Knobs(order=("top-k", "top-k")))
 
 
 def test_order_changes_the_result() -> None:
     logits = _t([2.0, 1.5, 1.0, 0.0, -1.0])
-    hot_first = run_chain(build_chain(("temperature", "top-p"), temperature=3.0, top_p=0.6),
-                          logits, torch.zeros(5))[-1]
-    p_first = run_chain(build_chain(("top-p", "temperature"), temperature=3.0, top_p=0.6),
-                        logits, torch.zeros(5))[-1]
+    hot_first = run_chain(build_chain(Knobs(order=("temperature", "top-p"), temperature=3.0,
+                                            top_p=0.6)), logits, torch.zeros(5))[-1]
+    p_first = run_chain(build_chain(Knobs(order=("top-p", "temperature"), temperature=3.0,
+                                          top_p=0.6)), logits, torch.zeros(5))[-1]
     assert int(_alive(hot_first).sum()) > int(_alive(p_first).sum())
 
 

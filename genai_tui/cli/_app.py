@@ -44,7 +44,7 @@ class GenaiTyper(typer.Typer):
         except _CLICK_ERRORS as e:
             _fail(e.format_message())
         except UserError as e:
-            _fail(str(e))
+            _fail(str(e), getattr(e, "exit_code", 2))
         except (click.exceptions.Abort, typer.Abort):
             print("genai-tui: aborted", file=sys.stderr)
             sys.exit(130)
@@ -59,10 +59,12 @@ class GenaiTyper(typer.Typer):
         sys.exit(0)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
+    """One line on stderr; exit 2 (the user's input) or the error's own code (a
+    server's fault is 1)."""
     first = " ".join(message.strip().splitlines()) or "invalid input"
     print(f"genai-tui: error: {first}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(code)
 
 
 app = GenaiTyper(

@@ -1,4 +1,8 @@
-"""Language-model commands: `genai-tui generate` and `genai-tui train lm`.
+"""Language-model commands: `genai-tui generate`, `genai-tui models` and `genai-tui train lm`.
+
+`generate`'s knob options come from the knob registry (`genai_tui.sampling.knobs`):
+flags, defaults and help are written there once. The command holds a
+`TextGenerator` (local model or remote server) and streams its `TokenStream`.
 
 Only Typer and the standard library are imported here; torch and the model
 load inside the command functions (`genai-tui --help` stays fast).
@@ -6,7 +10,9 @@ load inside the command functions (`genai-tui --help` stays fast).
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
@@ -14,98 +20,132 @@ import typer
 from genai_tui.cli._app import app, train_app
 from genai_tui.cli.output import command_line, emit_json, say
 from genai_tui.errors import UserError
+from genai_tui.sampling.knobs import KNOBS, knobs_from_values, option_help, validate
+from genai_tui.textsafe import escape_controls
+
+
+def _knob_parameters() -> list[inspect.Parameter]:
+    """One Typer option per knob of the registry (flag, default, help)."""
+    params = []
+    for knob in KNOBS:
+        flags = [knob.option] + ([knob.short_flag] if knob.short_flag else [])
+        help_text = option_help(knob)
+        annotation: object
+        if knob.kind == "float":
+            annotation, default = float, knob.default
+        elif knob.kind == "int":
+            annotation, default = int, knob.default
+        elif knob.kind == "seed":
+            annotation, default = str, str(knob.default)
+            help_text += " A whole number, or 'random'."
+        elif knob.kind == "bool":
+            annotation, default = bool, knob.default
+        elif knob.kind == "stop":
+            annotation, default = list[str], []
+            help_text += " Repeatable."
+        else:  # order
+            annotation, default = str, ",".join(knob.default)  # type: ignore[arg-type]
+        option = typer.Option(default, *flags, help=help_text, show_default=True)
+        params.append(inspect.Parameter(knob.field, inspect.Parameter.KEYWORD_ONLY,
+                                        default=option, annotation=annotation))
+    return params
+
+
+def knob_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Give a command taking ``**knob_values`` one option per knob (from the registry)."""
+    signature = inspect.signature(func, eval_str=True)
+    base = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
+    func.__signature__ = signature.replace(parameters=base + _knob_parameters())  # type: ignore[attr-defined]
+    return func
+
+
+BACKEND_HELP = ("'local' (default), a server's URL (e.g. http://127.0.0.1:8000/v1), or "
+                "'remote' for $OPENAI_BASE_URL.")
+API_KEY_HELP = "The server's API key (default: $OPENAI_API_KEY). Never printed."
 
 
 @app.command("generate")
+@knob_options
 def generate_cmd(
     prompt: str = typer.Argument(..., help="Text to continue ('-' reads standard input)."),
-    temperature: float = typer.Option(
-        1.0, "--temperature", "-t",
-        help="Divide logits by this; <1 sharper, >1 flatter, 0 greedy."),
-    top_k: int = typer.Option(0, "--top-k", "-k", help="Keep the k most likely tokens (0 = off)."),
-    top_p: float = typer.Option(
-        1.0, "--top-p", "-p",
-        help="Keep the smallest set reaching this mass, in (0, 1] (1 = off)."),
-    min_p: float = typer.Option(
-        0.0, "--min-p", help="Keep tokens with prob >= this x the top prob, in [0, 1] (0 = off)."),
-    typical_p: float = typer.Option(
-        1.0, "--typical-p", help="Locally typical sampling mass, in (0, 1] (1 = off)."),
-    repetition_penalty: float = typer.Option(
-        1.0, "--repetition-penalty", help="Scale down seen tokens' logits, > 0 (1 = off)."),
-    presence_penalty: float = typer.Option(
-        0.0, "--presence-penalty", help="Subtract from every seen token's logit (0 = off)."),
-    frequency_penalty: float = typer.Option(
-        0.0, "--frequency-penalty", help="Subtract this x the token's count so far (0 = off)."),
-    max_tokens: int = typer.Option(64, "--max-tokens", "-n", help="New tokens to generate."),
-    stop: list[str] = typer.Option(
-        [], "--stop", help="Stop once this text appears (repeatable; kept in the output)."),
-    seed: int | None = typer.Option(
-        None, "--seed", "-s", help="Random seed (default: a fresh one, shown with --json)."),
-    greedy: bool = typer.Option(False, "--greedy", help="Always take the most likely token."),
-    order: str = typer.Option(
-        ",".join(("penalties", "temperature", "top-k", "top-p", "min-p", "typical-p")),
-        "--order", help="Sampler stages in order, comma-separated (a stage left out is off)."),
-    model_path: Path | None = typer.Option(
-        None, "--model", "-m", help="A model folder (default: the bundled assets/lm)."),
+    backend: str = typer.Option("local", "--backend", "-b", help=BACKEND_HELP),
+    model: str | None = typer.Option(
+        None, "--model", "-m",
+        help="Local: a model folder (default: the bundled assets/lm). Remote: the server's "
+        "model name (default: its only model)."),
+    api_key: str | None = typer.Option(None, "--api-key", help=API_KEY_HELP,
+                                       show_default=False),
+    api: str = typer.Option(
+        "completions", "--api", help="Remote endpoint: completions (continues text) or chat."),
+    extras: bool = typer.Option(
+        True, "--extras/--no-extras",
+        help="Remote: send top-k, min-p, typical-p, repetition penalty and the penalty window "
+        "as extra fields (llama.cpp, vLLM); --no-extras for Ollama or OpenAI."),
     as_json: bool = typer.Option(
         False, "--json", help="One JSON object per token, then a summary with \"done\": true."),
     top_n: int = typer.Option(
         5, "--top-n", help="Candidates listed per token with --json (after the knobs)."),
     speculative: bool = typer.Option(
         True, "--speculative/--no-speculative",
-        help="Guess upcoming tokens by prompt lookup and verify them in one pass "
+        help="Local: guess upcoming tokens by prompt lookup and verify them in one pass "
         "(same tokens, faster)."),
     threads: int = typer.Option(
         1, "--threads", min=1, max=64,
         help="Torch threads (2 is faster on an idle multi-core machine, far slower on a "
         "busy one)."),
+    **knob_values: object,
 ) -> None:
-    """Continue PROMPT with the language model, streaming tokens as they are chosen."""
-    import secrets
+    """Continue PROMPT with a language model (local, or an OpenAI-compatible server),
+    streaming tokens as they are chosen."""
     import time
 
-    from genai_tui.service import generate as gen
+    from genai_tui.service.backend import TextGenerator
+    from genai_tui.service.remote import RemoteError
 
     started = time.perf_counter()
     if prompt == "-":
-        prompt = sys.stdin.read()
+        prompt = _read_stdin()
     if not 0 <= top_n <= 100:
         raise UserError(f"--top-n must be in [0, 100], got {top_n}")
-    knobs = gen.Knobs(
-        temperature=temperature, top_k=top_k, top_p=top_p, min_p=min_p, typical_p=typical_p,
-        repetition_penalty=repetition_penalty, presence_penalty=presence_penalty,
-        frequency_penalty=frequency_penalty, max_tokens=max_tokens, stop=tuple(stop),
-        seed=seed if seed is not None else secrets.randbits(31), greedy=greedy,
-        order=gen.parse_order(order))
-    gen.validate(knobs)  # before loading anything: a bad knob fails fast
-
-    import torch
-
-    # One token at a time is latency-bound: by default a single thread avoids
-    # OpenMP's waiting on a busy machine (see benchmarks/README.md).
-    torch.set_num_threads(threads)
-    lm = gen.load_model(model_path)
-    steps = gen.generate(prompt, knobs, lm, top_n=top_n if as_json else 0,
-                         speculative=speculative)
+    knobs = knobs_from_values(knob_values)
+    validate(knobs)  # before loading anything: a bad knob fails fast
+    generator: TextGenerator = _open_backend(backend, model, api_key, api, extras,
+                                             speculative, threads)
+    stream = generator.generate(prompt, knobs, top_n=top_n if as_json else 0)
+    caps = generator.capabilities
+    if not as_json:
+        for note in stream.notes:
+            say(f"genai-tui: note: {note}", err=True)
     count, finish, first_at, t0, speculated = 0, "length", None, time.perf_counter(), 0
+    no_probs = 0
     pieces: list[str] = []
-    for step in steps:
-        count += 1
-        if first_at is None:
-            first_at = time.perf_counter()
-        pieces.append(step.token)
-        speculated += step.speculated
-        if as_json:
-            emit_json({
-                "token": step.token, "id": step.id, "prob": step.prob,
-                "top": [{"token": c.token, "id": c.id, "prob": c.prob} for c in step.top_after],
-                "index": step.index, "raw_prob": step.raw_prob, "entropy": step.entropy,
-                "speculated": step.speculated,
-            })
-        else:
-            say(step.token, end="")
-        if step.finish:
-            finish = step.finish
+    try:
+        for step in stream:
+            count += 1
+            if first_at is None:
+                first_at = time.perf_counter()
+            pieces.append(step.token)
+            speculated += step.speculated
+            no_probs += not step.has_probs
+            if as_json:
+                emit_json({
+                    "token": step.token, "id": step.id if caps.token_ids else None,
+                    "prob": step.prob if step.has_probs else None,
+                    "top": [{"token": c.token, "id": c.id if caps.token_ids else None,
+                             "prob": c.prob} for c in step.top_after],
+                    "index": step.index,
+                    "raw_prob": step.raw_prob if step.has_probs else None,
+                    "entropy": step.entropy if step.entropy == step.entropy else None,
+                    "speculated": step.speculated,
+                })
+            else:
+                say(step.token, end="")
+            if step.finish:
+                finish = step.finish
+    except RemoteError:
+        if pieces and not as_json:
+            say("")
+        raise
     elapsed = time.perf_counter() - t0
     if as_json:
         emit_json({
@@ -113,11 +153,76 @@ def generate_cmd(
             "tokens_per_s": count / elapsed if elapsed > 0 else 0.0,
             "elapsed": elapsed,
             "time_to_first_token": (first_at - started) if first_at is not None else None,
-            "prompt_tokens": len(gen.prompt_ids(prompt, lm)), "seed": knobs.seed,
-            "model": lm.name, "text": "".join(pieces), "forward_passes": count - speculated,
+            "prompt_tokens": stream.prompt_tokens, "seed": stream.seed,
+            "model": generator.name, "backend": generator.where, "text": "".join(pieces),
+            "forward_passes": (count - speculated) if caps.stage_xray else None,
+            "unsupported": generator.unsupported(knobs), "notes": stream.notes,
+            "probabilities": count > 0 and no_probs == 0,
         })
     else:
         say("")
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, bytes):
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise UserError(f"standard input is not valid UTF-8 (byte {e.start})") from None
+    return data
+
+
+def _open_backend(backend: str, model: str | None, api_key: str | None, api: str,
+                  extras: bool, speculative: bool, threads: int):  # -> TextGenerator
+    """The back end ``--backend`` names, ready to generate."""
+    from genai_tui.service import remote
+    from genai_tui.service.backend import LocalGenerator
+
+    if backend.strip().lower() == "local":
+        if api_key is not None:
+            raise UserError("--api-key is for a remote --backend")
+        import torch
+
+        from genai_tui.service import generate as gen
+
+        # One token at a time is latency-bound: by default a single thread avoids
+        # OpenMP's waiting on a busy machine (see benchmarks/README.md).
+        torch.set_num_threads(threads)
+        return LocalGenerator(gen.load_model(Path(model) if model else None),
+                              speculative=speculative)
+    config = remote.ServerConfig.resolve(None if backend.strip().lower() == "remote"
+                                         else backend, api_key, api=api)
+    if not model:
+        names = remote.list_models(config)
+        if len(names) != 1:
+            listed = ", ".join(escape_controls(n, False) for n in names[:8]) or "none"
+            raise UserError(f"name the model with --model (the server lists {listed})")
+        model = names[0]
+    return remote.RemoteGenerator(config, model, extras=extras)
+
+
+@app.command("models")
+def models_cmd(
+    backend: str = typer.Option("remote", "--backend", "-b",
+                                help="A server's URL (default: $OPENAI_BASE_URL)."),
+    api_key: str | None = typer.Option(None, "--api-key", help=API_KEY_HELP,
+                                       show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="A JSON list of model ids."),
+) -> None:
+    """List the models an OpenAI-compatible server offers (its /v1/models)."""
+    from genai_tui.service import remote
+
+    config = remote.ServerConfig.resolve(None if backend.strip().lower() == "remote"
+                                         else backend, api_key)
+    names = remote.list_models(config)
+    if as_json:
+        emit_json({"backend": config.base_url, "models": names})
+        return
+    for name in names:
+        say(name)
+    if not names:
+        say(f"genai-tui: note: {config.base_url} lists no models", err=True)
 
 
 @train_app.command("lm")

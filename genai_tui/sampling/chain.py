@@ -25,11 +25,9 @@ from dataclasses import dataclass
 import torch
 
 from genai_tui.sampling import stages as st
+from genai_tui.sampling.knobs import DEFAULT_ORDER, STAGE_NAMES, Knobs
 
-STAGE_NAMES: tuple[str, ...] = (
-    "penalties", "temperature", "top-k", "top-p", "min-p", "typical-p",
-)
-DEFAULT_ORDER: tuple[str, ...] = STAGE_NAMES
+__all__ = ["DEFAULT_ORDER", "STAGE_NAMES", "Stage", "build_chain", "draw", "run_chain"]
 
 
 @dataclass(frozen=True)
@@ -48,43 +46,37 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def build_chain(
-    order: Sequence[str] = DEFAULT_ORDER,
-    *,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    min_p: float = 0.0,
-    typical_p: float = 1.0,
-    repetition_penalty: float = 1.0,
-    presence_penalty: float = 0.0,
-    frequency_penalty: float = 0.0,
-    greedy: bool = False,
-) -> list[Stage]:
-    """The active stages, in ``order``. Raises ValueError for an unknown or repeated name."""
+def build_chain(knobs: Knobs) -> list[Stage]:
+    """The active stages of ``knobs``, in ``knobs.order`` (a stage missing from
+    the order is not applied). Raises ValueError for an unknown or repeated name."""
     seen: set[str] = set()
-    for name in order:
+    for name in knobs.order:
         if name not in STAGE_NAMES:
             raise ValueError(
                 f"unknown sampler stage {name!r} (choose from {', '.join(STAGE_NAMES)})")
         if name in seen:
             raise ValueError(f"sampler stage {name!r} appears twice")
         seen.add(name)
-    greedy = greedy or temperature == 0
+    temperature, top_k, top_p = knobs.temperature, knobs.top_k, knobs.top_p
+    min_p, typical_p = knobs.min_p, knobs.typical_p
+    repetition, presence, frequency = (knobs.repetition_penalty, knobs.presence_penalty,
+                                       knobs.frequency_penalty)
+    greedy = knobs.greedy or temperature == 0
 
     available: dict[str, Stage] = {}
-    if repetition_penalty != 1.0 or presence_penalty != 0.0 or frequency_penalty != 0.0:
+    if repetition != 1.0 or presence != 0.0 or frequency != 0.0:
         parts = []
-        if repetition_penalty != 1.0:
-            parts.append(f"repetition {_fmt(repetition_penalty)}")
-        if presence_penalty != 0.0:
-            parts.append(f"presence {_fmt(presence_penalty)}")
-        if frequency_penalty != 0.0:
-            parts.append(f"frequency {_fmt(frequency_penalty)}")
+        if repetition != 1.0:
+            parts.append(f"repetition {_fmt(repetition)}")
+        if presence != 0.0:
+            parts.append(f"presence {_fmt(presence)}")
+        if frequency != 0.0:
+            parts.append(f"frequency {_fmt(frequency)}")
+        if knobs.penalty_last_n:
+            parts.append(f"last {knobs.penalty_last_n}")
         available["penalties"] = Stage(
             "penalties", "penalties " + ", ".join(parts),
-            lambda lg, c: st.penalties(lg, c, repetition_penalty, presence_penalty,
-                                       frequency_penalty))
+            lambda lg, c: st.penalties(lg, c, repetition, presence, frequency))
     if not greedy:
         if temperature != 1.0:
             available["temperature"] = Stage(
@@ -102,7 +94,7 @@ def build_chain(
         if typical_p < 1.0:
             available["typical-p"] = Stage("typical-p", f"typical-p {_fmt(typical_p)}",
                                            lambda lg, c: st.typical_p(lg, typical_p))
-    chain = [available[name] for name in order if name in available]
+    chain = [available[name] for name in knobs.order if name in available]
     if greedy:
         chain.append(Stage("greedy", "greedy", lambda lg, c: st.greedy(lg)))
     return chain

@@ -1,12 +1,44 @@
-"""Generation service: what the generate pane and `genai-tui generate` call.
+"""Generation service: the local back end's model and its token-by-token generator.
 
-CONTRACT (shared by the pane and the CLI; implementations may add fields, not
-rename them).
+`generate` yields one `TokenStep` per token; the pane and the CLI reach it
+through `genai_tui.service.backend.LocalGenerator` (the `TextGenerator`
+contract, shared with the remote OpenAI-compatible back end). The knobs, their
+ranges and `validate` live in the knob registry (`genai_tui.sampling.knobs`);
+they are re-exported here. torch is imported inside functions only, so
+importing this module stays cheap (the app paints before any model loads).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from genai_tui.errors import AssetError, UserError
+from genai_tui.sampling.knobs import (
+    DEFAULT_ORDER,
+    STAGE_NAMES,
+    Knobs,
+    default_knobs,
+    parse_order,
+    validate,
+)
+from genai_tui.textsafe import bytes_text
+
+if TYPE_CHECKING:
+    from genai_tui.models.gpt import GPT
+    from genai_tui.tokenizers.base import Tokenizer
+
+__all__ = [
+    "DEFAULT_ORDER", "STAGE_NAMES", "Candidate", "Knobs", "LanguageModel", "StageTrace",
+    "TokenStep", "default_knobs", "generate", "load_model", "parse_order", "prompt_ids",
+    "validate",
+]
 
 
 @dataclass(frozen=True)
@@ -35,6 +67,7 @@ class TokenStep:
 
     index: int
     id: int
+    """The token id (a remote back end without ids numbers token texts itself)."""
     token: str
     """Text this token adds (complete UTF-8 only; see StreamDecoder)."""
     prob: float
@@ -43,7 +76,7 @@ class TokenStep:
     top_after: list[Candidate]
     stages: list[StageTrace]
     entropy: float
-    """Entropy (nats) of the model's raw distribution at this step."""
+    """Entropy (nats) of the model's raw distribution at this step (NaN: unknown)."""
     elapsed: float
     """Seconds since generation started."""
     raw_prob: float = 0.0
@@ -54,73 +87,15 @@ class TokenStep:
     """Chosen from logits a speculative pass computed ahead (the previous token
     was a guess that came true): this token cost no forward pass of its own.
     A generation of n tokens ran n - (speculated tokens) passes."""
+    has_probs: bool = True
+    """False when the back end returned no probability for this token (a server
+    without logprobs): ``prob``/``raw_prob`` are then meaningless, not "unlikely"."""
 
-
-DEFAULT_ORDER: tuple[str, ...] = (
-    "penalties", "temperature", "top-k", "top-p", "min-p", "typical-p",
-)
-"""Default sampler chain (like llama.cpp's): each stage sees the previous one's output."""
-
-
-@dataclass
-class Knobs:
-    """Decoding settings. Neutral values switch a stage off."""
-
-    temperature: float = 1.0
-    top_k: int = 0
-    """0 = off."""
-    top_p: float = 1.0
-    min_p: float = 0.0
-    typical_p: float = 1.0
-    repetition_penalty: float = 1.0
-    presence_penalty: float = 0.0
-    frequency_penalty: float = 0.0
-    max_tokens: int = 64
-    stop: tuple[str, ...] = ()
-    seed: int | None = 0
-    greedy: bool = False
-    order: tuple[str, ...] = field(default=DEFAULT_ORDER)
-
-# Functions (implemented below by the language-model work):
-#   load_model(path: str | None = None) -> LanguageModel   (service handle; torch imported inside)
-#   generate(prompt: str, knobs: Knobs, model: LanguageModel | None = None, *,
-#            prefix_ids: list[int] | None = None, top_n: int = 10) -> Iterator[TokenStep]
-#       prefix_ids: token ids already emitted after the prompt (counterfactual branches
-#       continue from prompt + prefix_ids). Pulling one item = one token (step mode).
-#   validate(knobs) raises UserError for out-of-range knobs.
-
-
-# ----------------------------------------------------------------------------
-# Implementation. torch is imported inside functions only, so importing this
-# module stays cheap (the app paints before any model loads).
-# ----------------------------------------------------------------------------
-
-import os  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from genai_tui.errors import AssetError, UserError  # noqa: E402
-from genai_tui.textsafe import bytes_text  # noqa: E402
-
-STAGE_NAMES: tuple[str, ...] = DEFAULT_ORDER
-"""Every stage name `Knobs.order` may contain."""
 
 CARD_FILE = "card.json"
 """The model card beside the weights (corpus, steps, seed, metrics, command, tokenizer)."""
-
-FINISH_REASONS = ("stop", "length")
-"""Why a generation ended: a stop string appeared, or ``max_tokens`` were made."""
-
-
-@dataclass(frozen=True)
-class GenerationInfo:
-    """What `prepare` settled before the first token (for summaries)."""
-
-    prompt_ids: list[int]
-    seed: int | None
+PROMPT_SEPARATOR = "\n\n"
+"""What an empty prompt starts from: the corpus's document separator (a blank line)."""
 
 
 class LanguageModel:
@@ -131,7 +106,7 @@ class LanguageModel:
     own KV cache).
     """
 
-    def __init__(self, model: Any, tokenizer: Any, card: dict | None = None,
+    def __init__(self, model: GPT, tokenizer: Tokenizer, card: dict | None = None,
                  path: Path | None = None) -> None:
         self.model = model
         """The `genai_tui.models.gpt.GPT` network (eval mode, float32)."""
@@ -241,7 +216,7 @@ def _load_dir(directory: Path) -> LanguageModel:
     return LanguageModel(model, tokenizer, card, directory)
 
 
-def _load_tokenizer(directory: Path, card: dict) -> Any:
+def _load_tokenizer(directory: Path, card: dict) -> Tokenizer:
     spec = card.get("tokenizer") or {}
     kind = spec.get("kind", "bpe") if isinstance(spec, dict) else None
     if kind == "byte":
@@ -255,64 +230,6 @@ def _load_tokenizer(directory: Path, card: dict) -> Any:
 
     file = directory / Path(spec["file"]).name  # the file lives beside the weights
     return BPETokenizer.load(file, name=spec.get("name") or None)
-
-
-# -- validation ----------------------------------------------------------------
-
-
-def validate(knobs: Knobs) -> None:
-    """Raise `UserError` naming the first out-of-range knob."""
-    import math
-
-    def finite(name: str, value: float) -> None:
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or math.isnan(value) \
-                or math.isinf(value):
-            raise UserError(f"{name} must be a finite number, got {value!r}")
-
-    for name in ("temperature", "top_p", "min_p", "typical_p", "repetition_penalty",
-                 "presence_penalty", "frequency_penalty"):
-        finite(name.replace("_", "-"), getattr(knobs, name))
-    if knobs.temperature < 0:
-        raise UserError(f"temperature must be >= 0 (0 = greedy), got {knobs.temperature:g}")
-    if knobs.temperature > 100:
-        raise UserError(f"temperature must be <= 100, got {knobs.temperature:g}")
-    if not isinstance(knobs.top_k, int) or knobs.top_k < 0:
-        raise UserError(f"top-k must be a whole number >= 0 (0 = off), got {knobs.top_k!r}")
-    if not 0.0 < knobs.top_p <= 1.0:
-        raise UserError(f"top-p must be in (0, 1] (1 = off), got {knobs.top_p:g}")
-    if not 0.0 <= knobs.min_p <= 1.0:
-        raise UserError(f"min-p must be in [0, 1] (0 = off), got {knobs.min_p:g}")
-    if not 0.0 < knobs.typical_p <= 1.0:
-        raise UserError(f"typical-p must be in (0, 1] (1 = off), got {knobs.typical_p:g}")
-    if not 0.0 < knobs.repetition_penalty <= 10.0:
-        raise UserError("repetition penalty must be in (0, 10] (1 = off), got "
-                        f"{knobs.repetition_penalty:g}")
-    for name, value in (("presence penalty", knobs.presence_penalty),
-                        ("frequency penalty", knobs.frequency_penalty)):
-        if not -10.0 <= value <= 10.0:
-            raise UserError(f"{name} must be in [-10, 10] (0 = off), got {value:g}")
-    if not isinstance(knobs.max_tokens, int) or not 0 <= knobs.max_tokens <= 100_000:
-        raise UserError(f"max-tokens must be a whole number in [0, 100000], got "
-                        f"{knobs.max_tokens!r}")
-    if knobs.seed is not None and (not isinstance(knobs.seed, int) or knobs.seed < 0
-                                   or knobs.seed >= 2**63):
-        raise UserError(f"seed must be a whole number in [0, 2**63), got {knobs.seed!r}")
-    for s in knobs.stop:
-        if not isinstance(s, str) or not s:
-            raise UserError("stop strings must be non-empty text")
-    seen = set()
-    for name in knobs.order:
-        if name not in STAGE_NAMES:
-            raise UserError(f"unknown sampler stage {name!r} in order "
-                            f"(choose from {', '.join(STAGE_NAMES)})")
-        if name in seen:
-            raise UserError(f"sampler stage {name!r} appears twice in order")
-        seen.add(name)
-
-
-def parse_order(text: str) -> tuple[str, ...]:
-    """``"temperature,top-k"`` -> ``("temperature", "top-k")`` (validated by `validate`)."""
-    return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
 # -- generation ----------------------------------------------------------------
@@ -349,14 +266,14 @@ def generate(prompt: str, knobs: Knobs, model: LanguageModel | None = None, *,
         bad = [i for i in prefix_ids if not 0 <= i < lm.vocab_size]
         if bad:
             raise UserError(f"prefix token id {bad[0]} is not in the vocabulary")
-    prompt_ids = lm.encode(prompt) or lm.encode("\n\n")
+    prompt_ids = lm.encode(prompt) or lm.encode(PROMPT_SEPARATOR)
     return _generate(lm, prompt_ids, list(prefix_ids or []), knobs, top_n, speculative)
 
 
 def prompt_ids(prompt: str, model: LanguageModel | None = None) -> list[int]:
     """The token ids `generate` feeds for ``prompt``."""
     lm = model if model is not None else load_model()
-    return lm.encode(prompt) or lm.encode("\n\n")
+    return lm.encode(prompt) or lm.encode(PROMPT_SEPARATOR)
 
 
 def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs: Knobs,
@@ -369,11 +286,7 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
     from genai_tui.tokenizers.streaming import StreamDecoder
 
     started = time.perf_counter()
-    chain = build_chain(
-        knobs.order, temperature=knobs.temperature, top_k=knobs.top_k, top_p=knobs.top_p,
-        min_p=knobs.min_p, typical_p=knobs.typical_p,
-        repetition_penalty=knobs.repetition_penalty, presence_penalty=knobs.presence_penalty,
-        frequency_penalty=knobs.frequency_penalty, greedy=knobs.greedy)
+    chain = build_chain(knobs)
     is_greedy = bool(chain) and chain[-1].name == "greedy"
     needs_counts = any(s.name == "penalties" for s in chain)
     generator = None
@@ -394,9 +307,18 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
                    else IncrementalDecoder(lm.model))
         context = prompt_ids + prefix
         counts = torch.zeros(lm.vocab_size) if needs_counts else None
+        # The penalties count generated tokens only (OpenAI's and vLLM's
+        # semantics; a branch's prefix was generated too), or with
+        # ``penalty_last_n`` the last N tokens of the context, prompt included
+        # (llama.cpp's repeat_last_n window).
+        window: deque[int] | None = None
         if counts is not None:
-            counts.index_add_(0, torch.tensor(context),
-                              torch.ones(len(context)))
+            seen = prefix
+            if knobs.penalty_last_n:
+                window = deque(context[-knobs.penalty_last_n:])
+                seen = list(window)
+            if seen:
+                counts.index_add_(0, torch.tensor(seen), torch.ones(len(seen)))
         logits = decoder.prefill(context)  # (vocab,)
     speculated = False
 
@@ -459,5 +381,9 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
         with torch.inference_mode():
             if counts is not None:
                 counts[token] += 1
+                if window is not None:
+                    window.append(token)
+                    if len(window) > knobs.penalty_last_n:
+                        counts[window.popleft()] -= 1
             logits = decoder.step(token)
             speculated = speculative and decoder.last_from_guess
