@@ -59,6 +59,14 @@ def generate_cmd(
         1, "--threads", min=1, max=64,
         help="Torch threads (2 is faster on an idle multi-core machine, far slower on a "
         "busy one)."),
+    # -- beam search (genai_tui/cli/beam_cmds.py) --
+    beam: int = typer.Option(
+        0, "--beam", help="Beam search with N beams instead of sampling (0 = off; 1 = greedy)."),
+    length_penalty: float = typer.Option(
+        1.0, "--length-penalty", help="Beam search: score = log-prob / length ** this."),
+    early_stopping: str = typer.Option(
+        "false", "--early-stopping", help="Beam search: true, false or never "
+        "(Hugging Face semantics)."),
 ) -> None:
     """Continue PROMPT with the language model, streaming tokens as they are chosen."""
     import secrets
@@ -78,6 +86,11 @@ def generate_cmd(
         seed=seed if seed is not None else secrets.randbits(31), greedy=greedy,
         order=gen.parse_order(order))
     gen.validate(knobs)  # before loading anything: a bad knob fails fast
+    if beam:
+        from genai_tui.cli.beam_cmds import run_beam
+
+        return run_beam(prompt, beam, length_penalty, early_stopping, max_tokens, model_path,
+                        as_json, threads)
 
     import torch
 

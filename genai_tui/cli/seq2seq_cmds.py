@@ -67,7 +67,7 @@ def seq2seq_cmd(
     if result.beams:
         say("final ranking:", err=True)
         for i, hyp in enumerate(result.beams.ranking):
-            say(f"  {i + 1}. {hyp.text!s:<14} log-prob {hyp.logprob:8.3f}  score "
+            say(f"  {i + 1}. {svc.tokens_text(list(hyp.tokens)):<14} log-prob {hyp.logprob:8.3f}  score "
                 f"{hyp.score:8.3f}", err=True)
 
 
