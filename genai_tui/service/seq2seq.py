@@ -127,7 +127,7 @@ class Translation:
 
     input: str
     input_tokens: list[str]
-    """One per input position (characters)."""
+    """One per input position: the character, or ``<unk>`` for one outside printable ASCII."""
     output: str
     output_tokens: list[str]
     """One per generated position: characters, then ``<eos>`` if the model ended."""
@@ -167,7 +167,7 @@ def _trace(m: Seq2SeqModel, text: str, out_ids: list[int], **extra: Any) -> Tran
     probs = [float(probs_all[t, out_ids[t]]) for t in range(n)]
     chars = [i for i in out_ids if i != EOS]
     return Translation(
-        input=text, input_tokens=list(text), output=CharVocab.decode(chars),
+        input=text, input_tokens=[CharVocab.token(i) for i in _ids(text)], output=CharVocab.decode(chars),
         output_tokens=[CharVocab.token(i) for i in out_ids], output_ids=list(out_ids),
         probs=probs,
         encoder=[a[0].numpy() for a in tr.encoder],
