@@ -93,6 +93,14 @@ def generate_cmd(
         1, "--threads", min=1, max=64,
         help="Torch threads (2 is faster on an idle multi-core machine, far slower on a "
         "busy one)."),
+    # -- beam search (genai_tui/cli/beam_cmds.py) --
+    beam: int = typer.Option(
+        0, "--beam", help="Beam search with N beams instead of sampling (0 = off; 1 = greedy)."),
+    length_penalty: float = typer.Option(
+        1.0, "--length-penalty", help="Beam search: score = log-prob / length ** this."),
+    early_stopping: str = typer.Option(
+        "false", "--early-stopping", help="Beam search: true, false or never "
+        "(Hugging Face semantics)."),
     **knob_values: object,
 ) -> None:
     """Continue PROMPT with a language model (local, or an OpenAI-compatible server),
@@ -109,6 +117,13 @@ def generate_cmd(
         raise UserError(f"--top-n must be in [0, 100], got {top_n}")
     knobs = knobs_from_values(knob_values)
     validate(knobs)  # before loading anything: a bad knob fails fast
+    if beam:
+        if backend.strip().lower() != "local":
+            raise UserError("--beam runs on the local model only (servers do not expose beams)")
+        from genai_tui.cli.beam_cmds import run_beam
+
+        return run_beam(prompt, beam, length_penalty, early_stopping, knobs.max_tokens,
+                        Path(model) if model else None, as_json, threads)
     generator: TextGenerator = _open_backend(backend, model, api_key, api, extras,
                                              speculative, threads)
     stream = generator.generate(prompt, knobs, top_n=top_n if as_json else 0)

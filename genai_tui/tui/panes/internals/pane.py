@@ -26,10 +26,12 @@ from genai_tui.errors import UserError
 from genai_tui.service import internals as svc
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.internals import render as R
+from genai_tui.tui.panes.internals.seq2seq_view import Seq2SeqView
 from genai_tui.tui.panes.internals.widgets import Board, ChoiceBar, SafeInput
 
 VIEWS = [("attention", "Attention", "1"), ("embeddings", "Embeddings", "2"),
-         ("positions", "Positions", "3"), ("lens", "Logit lens", "4")]
+         ("positions", "Positions", "3"), ("lens", "Logit lens", "4"),
+         ("seq2seq", "Enc-dec", "5")]
 ATT_MODES = [("head", "one head", ""), ("all", "all heads", ""), ("mean", "mean of heads", "")]
 EMB_MODES = [("neighbours", "neighbours", ""), ("analogy", "a-b+c", ""), ("map", "PCA map", ""),
              ("similarity", "similarity", "")]
@@ -105,9 +107,16 @@ What happens **inside** the small GPT that writes in the Generate tab.
   final LayerNorm and the unembedding: what would the model predict if that
   layer were the last? The bottom row is the real prediction. ✓ = the
   prompt's actual next token. Arrows move the selection.
+- **Enc-dec** (`5`, F9): a small **encoder-decoder** rewriting dates as ISO
+  (`the 3rd of March, 2021` -> `2021-03-03`). The output appears character by
+  character; the **cross-attention** map shows, for each output character
+  (row), which input characters (columns) it read. Beside it the encoder's
+  **bidirectional** self-attention (every character sees every other) and the
+  decoder's **causal** one (grey: masked). `[`/`]` layer, `←`/`→` head, `m`
+  mean of heads, `b` greedy / beam search (4 beams, final ranking listed).
 
 Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
-Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
+Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
 """
     BINDINGS = [
         # The view bar shows 1-4; F5-F8 also work while typing in the input.
@@ -115,10 +124,12 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         Binding("f6", "view('embeddings')", "Embeddings view (also 2)", show=False),
         Binding("f7", "view('positions')", "Positions view (also 3)", show=False),
         Binding("f8", "view('lens')", "Logit lens view (also 4)", show=False),
+        Binding("f9", "view('seq2seq')", "Encoder-decoder view (also 5)", show=False),
         Binding("1", "view('attention')", "Attention view", show=False),
         Binding("2", "view('embeddings')", "Embeddings view", show=False),
         Binding("3", "view('positions')", "Positions view", show=False),
         Binding("4", "view('lens')", "Logit lens view", show=False),
+        Binding("5", "view('seq2seq')", "Encoder-decoder view", show=False),
         Binding("left_square_bracket", "layer(-1)", "Previous layer", show=False),
         Binding("right_square_bracket", "layer(1)", "Next layer", show=False),
         Binding("left", "horizontal(-1)", "Previous head / position", show=False),
@@ -237,6 +248,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
                 with Board(id="int-lens-board"):
                     yield Static(id="int-lens-table", classes="body")
                     yield Static(id="int-lens-detail", classes="body")
+            yield Seq2SeqView(id="int-seq2seq")
 
     def on_mount(self) -> None:
         waiting = _message("The language model loads when this tab is first shown.", "grey50")
@@ -252,6 +264,8 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
     def busy(self) -> bool:
         """True while the model loads or any view waits for a result (tests wait on it)."""
         if self.lm_loading or self._busy or self._typing:
+            return True
+        if self.view == "seq2seq" and self.query_one(Seq2SeqView).busy:
             return True
         return any(self._done.get(kind) != serial for kind, serial in self._serial.items())
 
@@ -490,7 +504,7 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         self.view = view
         self.query_one("#int-views", ChoiceBar).set_value(view)
         self.query_one("#int-switch", ContentSwitcher).current = f"int-{view}"
-        self.query_one("#int-inrow").display = view != "positions"
+        self.query_one("#int-inrow").display = view not in ("positions", "seq2seq")
         self._switch_context()
         if view == "embeddings" and self._done.get("embeddings") is None \
                 and "embeddings" not in self._busy:
@@ -584,6 +598,9 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         self._focus_board()
 
     def _focus_board(self) -> None:
+        if self.view == "seq2seq":
+            self.query_one(Seq2SeqView).focus_board()
+            return
         board = {"attention": "#int-att-board", "embeddings": "#int-emb-board",
                  "positions": "#int-pos-board", "lens": "#int-lens-board"}[self.view]
         self.query_one(board, Board).focus()
@@ -628,7 +645,8 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
 
     def _render_view(self) -> None:
         {"attention": self._render_attention, "embeddings": self._render_embeddings,
-         "positions": self._render_positions, "lens": self._render_lens}[self.view]()
+         "positions": self._render_positions, "lens": self._render_lens,
+         "seq2seq": self.query_one(Seq2SeqView).shown}[self.view]()
 
     def _width(self) -> int:
         return max(40, self.size.width or self.app.size.width)
@@ -808,6 +826,8 @@ Views: `1`-`4` (or F5-F8, which also work while typing), or click the view bar.
         elif view == "lens" and self.lens is not None:
             t.append(f" {self.lens.layers[self.lens_layer]}, position {self.lens_pos}", _INFO)
             t.append("   ↑↓ layer  ←→ position  ✓ = the actual next token", _HINT)
+        elif view == "seq2seq":
+            t.append(" encoder-decoder: dates in words -> ISO 8601", _INFO)
         elif self.lm_error and view != "embeddings":
             t.append(" no language model", _ERROR)
         self.query_one("#int-status", Static).update(t)

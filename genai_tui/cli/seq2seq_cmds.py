@@ -1,0 +1,138 @@
+"""Encoder-decoder commands: `genai-tui seq2seq` and `genai-tui train seq2seq`.
+
+Only Typer and the standard library are imported here; torch and the model
+load inside the command functions (`genai-tui --help` stays fast).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from genai_tui.cli._app import app, train_app
+from genai_tui.cli.output import command_line, emit_json, say
+from genai_tui.errors import UserError
+
+
+def _visible(token: str) -> str:
+    from genai_tui.textsafe import visible
+
+    return visible(token)
+
+
+@app.command("seq2seq")
+def seq2seq_cmd(
+    text: str = typer.Argument(..., help="A date in words, e.g. 'the 3rd of March, 2021' "
+                               "('-' reads standard input)."),
+    beam: int = typer.Option(
+        1, "--beam", "-b", help="Beam width (1 = greedy decoding)."),
+    length_penalty: float = typer.Option(
+        1.0, "--length-penalty", help="Beam score = log-prob / length ** this."),
+    early_stopping: str = typer.Option(
+        "false", "--early-stopping",
+        help="true: stop when --beam hypotheses are finished; false: stop when no running "
+        "beam can beat them (heuristic); never: the exact rule (Hugging Face semantics)."),
+    model_path: Path | None = typer.Option(
+        None, "--model", "-m", help="A seq2seq model folder (default: the bundled assets/seq2seq)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="One JSON object: output, tokens, attention maps, beams."),
+) -> None:
+    """Rewrite a date as ISO 8601 with the encoder-decoder; shows where each output
+    character looked in the input (cross-attention)."""
+    from genai_tui.service import seq2seq as svc
+
+    if text == "-":
+        text = sys.stdin.read().strip("\n")
+    stopping = svc.parse_early_stopping(early_stopping)
+    svc.check_input(text)
+    svc.check_beam(beam, length_penalty)
+    model = svc.load(str(model_path) if model_path is not None else None)
+    result = svc.translate(text, model, beam=beam, length_penalty=length_penalty,
+                           early_stopping=stopping)
+    if as_json:
+        emit_json(svc.result_json(result))
+        return
+    say(result.output)
+    say(f"model: {model.name}  ({model.describe()})", err=True)
+    say("cross-attention (mean over heads, last decoder layer): where each output "
+        "character looked", err=True)
+    cross = result.cross[-1].mean(axis=0)  # (T, S)
+    for t, tok in enumerate(result.output_tokens):
+        s = int(cross[t].argmax())
+        say(f"  {_visible(tok):>6}  <- {_visible(result.input_tokens[s])!s:<3} "
+            f"(input position {s}, weight {float(cross[t, s]):.2f})", err=True)
+    if result.beams:
+        say("final ranking:", err=True)
+        for i, hyp in enumerate(result.beams.ranking):
+            say(f"  {i + 1}. {svc.tokens_text(list(hyp.tokens)):<14} log-prob {hyp.logprob:8.3f}  score "
+                f"{hyp.score:8.3f}", err=True)
+
+
+def _default_out() -> Path:
+    return Path(f"seq2seq-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+@train_app.command("seq2seq")
+def train_seq2seq_cmd(
+    ctx: typer.Context,
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Model folder to write (default: a new folder "
+        "./seq2seq-<date>-<time>). The bundled assets/seq2seq only with --bundled."),
+    bundled: bool = typer.Option(
+        False, "--bundled", help="Write (overwrite) the bundled model in assets/seq2seq."),
+    steps: int = typer.Option(3000, "--steps", help="Optimizer steps."),
+    batch_size: int = typer.Option(64, "--batch-size", help="Pairs per step."),
+    width: int = typer.Option(128, "--width", help="d_model."),
+    heads: int = typer.Option(4, "--heads", help="Attention heads."),
+    enc_layers: int = typer.Option(2, "--enc-layers", help="Encoder blocks."),
+    dec_layers: int = typer.Option(2, "--dec-layers", help="Decoder blocks."),
+    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate."),
+    warmup: int = typer.Option(100, "--warmup", help="Warm-up steps."),
+    seed: int = typer.Option(1337, "--seed", help="Seed for initialisation and data."),
+    eval_every: int = typer.Option(250, "--eval-every", help="Steps between accuracy checks."),
+    final_eval: int = typer.Option(
+        1000, "--final-eval", help="Pairs per held-out set in the final (card) evaluation."),
+    threads: int | None = typer.Option(None, "--threads", help="torch threads."),
+    time_limit: float | None = typer.Option(
+        None, "--time-limit", help="Minutes after which to stop early and save."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final summary."),
+) -> None:
+    """Train the encoder-decoder on dates -> ISO (data generated here; held-out templates)."""
+    from genai_tui.paths import asset
+    from genai_tui.service import train_seq2seq as ts
+
+    bundled_dir = asset("seq2seq")
+    if bundled and out is not None:
+        raise UserError("give either --out or --bundled, not both")
+    target = bundled_dir if bundled else (out if out is not None else _default_out())
+    if not bundled and target.resolve() == bundled_dir.resolve():
+        raise UserError(f"{target} is the bundled model; pass --bundled to overwrite it")
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise UserError(f"folder {str(parent)!r} does not exist")
+    if threads is not None and threads < 1:
+        raise UserError(f"--threads must be >= 1, got {threads}")
+    if time_limit is not None and time_limit <= 0:
+        raise UserError(f"--time-limit must be > 0 minutes, got {time_limit:g}")
+    settings = ts.TrainSettings(
+        out=str(target), steps=steps, seed=seed, batch_size=batch_size, d_model=width,
+        n_head=heads, n_enc_layer=enc_layers, n_dec_layer=dec_layers, d_ff=4 * width, lr=lr,
+        warmup=warmup, eval_every=eval_every, final_eval_size=final_eval, threads=threads,
+        time_limit=time_limit * 60 if time_limit is not None else None,
+        command=command_line(ctx))
+    for event in ts.train(settings):
+        if isinstance(event, ts.StepEvent):
+            if not quiet and (event.step % 50 == 0 or event.step == 1):
+                say(f"step {event.step}/{event.steps}  loss {event.loss:.4f}  "
+                    f"lr {event.lr:.2e}  {event.elapsed:.0f}s", err=True)
+        elif isinstance(event, ts.EvalEvent):
+            if not quiet:
+                say(f"step {event.step}: exact match {event.seen_accuracy:.1%} (held-out dates), "
+                    f"{event.unseen_accuracy:.1%} (held-out templates)", err=True)
+        elif isinstance(event, ts.DoneEvent):
+            say(f"done: {event.step} steps in {event.elapsed:.0f}s; exact match "
+                f"{event.seen_accuracy:.1%} on held-out dates, {event.unseen_accuracy:.1%} on "
+                f"held-out templates; model in {event.out}")

@@ -1,0 +1,133 @@
+"""Pure renderers for the encoder-decoder view: attention maps -> `rich.text.Text`.
+
+Character-level maps: one terminal column per input character, so the input
+itself is the column header. Self-attention maps pack two query rows into one
+line with half blocks (``▀``: top half = row i, bottom half = row i + 1).
+Characters are untrusted (typed by the user): they pass through
+`textsafe.visible` and into `Text` objects, never markup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+
+from genai_tui.textsafe import visible
+from genai_tui.tui.panes.internals.render import DIM, LABEL, RAMP, SELECT, TITLE, fit, ramp_color
+
+MASKED_COLOR = "#303030"
+"""A position the mask forbids (not a weight of 0: it was never computed)."""
+SPECIAL_LABELS = {"<bos>": "^", "<eos>": "$", "<pad>": "_", "<unk>": "?"}
+
+
+def char_label(token: str) -> str:
+    """One cell for a character token: a space as ·, specials as ^ (start) and $ (end)."""
+    if token in SPECIAL_LABELS:
+        return SPECIAL_LABELS[token]
+    shown = visible(token)
+    return shown[:1] if shown else "?"
+
+
+def row_label(token: str, width: int = 5) -> str:
+    return fit(token if token in SPECIAL_LABELS else visible(token), width)
+
+
+def _header(tokens: list[str], indent: int, highlight: int | None = None) -> Text:
+    t = Text(" " * indent, no_wrap=True)
+    for i, tok in enumerate(tokens):
+        t.append(char_label(tok), SELECT if i == highlight else LABEL)
+    return t
+
+
+def cross_map(in_tokens: list[str], out_tokens: list[str], weights: Any, title: str,
+              selected: int | None = None) -> Text:
+    """Output tokens (rows) x input characters (columns), weights (T, S) in [0, 1].
+
+    The brightest cell of each row (where that output character looked most)
+    is marked in the header of the selected row."""
+    t = Text(no_wrap=True)
+    t.append(title + "\n", TITLE)
+    peak = int(weights[selected].argmax()) if selected is not None and len(out_tokens) else None
+    t.append_text(_header(in_tokens, 7, peak))
+    t.append("\n")
+    for r, tok in enumerate(out_tokens):
+        style = SELECT if r == selected else LABEL
+        t.append(row_label(tok, 5), style)
+        t.append(" ▏", DIM)
+        for s in range(len(in_tokens)):
+            t.append("█", Style(color=ramp_color(float(weights[r, s]))))
+        t.append("\n")
+    return t
+
+
+def self_map(tokens: list[str], weights: Any, title: str, causal: bool) -> Text:
+    """Self-attention, queries (rows) x keys (columns), two rows per line.
+
+    ``causal``: cells above the diagonal are drawn as masked (grey), whatever
+    their value (it is 0: the softmax gave them no weight)."""
+    n = len(tokens)
+    t = Text(no_wrap=True)
+    t.append(title + "\n", TITLE)
+    t.append_text(_header(tokens, 0))
+    t.append("\n")
+
+    def color(r: int, c: int) -> str:
+        if causal and c > r:
+            return MASKED_COLOR
+        return ramp_color(float(weights[r, c]))
+
+    for r in range(0, n, 2):
+        for c in range(n):
+            top = color(r, c)
+            if r + 1 < n:
+                t.append("▀", Style(color=top, bgcolor=color(r + 1, c)))
+            else:
+                t.append("▀", Style(color=top))
+        t.append("\n")
+    return t
+
+
+def legend() -> Text:
+    t = Text(no_wrap=True)
+    t.append("0 ", DIM)
+    for c in RAMP:
+        t.append("█", Style(color=c))
+    t.append(" 1", DIM)
+    t.append("  ", DIM)
+    t.append("█", Style(color=MASKED_COLOR))
+    t.append(" masked", DIM)
+    return t
+
+
+def output_line(tokens: list[str], probs: list[float], done: bool) -> Text:
+    """The output so far, one character per token, coloured by its probability."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("out› ", LABEL)
+    for tok, p in zip(tokens, probs):
+        if tok == "<eos>":
+            t.append(" $", DIM)
+            continue
+        t.append(char_label(tok) if tok != " " else " ", Style(bold=True, color=_prob_color(p)))
+    if not done:
+        t.append("▌", DIM)
+    if probs:
+        t.append(f"   lowest p {min(probs):.3f}", DIM)
+    return t
+
+
+def _prob_color(p: float) -> str:
+    return "green" if p >= 0.9 else "yellow" if p >= 0.5 else "red"
+
+
+def ranking_line(ranking: list[tuple[str, float, float]], width: int) -> Text:
+    """Beam search's final hypotheses: (text, log-prob, score), best first."""
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append("beams› ", LABEL)
+    for i, (text, logprob, score) in enumerate(ranking):
+        t.append(f"{i + 1}. ", DIM)
+        t.append(visible(text), TITLE if i == 0 else LABEL)
+        t.append(f" {logprob:.2f}  ", DIM)
+    t.truncate(width, overflow="ellipsis")
+    return t

@@ -1,0 +1,327 @@
+"""The Transformer pane's encoder-decoder view (dates -> ISO).
+
+Type a date; the output appears one character at a time, with the
+cross-attention map (output characters x input characters) of the chosen
+layer and head, and beside it the encoder's bidirectional self-attention and
+the decoder's causal one (the masked triangle is grey). ``b`` switches greedy
+decoding / beam search (the final ranking is listed).
+
+Self-contained: its own input, worker and keys; the pane only hosts it. The
+model loads in a worker the first time the view is shown. Keys follow the
+keyboard model: Enter, F-keys and Esc work while typing; `[` `]` `←` `→` `m`
+`b` `/` only when the input is not focused.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+from textual.worker import get_current_worker
+
+from genai_tui.errors import UserError
+from genai_tui.service import seq2seq as svc
+from genai_tui.tui.panes.internals import seq2seq_render as R
+from genai_tui.tui.panes.internals.widgets import Board, SafeInput
+
+DEFAULT_INPUT = "the 3rd of March, 2021"
+REVEAL_DELAY = 0.04
+"""Seconds between output characters, so a person sees them appear one by one
+(the model itself needs about a millisecond per character)."""
+BEAM_WIDTHS = (1, 4)
+
+_INFO = Style(color="grey85")
+_HINT = Style(color="grey50")
+_ERROR = Style(color="red", bold=True)
+
+
+class Seq2SeqView(Vertical):
+    """Encoder-decoder attention: cross, encoder self and decoder self maps."""
+
+    BINDINGS = [
+        Binding("left_square_bracket", "layer(-1)", "Previous layer", show=False),
+        Binding("right_square_bracket", "layer(1)", "Next layer", show=False),
+        Binding("left", "head(-1)", "Previous head", show=False),
+        Binding("right", "head(1)", "Next head", show=False),
+        Binding("up", "row(-1)", "Previous output character", show=False),
+        Binding("down", "row(1)", "Next output character", show=False),
+        Binding("m", "mean", "Mean/head", tooltip="one head / mean of the heads"),
+        Binding("b", "beam", "Beam", tooltip="greedy decoding / beam search (4 beams)"),
+        Binding("slash", "focus_input", "Edit the input", show=False),
+        Binding("escape", "leave_input", "Leave the input", show=False),
+    ]
+    DEFAULT_CSS = """
+    Seq2SeqView { height: 1fr; }
+    Seq2SeqView #s2s-inrow { height: 1; }
+    Seq2SeqView #s2s-inlabel { width: auto; color: $text-muted; padding-right: 1; }
+    Seq2SeqView #s2s-input { width: 1fr; }
+    Seq2SeqView #s2s-out { height: 1; }
+    Seq2SeqView #s2s-status { height: 1; background: $boost; }
+    Seq2SeqView #s2s-board { height: 1fr; }
+    Seq2SeqView #s2s-maps { height: auto; width: auto; }
+    Seq2SeqView #s2s-maps Static { width: auto; padding-right: 2; }
+    Seq2SeqView #s2s-beams { height: 1; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, model: Any, error: str = "") -> None:
+            super().__init__()
+            self.model = model
+            self.error = error
+
+    class Stepped(Message):
+        """One output character (or the finished beam search), or an error."""
+
+        def __init__(self, serial: int, step: Any = None, error: str = "",
+                     final: Any = None) -> None:
+            super().__init__()
+            self.serial = serial
+            self.step = step
+            self.error = error
+            self.final = final
+
+    def __init__(self, *, id: str | None = None, model_path: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model_path = model_path
+        self.model: Any = None
+        self.error = ""
+        self.loading = False
+        self.text = DEFAULT_INPUT
+        self.result: Any = None
+        """The latest `svc.Translation` (partial while decoding)."""
+        self.done = False
+        self.layer = -1
+        self.head = 0
+        self.mean = False
+        self.row = -1
+        """Selected output character (-1: the last one)."""
+        self.beam = 1
+        self._serial = 0
+        self._finished = 0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="s2s-inrow"):
+            yield Static("Date›", id="s2s-inlabel")
+            yield SafeInput(DEFAULT_INPUT, placeholder="a date in words, e.g. March the 3rd, 2021",
+                            id="s2s-input", compact=True)
+        yield Static(id="s2s-out")
+        yield Static(id="s2s-status")
+        with Board(id="s2s-board"):
+            with Horizontal(id="s2s-maps"):
+                yield Static(id="s2s-cross")
+                yield Static(id="s2s-enc")
+                yield Static(id="s2s-dec")
+            yield Static(id="s2s-beams")
+
+    # lifecycle -----------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        """True while the model loads or a decoding runs (tests wait on it)."""
+        return self.loading or self._finished != self._serial
+
+    def shown(self) -> None:
+        """Called by the pane each time the view is shown: load the model once."""
+        if self.model is None and not self.loading and not self.error:
+            self.loading = True
+            self._message(Text("⏳ Loading the encoder-decoder…"))
+            self._load()
+        self._render()
+
+    @work(thread=True, exclusive=True, group="seq2seq-load", exit_on_error=False,
+          description="loading the encoder-decoder")
+    def _load(self) -> None:
+        try:
+            self.post_message(self.Loaded(svc.load(self.model_path)))
+        except Exception as exc:  # noqa: BLE001 - shown in the view, the app stays up
+            self.post_message(self.Loaded(None, _describe(exc)))
+
+    def on_seq2seq_view_loaded(self, message: Loaded) -> None:
+        self.loading = False
+        self.model, self.error = message.model, message.error
+        if self.error:
+            self._message(Text("✗ " + self.error, style=_ERROR))
+            self.notify(self.error, title="Encoder-decoder", severity="error", markup=False)
+        else:
+            self._start()
+        self._update_status()
+
+    # decoding ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self.model is None:
+            return
+        self._serial += 1
+        self.done = False
+        self.row = -1
+        self._decode(self._serial, self.text, self.beam, self.model)
+
+    @work(thread=True, exclusive=True, group="seq2seq-decode", exit_on_error=False,
+          description="decoding")
+    def _decode(self, serial: int, text: str, beam: int, model: Any) -> None:
+        worker = get_current_worker()
+        try:
+            if beam == 1:
+                for step in svc.decode_steps(text, model):
+                    if worker.is_cancelled:
+                        return
+                    self.post_message(self.Stepped(serial, step=step))
+                    if not step.done:
+                        time.sleep(REVEAL_DELAY)
+            else:
+                final = svc.translate(text, model, beam=beam)
+                if not worker.is_cancelled:
+                    self.post_message(self.Stepped(serial, final=final))
+        except UserError as exc:
+            self.post_message(self.Stepped(serial, error=str(exc)))
+        except Exception as exc:  # noqa: BLE001 - shown in the view, the app stays up
+            self.post_message(self.Stepped(serial, error=_describe(exc)))
+
+    def on_seq2seq_view_stepped(self, message: Stepped) -> None:
+        if message.serial != self._serial:
+            return  # an older input's decoding
+        if message.error:
+            self._finished = message.serial
+            self.result, self.done = None, True
+            self._message(Text("✗ " + message.error, style=_ERROR))
+        else:
+            if message.final is not None:
+                self.result, self.done = message.final, True
+            else:
+                self.result, self.done = message.step.translation, message.step.done
+            if self.done:
+                self._finished = message.serial
+            self._render()
+        self._update_status()
+
+    # inputs and keys -----------------------------------------------------------
+
+    @property
+    def input(self) -> SafeInput:
+        return self.query_one("#s2s-input", SafeInput)
+
+    @on(Input.Submitted, "#s2s-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.text = event.value
+        self._start()
+        self.focus_board()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_input":
+            return self.input.has_focus
+        return True
+
+    def action_layer(self, step: int) -> None:
+        if self.result is None:
+            return
+        n = len(self.result.cross)
+        self.layer = (self.layer % n + step) % n
+        self._render()
+
+    def action_head(self, step: int) -> None:
+        if self.result is None:
+            return
+        n = self.result.cross[0].shape[0]
+        self.mean = False
+        self.head = (self.head + step) % n
+        self._render()
+
+    def action_row(self, step: int) -> None:
+        if self.result is None or not self.result.output_tokens:
+            return
+        n = len(self.result.output_tokens)
+        row = self.row % n
+        self.row = max(0, min(n - 1, row + step))
+        self._render()
+
+    def action_mean(self) -> None:
+        self.mean = not self.mean
+        self._render()
+
+    def action_beam(self) -> None:
+        self.beam = BEAM_WIDTHS[(BEAM_WIDTHS.index(self.beam) + 1) % len(BEAM_WIDTHS)]
+        self._start()
+        self._update_status()
+
+    def action_focus_input(self) -> None:
+        self.input.focus()
+
+    def action_leave_input(self) -> None:
+        self.focus_board()
+
+    def focus_board(self) -> None:
+        self.query_one("#s2s-board", Board).focus()
+
+    # drawing -------------------------------------------------------------------
+
+    def _message(self, text: Text) -> None:
+        self.query_one("#s2s-cross", Static).update(text)
+        for part in ("#s2s-enc", "#s2s-dec", "#s2s-beams"):
+            self.query_one(part, Static).update("")
+
+    def _render(self) -> None:
+        r = self.result
+        out = self.query_one("#s2s-out", Static)
+        if r is None:
+            out.update("")
+            self._update_status()
+            return
+        out.update(R.output_line(r.output_tokens, r.probs, self.done))
+        n_layer = len(r.cross)
+        layer = self.layer % n_layer
+        pick = (lambda a: a.mean(axis=0)) if self.mean else (lambda a: a[self.head % a.shape[0]])
+        what = "mean of heads" if self.mean else f"head {self.head % r.cross[0].shape[0]}"
+        row = self.row % len(r.output_tokens) if r.output_tokens else None
+        self.query_one("#s2s-cross", Static).update(R.cross_map(
+            r.input_tokens, r.output_tokens, pick(r.cross[layer]),
+            f"cross-attention L{layer} {what}", selected=row))
+        enc_layer = min(layer, len(r.encoder) - 1)
+        self.query_one("#s2s-enc", Static).update(R.self_map(
+            r.input_tokens, pick(r.encoder[enc_layer]),
+            f"encoder L{enc_layer}: all see all", causal=False))
+        dec_tokens = ["<bos>"] + r.output_tokens[:-1]
+        dec = Text(no_wrap=True)
+        dec.append_text(R.self_map(dec_tokens, pick(r.decoder[layer]), f"decoder L{layer}: causal",
+                                   causal=True))
+        dec.append("\n")
+        dec.append_text(R.legend())
+        self.query_one("#s2s-dec", Static).update(dec)
+        beams = self.query_one("#s2s-beams", Static)
+        if r.beams is not None:
+            ranking = [(svc.tokens_text(list(b.tokens)), b.logprob, b.score or 0.0)
+                       for b in r.beams.ranking]
+            beams.update(R.ranking_line(ranking, max(20, self.size.width - 2)))
+        else:
+            beams.update(Text("beams› greedy (b: beam search, 4 beams)", style=_HINT))
+        self._update_status()
+
+    def _update_status(self) -> None:
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if self.loading:
+            t.append(" loading the encoder-decoder…", _INFO)
+        elif self.error:
+            t.append(" no encoder-decoder", _ERROR)
+        elif self.result is not None:
+            r = self.result
+            n_layer, n_head = len(r.cross), r.cross[0].shape[0]
+            head = "mean" if self.mean else f"{self.head % n_head}/{n_head - 1}"
+            t.append(f" layer {self.layer % n_layer}/{n_layer - 1}  head {head}  "
+                     f"{'greedy' if self.beam == 1 else f'beam {self.beam}'}", _INFO)
+            t.append("  [ ] layer ←→ head ↑↓ row m mean b beam / edit", _HINT)
+        self.query_one("#s2s-status", Static).update(t)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, UserError):
+        return str(exc)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
