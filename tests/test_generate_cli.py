@@ -9,6 +9,7 @@ from lm_fixtures import make_model_dir
 
 from genai_tui.cli import app
 from genai_tui.errors import UserError
+from genai_tui.sampling.knobs import default_knobs
 from genai_tui.service import generate as gen
 from genai_tui.textsafe import escape_controls
 
@@ -130,8 +131,9 @@ def test_cli_streams_text(model_dir, lm, capsys) -> None:
     code, out, err = run(["generate", "The assert", "--model", str(model_dir), "--seed", "4",
                           "-n", "20", "--temperature", "0.9"], capsys)
     assert code == 0, err
-    expected = text_of(gen.generate("The assert", gen.Knobs(max_tokens=20, temperature=0.9,
-                                                            seed=4), lm))
+    # The CLI starts from the registry's defaults (the pane's), not Knobs()'s neutral ones.
+    expected = text_of(gen.generate("The assert", default_knobs(max_tokens=20, temperature=0.9,
+                                                                seed=4), lm))
     assert out == escape_controls(expected) + "\n"
 
 

@@ -98,7 +98,7 @@ class Seq2SeqView(Vertical):
         self.result: Any = None
         """The latest `svc.Translation` (partial while decoding)."""
         self.done = False
-        self.layer = -1
+        self.att_layer = -1
         self.head = 0
         self.mean = False
         self.row = -1
@@ -224,7 +224,7 @@ class Seq2SeqView(Vertical):
         if self.result is None:
             return
         n = len(self.result.cross)
-        self.layer = (self.layer % n + step) % n
+        self.att_layer = (self.att_layer % n + step) % n
         self._render()
 
     def action_head(self, step: int) -> None:
@@ -277,7 +277,7 @@ class Seq2SeqView(Vertical):
             return
         out.update(R.output_line(r.output_tokens, r.probs, self.done))
         n_layer = len(r.cross)
-        layer = self.layer % n_layer
+        layer = self.att_layer % n_layer
         pick = (lambda a: a.mean(axis=0)) if self.mean else (lambda a: a[self.head % a.shape[0]])
         what = "mean of heads" if self.mean else f"head {self.head % r.cross[0].shape[0]}"
         row = self.row % len(r.output_tokens) if r.output_tokens else None
@@ -314,7 +314,7 @@ class Seq2SeqView(Vertical):
             r = self.result
             n_layer, n_head = len(r.cross), r.cross[0].shape[0]
             head = "mean" if self.mean else f"{self.head % n_head}/{n_head - 1}"
-            t.append(f" layer {self.layer % n_layer}/{n_layer - 1}  head {head}  "
+            t.append(f" layer {self.att_layer % n_layer}/{n_layer - 1}  head {head}  "
                      f"{'greedy' if self.beam == 1 else f'beam {self.beam}'}", _INFO)
             t.append("  [ ] layer ←→ head ↑↓ row m mean b beam / edit", _HINT)
         self.query_one("#s2s-status", Static).update(t)
