@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import unicodedata
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from genai_tui.service.runtime import gc_paused
@@ -106,6 +106,7 @@ def test_outside_strings_are_made_visible() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(st.text(max_size=40))
+@example(" \u2000")  # a token ending inside U+2000 shares it with the next
 def test_char_span_covers_exactly_the_token(text: str) -> None:
     from genai_tui.service import tokenize as svc
     from genai_tui.tui.panes.tokenizer.pane import char_span
