@@ -20,9 +20,12 @@ try:  # Typer >= 0.2x vendors Click as typer._click, with its own exception clas
     from typer._click import exceptions as _vendored
 
     _USAGE_ERRORS: tuple[type[Exception], ...] = (click.UsageError, _vendored.UsageError)
+    _NO_ARGS_IS_HELP: tuple[type[Exception], ...] = (
+        click.exceptions.NoArgsIsHelpError, _vendored.NoArgsIsHelpError)
     _CLICK_ERRORS: tuple[type[Exception], ...] = (click.ClickException, _vendored.ClickException)
 except ImportError:  # older Typer raises the click package's own
     _USAGE_ERRORS, _CLICK_ERRORS = (click.UsageError,), (click.ClickException,)
+    _NO_ARGS_IS_HELP = (click.exceptions.NoArgsIsHelpError,)
 
 
 class GenaiTyper(typer.Typer):
@@ -36,6 +39,10 @@ class GenaiTyper(typer.Typer):
         command = get_command(self)
         try:
             command.main(args=args, prog_name=prog_name, standalone_mode=False)
+        except _NO_ARGS_IS_HELP as e:
+            # A group run without its subcommand: its help, laid out as --help lays it out.
+            print(e.ctx.get_help() if e.ctx is not None else e.format_message(), file=sys.stderr)
+            sys.exit(2)
         except _USAGE_ERRORS as e:
             hint = ""
             if e.ctx is not None and e.ctx.command_path:
@@ -85,9 +92,23 @@ train_app = typer.Typer(
 app.add_typer(train_app, name="train")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("genai-tui")
+        except PackageNotFoundError:
+            number = "unknown (not installed)"
+        print(f"genai-tui {number}")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def _main(
     ctx: typer.Context,
+    _version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                  help="Print the version and exit."),
     ascii: bool = typer.Option(False, "--ascii", help="Draw with printable ASCII only."),
     fps: float = typer.Option(None, "--fps", help="Cap repaints per second (1-120; "
                               "default 60, 20 over SSH)."),

@@ -11,7 +11,8 @@ from pathlib import Path
 import typer
 
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import emit_json, say
+from genai_tui.cli.outpaths import checked_png
+from genai_tui.cli.output import SEED_MAX, emit_json, say
 from genai_tui.errors import UserError
 
 diffusion_app = typer.Typer(
@@ -65,8 +66,9 @@ def sample_cmd(
     steps: int = typer.Option(50, "--steps", min=1, help="DDIM steps (ignored by ddpm)."),
     eta: float = typer.Option(0.0, "--eta", min=0.0, max=1.0,
                               help="DDIM noise: 0 deterministic, 1 like DDPM."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the starting noise."),
-    png: Path | None = typer.Option(None, "--png", help="Also save the grid as a PNG."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed of the starting noise."),
+    png: Path | None = typer.Option(None, "--png", callback=checked_png,
+        help="Also save the grid as a PNG."),
     ascii_only: bool = typer.Option(False, "--ascii", help="Plain ASCII, no colour."),
     frames: Path | None = typer.Option(
         None, "--frames", help="Write the trajectory (x_t of every step) as PNGs into DIR."),
@@ -137,10 +139,12 @@ def sample_cmd(
 def noise_cmd(
     t: list[int] = typer.Option([500], "--t", help="Timestep(s) 0..T-1 to show (repeatable)."),
     digit: int = typer.Option(0, "--digit", min=0, max=63, help="Which example digit."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the example and its noise."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
+        help="Seed of the example and its noise."),
     schedule: str | None = typer.Option(
         None, "--schedule", help="linear or cosine (default: the bundled model's)."),
-    png: Path | None = typer.Option(None, "--png", help="Also save the images as a PNG."),
+    png: Path | None = typer.Option(None, "--png", callback=checked_png,
+        help="Also save the images as a PNG."),
     ascii_only: bool = typer.Option(False, "--ascii", help="Plain ASCII, no colour."),
     json_out: bool = typer.Option(False, "--json", help="JSON numbers, no picture."),
 ) -> None:
@@ -194,9 +198,13 @@ def train_diffusion_cmd(
     ctx: typer.Context,
     steps: int = typer.Option(2400, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
     schedule: str = typer.Option("linear", "--schedule", help="Noise schedule: linear or cosine."),
-    out: Path = typer.Option(Path("diffusion"), "--out", "-o",
-                             help="Folder for model.safetensors + card.json."),
-    seed: int = typer.Option(0, "--seed", min=0, help="Seed for data and initialisation."),
+    out: Path | None = typer.Option(None, "--out", "-o",
+                                    help="Folder for model.safetensors + card.json "
+                                    "(default: a new ./diffusion-<date>-<time>)."),
+    bundled: bool = typer.Option(False, "--bundled",
+                                 help="Write (overwrite) the bundled model in assets/diffusion."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
+        help="Seed for data and initialisation."),
     n_data: int = typer.Option(20000, "--n-data", min=16, max=1_000_000,
                                help="Generated training digits."),
     batch_size: int = typer.Option(128, "--batch-size", min=1, max=4096),
@@ -217,8 +225,10 @@ def train_diffusion_cmd(
     name = service.check_choice(schedule, service.SCHEDULES, "schedule")
     if channels % 8:
         raise UserError("--channels must be a multiple of 8")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} is a file; give a folder")
+    from genai_tui.cli.outpaths import train_target
+    from genai_tui.paths import asset
+
+    out = train_target(out, bundled=bundled, bundled_path=asset("diffusion"), stem="diffusion")
     settings = service.TrainSettings(steps=steps, schedule=name, timesteps=timesteps,
                                      batch_size=batch_size, lr=lr, n_data=n_data, seed=seed,
                                      base_channels=channels, time_limit=max_minutes * 60)

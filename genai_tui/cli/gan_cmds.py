@@ -16,7 +16,8 @@ from typing import Any
 import typer
 
 from genai_tui.cli._app import app
-from genai_tui.cli.output import say
+from genai_tui.cli.outpaths import checked_png
+from genai_tui.cli.output import SEED_MAX, say
 from genai_tui.errors import UserError
 
 gan_app = typer.Typer(
@@ -38,7 +39,7 @@ def train_cmd(
         "(default ring). Images: digits."),
     steps: int = typer.Option(2000, "--steps", min=1, max=1_000_000,
                               help="Training steps (each: D updates, then one G update)."),
-    seed: int = typer.Option(0, "--seed", min=0, max=2**32 - 1,
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
                              help="Seed for weights, batches and noise."),
     mode: str | None = typer.Option(
         None, "--mode", help="points (2-D) or images (28x28 digits); default: images for "
@@ -60,7 +61,8 @@ def train_cmd(
     plot: bool = typer.Option(False, "--plot",
                               help="Draw the loss curves and the final samples in the terminal."),
     png: Path | None = typer.Option(
-        None, "--png", help="Save the final scatter (points) or sample grid (images) as PNG."),
+        None, "--png", callback=checked_png,
+        help="Save the final scatter (points) or sample grid (images) as PNG."),
 ) -> None:
     """Train a GAN and report its losses, D(x), D(G(z)) and (2-D) the JS divergence."""
     from genai_tui.service.gan import GanSettings, GanTrainer
@@ -76,8 +78,6 @@ def train_cmd(
         mode, data=data, seed=seed, loss=loss, optimizer=optimizer, lr_d=lr_d, lr_g=lr_g,
         d_steps=d_steps, noise_dim=noise_dim, batch_size=batch_size)
     settings.validate()
-    if png is not None:
-        _check_writable(png, "--png")
     sink = _open_metrics(metrics)
     try:
         with torch_threads(1):
@@ -89,20 +89,6 @@ def train_cmd(
     finally:
         if sink is not None and sink is not sys.stdout:
             sink.close()
-
-
-def _check_writable(path: Path, option: str) -> None:
-    """Fail before training, not after it, when ``path`` cannot be written."""
-    import os
-
-    path = path.expanduser()
-    if path.is_dir():
-        raise UserError(f"{option} {str(path)!r} is a folder; give a file name")
-    folder = path.parent
-    if not folder.is_dir():
-        raise UserError(f"cannot write {path}: folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise UserError(f"cannot write {path}: folder {str(folder)!r} is not writable")
 
 
 def _open_metrics(path: Path | None) -> Any:

@@ -11,14 +11,13 @@ load inside the command functions (`genai-tui --help` stays fast).
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import command_line, emit_json, say
+from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import KNOBS, knobs_from_values, option_help, validate
 from genai_tui.textsafe import escape_controls
@@ -111,8 +110,7 @@ def generate_cmd(
     from genai_tui.service.remote import RemoteError
 
     started = time.perf_counter()
-    if prompt == "-":
-        prompt = _read_stdin()
+    prompt = text_arg(prompt, "the prompt")
     if not 0 <= top_n <= 100:
         raise UserError(f"--top-n must be in [0, 100], got {top_n}")
     knobs = knobs_from_values(knob_values)
@@ -178,16 +176,6 @@ def generate_cmd(
         say("")
 
 
-def _read_stdin() -> str:
-    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
-    if isinstance(data, bytes):
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise UserError(f"standard input is not valid UTF-8 (byte {e.start})") from None
-    return data
-
-
 def _open_backend(backend: str, model: str | None, api_key: str | None, api: str,
                   extras: bool, speculative: bool, threads: int):  # -> TextGenerator
     """The back end ``--backend`` names, ready to generate."""
@@ -248,10 +236,14 @@ def train_lm_cmd(
         "standard-library docstrings, built on this machine)."),
     steps: int = typer.Option(2000, "--steps", help="Total optimizer steps."),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Model folder to write (default: the bundled assets/lm)."),
+        None, "--out", "-o", help="Model folder to write (default: a new folder "
+        "./lm-<date>-<time>; the bundled assets/lm only with --bundled)."),
+    bundled: bool = typer.Option(
+        False, "--bundled", help="Write (overwrite) the bundled model in assets/lm."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue from <out>/checkpoint up to --steps."),
-    seed: int = typer.Option(1337, "--seed", help="Seed for initialisation and batches."),
+    seed: int = typer.Option(1337, "--seed", min=0, max=SEED_MAX,
+        help="Seed for initialisation and batches."),
     tokenizer: Path | None = typer.Option(
         None, "--tokenizer", help="A .bpe file (default: the bundled genai-bpe-4k)."),
     batch_size: int = typer.Option(16, "--batch-size", help="Sequences per step."),
@@ -272,8 +264,13 @@ def train_lm_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final summary."),
 ) -> None:
     """Train the GPT language model with our BPE; checkpoints resume with --resume."""
+    from genai_tui.cli.outpaths import train_target
+    from genai_tui.paths import asset
     from genai_tui.service import train_lm as tl
 
+    if resume and out is None and not bundled:
+        raise UserError("--resume needs the folder to continue: give --out FOLDER (or --bundled)")
+    out = train_target(out, bundled=bundled, bundled_path=asset("lm"), stem="lm")
     if threads is not None and threads < 1:
         raise UserError(f"--threads must be >= 1, got {threads}")
     if time_limit is not None and time_limit <= 0:
@@ -281,7 +278,7 @@ def train_lm_cmd(
     if warmup < 0:
         raise UserError(f"--warmup must be >= 0, got {warmup}")
     settings = tl.TrainSettings(
-        corpus=str(corpus) if corpus else None, out=str(out) if out else None,
+        corpus=str(corpus) if corpus else None, out=str(out),
         tokenizer=str(tokenizer) if tokenizer else None, steps=steps, resume=resume, seed=seed,
         batch_size=batch_size, block_size=block_size, n_layer=layers, n_head=heads,
         n_embd=width, lr=lr, min_lr=lr / 10, warmup=max(1, warmup), eval_every=eval_every,

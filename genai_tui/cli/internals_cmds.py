@@ -8,14 +8,13 @@ Layers and heads are numbered from 0.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from genai_tui.cli._app import app
-from genai_tui.cli.output import emit_json, say
+from genai_tui.cli.output import emit_json, say, text_arg
 from genai_tui.errors import UserError
 
 embed_app = typer.Typer(
@@ -33,7 +32,7 @@ AMONG_HELP = ("minilm: search among these words/sentences, comma- or semicolon-s
 
 
 def _read(prompt: str) -> str:
-    return sys.stdin.read() if prompt == "-" else prompt
+    return text_arg(prompt, "the prompt")
 
 
 def _label(text: str, width: int, token: bool = True) -> str:
@@ -171,7 +170,7 @@ def _among(among: str | None) -> list[str] | None:
         return None
     from genai_tui.service import internals as svc
 
-    words = svc.parse_words(among)
+    words = svc.parse_words(text_arg(among, "--among"))
     if not words:
         raise UserError("--among lists no words")
     return words
@@ -211,7 +210,9 @@ def neighbors_cmd(
 
     backend = _backend(backend)
     model = _lm(lm_path) if backend == "lm" else None
-    _print_neighbors(svc.neighbors(word, backend, k, model=model, among=_among(among)), as_json)
+    result = svc.neighbors(text_arg(word, "the word"), backend, k, model=model,
+                           among=_among(among))
+    _print_neighbors(result, as_json)
 
 
 @embed_app.command("analogy")
@@ -230,6 +231,7 @@ def analogy_cmd(
 
     backend = _backend(backend)
     model = _lm(lm_path) if backend == "lm" else None
+    a, b, c = (text_arg(w, "a word") for w in (a, b, c))
     _print_neighbors(svc.analogy(a, b, c, backend, k, model=model, among=_among(among)), as_json)
 
 
@@ -245,7 +247,7 @@ def similarity_cmd(
 
     backend = _backend(backend)
     model = _lm(lm_path) if backend == "lm" else None
-    sim = svc.similarity(list(words), backend, model=model)
+    sim = svc.similarity([text_arg(w, "a word") for w in words], backend, model=model)
     if as_json:
         emit_json({"model": sim.backend, "labels": sim.labels,
                    "matrix": [[round(float(x), 6) for x in row] for row in sim.matrix.tolist()]})
@@ -268,7 +270,7 @@ def map_cmd(
 
     backend = _backend(backend)
     model = _lm(lm_path) if backend == "lm" else None
-    proj = svc.projection(list(words), backend, model=model)
+    proj = svc.projection([text_arg(w, "a word") for w in words], backend, model=model)
     if as_json:
         emit_json({"model": proj.backend, "explained": [round(x, 6) for x in proj.explained],
                    "points": [{"text": t, "x": round(x, 6), "y": round(y, 6)}

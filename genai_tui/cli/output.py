@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from genai_tui.errors import UserError
 from genai_tui.textsafe import escape_controls
 
 
@@ -63,3 +64,30 @@ def progress_bar(total: int, fields: list[str], quiet: bool) -> Any:
     columns += [TimeElapsedColumn(), TimeRemainingColumn()]
     console = Console(stderr=True, quiet=quiet)
     return Progress(*columns, console=console, transient=False)
+
+
+def text_arg(value: str, what: str = "the text") -> str:
+    """A text argument, checked: ``-`` reads standard input as strict UTF-8.
+
+    Python hands invalid UTF-8 in ``argv`` over as lone surrogates
+    (``surrogateescape``); tokenizers cannot encode those, so they are refused
+    here with one line naming the byte, for every command alike.
+    """
+    if value == "-":
+        stream = sys.stdin
+        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read()
+        if isinstance(data, bytes):
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise UserError(f"standard input is not valid UTF-8 (byte {e.start})") from None
+        value = data
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise UserError(f"{what} is not valid UTF-8 (character {e.start})") from None
+    return value
+
+
+SEED_MAX = 2**32 - 1
+"""The largest seed any command accepts (numpy's and torch's generators both take it)."""

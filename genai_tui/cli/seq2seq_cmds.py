@@ -6,14 +6,12 @@ load inside the command functions (`genai-tui --help` stays fast).
 
 from __future__ import annotations
 
-import sys
-import time
 from pathlib import Path
 
 import typer
 
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import command_line, emit_json, say
+from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
 
 
@@ -36,7 +34,8 @@ def seq2seq_cmd(
         help="true: stop when --beam hypotheses are finished; false: stop when no running "
         "beam can beat them (heuristic); never: the exact rule (Hugging Face semantics)."),
     model_path: Path | None = typer.Option(
-        None, "--model", "-m", help="A seq2seq model folder (default: the bundled assets/seq2seq)."),
+        None, "--model", "-m",
+        help="A seq2seq model folder (default: the bundled assets/seq2seq)."),
     as_json: bool = typer.Option(
         False, "--json", help="One JSON object: output, tokens, attention maps, beams."),
 ) -> None:
@@ -45,7 +44,8 @@ def seq2seq_cmd(
     from genai_tui.service import seq2seq as svc
 
     if text == "-":
-        text = sys.stdin.read().strip("\n")
+        text = text_arg(text).strip("\n")
+    text = text_arg(text, "the input")
     stopping = svc.parse_early_stopping(early_stopping)
     svc.check_input(text)
     svc.check_beam(beam, length_penalty)
@@ -67,12 +67,8 @@ def seq2seq_cmd(
     if result.beams:
         say("final ranking:", err=True)
         for i, hyp in enumerate(result.beams.ranking):
-            say(f"  {i + 1}. {svc.tokens_text(list(hyp.tokens)):<14} log-prob {hyp.logprob:8.3f}  score "
-                f"{hyp.score:8.3f}", err=True)
-
-
-def _default_out() -> Path:
-    return Path(f"seq2seq-{time.strftime('%Y%m%d-%H%M%S')}")
+            say(f"  {i + 1}. {svc.tokens_text(list(hyp.tokens)):<14} "
+                f"log-prob {hyp.logprob:8.3f}  score {hyp.score:8.3f}", err=True)
 
 
 @train_app.command("seq2seq")
@@ -91,7 +87,8 @@ def train_seq2seq_cmd(
     dec_layers: int = typer.Option(2, "--dec-layers", help="Decoder blocks."),
     lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate."),
     warmup: int = typer.Option(100, "--warmup", help="Warm-up steps."),
-    seed: int = typer.Option(1337, "--seed", help="Seed for initialisation and data."),
+    seed: int = typer.Option(1337, "--seed", min=0, max=SEED_MAX,
+        help="Seed for initialisation and data."),
     eval_every: int = typer.Option(250, "--eval-every", help="Steps between accuracy checks."),
     final_eval: int = typer.Option(
         1000, "--final-eval", help="Pairs per held-out set in the final (card) evaluation."),
@@ -101,18 +98,11 @@ def train_seq2seq_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final summary."),
 ) -> None:
     """Train the encoder-decoder on dates -> ISO (data generated here; held-out templates)."""
+    from genai_tui.cli.outpaths import train_target
     from genai_tui.paths import asset
     from genai_tui.service import train_seq2seq as ts
 
-    bundled_dir = asset("seq2seq")
-    if bundled and out is not None:
-        raise UserError("give either --out or --bundled, not both")
-    target = bundled_dir if bundled else (out if out is not None else _default_out())
-    if not bundled and target.resolve() == bundled_dir.resolve():
-        raise UserError(f"{target} is the bundled model; pass --bundled to overwrite it")
-    parent = target.resolve().parent
-    if not parent.is_dir():
-        raise UserError(f"folder {str(parent)!r} does not exist")
+    target = train_target(out, bundled=bundled, bundled_path=asset("seq2seq"), stem="seq2seq")
     if threads is not None and threads < 1:
         raise UserError(f"--threads must be >= 1, got {threads}")
     if time_limit is not None and time_limit <= 0:

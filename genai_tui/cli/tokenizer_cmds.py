@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import emit_json, say
+from genai_tui.cli.output import emit_json, say, text_arg
 from genai_tui.errors import UserError
 
 MAX_VOCAB = 65536
@@ -35,6 +35,9 @@ def train_tokenizer(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Where to write the .bpe file (default: ./genai-bpe-<N>.bpe)."
     ),
+    bundled: bool = typer.Option(
+        False, "--bundled", help="Write (overwrite) the bundled file in assets/tokenizers "
+        "(genai-bpe-4k.bpe, or genai-chars.chars with --kind char)."),
     name: str | None = typer.Option(None, "--name", help="Name stored in the file."),
     kind: str = typer.Option(
         "bpe", "--kind", help="bpe (byte-level BPE) or char (the corpus's characters)."
@@ -53,16 +56,21 @@ def train_tokenizer(
         raise UserError(f"--kind must be 'bpe' or 'char', got {kind!r}")
     if not 256 <= vocab_size <= MAX_VOCAB:
         raise UserError(f"--vocab-size must be between 256 and {MAX_VOCAB}, got {vocab_size}")
+    from genai_tui.cli.outpaths import train_target
+    from genai_tui.paths import asset
+
+    default = Path(f"genai-bpe-{vocab_size}.bpe" if kind == "bpe" else "genai-chars.chars")
+    bundled_file = asset("tokenizers", "genai-bpe-4k.bpe" if kind == "bpe" else "genai-chars.chars")
+    if out is None and not bundled:
+        out = default
+    out = train_target(out, bundled=bundled, bundled_path=bundled_file, stem=default.stem,
+                       is_file=True)
     if corpus is None:
         text = corpus_mod.build_corpus()
         description = corpus_mod.corpus_description()
     else:
         text = corpus_mod.load_text_corpus(corpus)
         description = f"user file {corpus.name}"
-    if out is None:
-        out = Path(f"genai-bpe-{vocab_size}.bpe" if kind == "bpe" else "genai-chars.chars")
-    if out.exists() and out.is_dir():
-        raise UserError(f"--out {str(out)!r} is a directory; give a file name")
     name = name or out.stem
     command = _command(kind, vocab_size, corpus, out, name)
     if kind == "char":
@@ -231,13 +239,7 @@ def _read_input(text: str | None, file: Path | None) -> str:
             raise
     if text is None:
         raise UserError("give the TEXT to tokenize, '-' to read standard input, or --file PATH")
-    if text == "-":
-        data = sys.stdin.buffer.read()
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise UserError(f"standard input is not UTF-8 (bad byte at offset {e.start})") from None
-    return text
+    return text_arg(text)
 
 
 @app.command("tokenize")

@@ -12,7 +12,8 @@ from typing import Any
 import typer
 
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import command_line, emit_json, progress_bar, say
+from genai_tui.cli.outpaths import checked_png
+from genai_tui.cli.output import SEED_MAX, command_line, emit_json, progress_bar, say
 from genai_tui.errors import UserError
 
 MAX_GENERATED_INDEX = 10_000
@@ -44,20 +45,23 @@ def _limit_threads() -> None:
 def train_classifier_cmd(
     ctx: typer.Context,
     steps: int = typer.Option(2000, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
-    seed: int = typer.Option(0, "--seed", help="Seed for data and initialisation."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
+        help="Seed for data and initialisation."),
     n_train: int = typer.Option(20000, "--n-train", min=10, max=1_000_000,
                                 help="Generated training digits."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Folder for model.safetensors + card.json "
-                                    "(default: ./classifier-new)."),
+                                    "(default: a new ./classifier-<date>-<time>)."),
+    bundled: bool = typer.Option(False, "--bundled",
+                                 help="Write (overwrite) the bundled judge in assets/classifier."),
     json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
 ) -> None:
     """Train the small CNN digit classifier (the judge of generated images)."""
+    from genai_tui.cli.outpaths import train_target
+    from genai_tui.paths import asset
     from genai_tui.service import classifier as service
 
-    out = out or Path("classifier-new")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} is a file; give a folder")
+    out = train_target(out, bundled=bundled, bundled_path=asset("classifier"), stem="classifier")
     _limit_threads()
     events = service.train(steps=steps, seed=seed, n_train=n_train, out=out,
                            command=command_line(ctx))
@@ -88,21 +92,26 @@ def train_vae_cmd(
                                      help="Folder of PNG/JPEG images or an .npz to train on "
                                      "(default: 20,000 generated digits)."),
     steps: int = typer.Option(4000, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
-    seed: int = typer.Option(0, "--seed", help="Seed for data, initialisation and batches."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
+        help="Seed for data, initialisation and batches."),
     hidden: int = typer.Option(128, "--hidden", min=8, max=4096,
                                help="Width of the fully connected layers."),
     batch_size: int = typer.Option(128, "--batch-size", min=2, max=4096),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Folder for model.safetensors + card.json "
-                                    "(default: ./vae)."),
+                                    "(default: a new ./vae-<date>-<time>)."),
+    bundled: bool = typer.Option(False, "--bundled",
+                                 help="Write (overwrite) the bundled model: assets/vae, or "
+                                 "assets/vae2d with --latent-dim 2."),
     json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
 ) -> None:
     """Train a convolutional VAE; the bar shows reconstruction and KL (nats per image)."""
+    from genai_tui.cli.outpaths import train_target
+    from genai_tui.paths import asset
     from genai_tui.service import vae as service
 
-    out = out or Path("vae")
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {str(out)!r} is a file; give a folder")
+    name = "vae2d" if latent_dim == 2 else "vae"
+    out = train_target(out, bundled=bundled, bundled_path=asset(name), stem=name)
     _limit_threads()
     events = service.train(latent_dim=latent_dim, beta=beta, steps=steps, seed=seed, data=data,
                            out=out, hidden=hidden, batch_size=batch_size,
@@ -178,11 +187,12 @@ def _rows_of_pairs(top: Any, bottom: Any, k: int) -> tuple[Any, list[int]]:
 @vae_app.command("sample")
 def vae_sample(
     n: int = typer.Option(16, "--n", "-n", min=1, max=256, help="How many images."),
-    seed: int = typer.Option(0, "--seed", help="Seed for z ~ N(0, I)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed for z ~ N(0, I)."),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, max=5.0,
                                       help="Scale of z (lower = more typical digits)."),
     model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", help="Also save the grid as a PNG file."),
+    png: Path | None = typer.Option(None, "--png", callback=checked_png,
+        help="Also save the grid as a PNG file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
     mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print z and labels as JSON instead."),
@@ -212,9 +222,11 @@ def vae_reconstruct(
     data: Path | None = typer.Option(None, "--data",
                                      help="Folder of PNG/JPEG images or an .npz "
                                      "(default: held-out generated digits)."),
-    seed: int = typer.Option(20002, "--seed", help="Seed of the generated digits."),
+    seed: int = typer.Option(20002, "--seed", min=0, max=SEED_MAX,
+        help="Seed of the generated digits."),
     model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", help="Also save the grid as a PNG file."),
+    png: Path | None = typer.Option(None, "--png", callback=checked_png,
+        help="Also save the grid as a PNG file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
     mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print errors and z as JSON instead."),
@@ -253,10 +265,12 @@ def vae_interpolate(
     data: Path | None = typer.Option(None, "--data",
                                      help="Folder of PNG/JPEG images or an .npz "
                                      "(default: held-out generated digits)."),
-    seed: int = typer.Option(20002, "--seed", help="Seed of the generated digits."),
+    seed: int = typer.Option(20002, "--seed", min=0, max=SEED_MAX,
+        help="Seed of the generated digits."),
     spherical: bool = typer.Option(False, "--slerp", help="Spherical instead of linear path."),
     model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", help="Also save the strip as a PNG file."),
+    png: Path | None = typer.Option(None, "--png", callback=checked_png,
+        help="Also save the strip as a PNG file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
     mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print t and z as JSON instead."),
@@ -290,9 +304,10 @@ def vae_anomaly(
     data: Path | None = typer.Option(None, "--data",
                                      help="Score these images (folder or .npz) as the "
                                      "suspects (default: noise, blobs, inverted, shapes)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the unusual images."),
+    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed of the unusual images."),
     model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", help="Also save the suspects as a PNG file."),
+    png: Path | None = typer.Option(None, "--png", callback=checked_png,
+        help="Also save the suspects as a PNG file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
     mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the scores as JSON instead."),
@@ -346,7 +361,8 @@ def vae_denoise(
                                      help="Folder of PNG/JPEG images or an .npz "
                                      "(default: held-out generated digits)."),
     model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", help="Also save the grid as a PNG file."),
+    png: Path | None = typer.Option(None, "--png", callback=checked_png,
+        help="Also save the grid as a PNG file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
     mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
     json_out: bool = typer.Option(False, "--json", help="Print the errors as JSON instead."),

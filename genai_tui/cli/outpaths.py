@@ -1,0 +1,93 @@
+"""Output paths, checked before any long work starts.
+
+Every command that writes a file or a model folder calls one of these first,
+so `--png /proc/x.png` or `--out /no/such/dir/model` fails in a second with
+one line, not after minutes of training. Train commands write a new folder by
+default and touch the bundled `assets/` only with `--bundled`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from genai_tui.errors import UserError
+from genai_tui.paths import assets_dir
+
+
+def _probe(folder: Path, target: Path) -> None:
+    """Create and delete a scratch file in ``folder``: the only honest writability test
+    (``os.access`` says yes for root under /proc, where writing fails)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".genai-tui-probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write {target}: {e.strerror or e}") from None
+
+
+def check_output_file(path: Path, option: str) -> Path:
+    """``path`` can be written as a file: not a folder, its folder exists and is writable."""
+    path = path.expanduser()
+    if path.is_dir():
+        raise UserError(f"{option} {str(path)!r} is a folder; give a file name")
+    folder = path.parent
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: folder {str(folder)!r} does not exist")
+    _probe(folder, path)
+    return path
+
+
+def check_output_dir(path: Path, option: str = "--out") -> Path:
+    """``path`` can hold a model folder: not a file, and it or its parent is writable."""
+    path = path.expanduser()
+    if path.exists() and not path.is_dir():
+        raise UserError(f"{option} {str(path)!r} is a file; give a folder")
+    if path.is_dir():
+        _probe(path, path)
+        return path
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: folder {str(parent)!r} does not exist")
+    _probe(parent, path)
+    return path
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def new_name(stem: str, suffix: str = "") -> Path:
+    """A fresh name in the current folder: ``<stem>-<date>-<time><suffix>``."""
+    return Path(f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}")
+
+
+def train_target(out: Path | None, *, bundled: bool, bundled_path: Path, stem: str,
+                 is_file: bool = False, suffix: str = "") -> Path:
+    """Where a train command writes.
+
+    Default: a new ``./<stem>-<date>-<time>`` (never the bundled model).
+    ``--bundled``: ``bundled_path`` itself. An ``--out`` inside `assets/` is
+    refused without ``--bundled``, so a bundled model is never overwritten by
+    accident.
+    """
+    if bundled and out is not None:
+        raise UserError("give either --out or --bundled, not both")
+    if bundled:
+        target = bundled_path
+    else:
+        target = out.expanduser() if out is not None else new_name(stem, suffix)
+        if _inside(target, assets_dir()):
+            raise UserError(f"{target} is inside the bundled assets ({assets_dir()}); "
+                            "pass --bundled to overwrite the bundled model, or choose "
+                            "another --out")
+    return check_output_file(target, "--out") if is_file else check_output_dir(target)
+
+
+def checked_png(value: Path | None) -> Path | None:
+    """Typer callback for ``--png``: checked when the command line is parsed."""
+    return check_output_file(value, "--png") if value is not None else None
