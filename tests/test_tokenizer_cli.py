@@ -122,7 +122,7 @@ def test_bad_input_is_one_line_exit_2(capsys, args: list[str], message: str) -> 
 
 def test_bad_stdin_is_exit_2(capsys, monkeypatch) -> None:
     code, _, err = run(["tokenize", "-"], capsys, b"caf\xe9", monkeypatch)
-    assert code == 2 and "not UTF-8" in err
+    assert code == 2 and "not valid UTF-8" in err
 
 
 def test_corrupt_tokenizer_file_is_exit_2(capsys, tmp_path) -> None:

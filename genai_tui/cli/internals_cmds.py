@@ -88,8 +88,7 @@ def attention_cmd(
         raise UserError(f"--layer must be >= 0, got {layer}")
     if head is not None and head < 0:
         raise UserError(f"--head must be >= 0, got {head}")
-    if not prompt:
-        raise UserError("the prompt is empty; type some text")
+    svc.check_prompt(prompt)
     lm = _lm(model_path)
     svc.check_layer_head(lm, layer, head)
     amap = svc.attention(prompt, lm)
@@ -138,8 +137,7 @@ def lens_cmd(
     from genai_tui.service import internals as svc
 
     prompt = _read(prompt)
-    if not prompt:
-        raise UserError("the prompt is empty; type some text")
+    svc.check_prompt(prompt)
     lens = svc.logit_lens(prompt, _lm(model_path), top=top)
     if as_json:
         emit_json({

@@ -176,14 +176,22 @@ class AttentionMap:
         return self.scores[layer, head]
 
 
+MAX_PROMPT_CHARS = 100_000
+
+
+def check_prompt(prompt: str) -> None:
+    """Refuse an empty or oversized prompt, before any model is loaded."""
+    if not isinstance(prompt, str) or not prompt:
+        raise UserError("the prompt is empty; type some text")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise UserError(f"the prompt is too long (more than {MAX_PROMPT_CHARS} characters)")
+
+
 def prompt_tokens(prompt: str, lm: LanguageModel, limit: int | None = None
                   ) -> tuple[list[int], int]:
     """Token ids of ``prompt`` that fit the context (and ``limit``), and how
     many were dropped from the front."""
-    if not isinstance(prompt, str) or not prompt:
-        raise UserError("the prompt is empty; type some text")
-    if len(prompt) > 100_000:
-        raise UserError("the prompt is too long (more than 100000 characters)")
+    check_prompt(prompt)
     ids = lm.encode(prompt)
     if not ids:
         raise UserError("the prompt encodes to no tokens")
