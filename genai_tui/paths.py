@@ -16,3 +16,32 @@ def assets_dir() -> Path:
 def asset(*parts: str) -> Path:
     """Path of one bundled asset, e.g. ``asset("lm", "model.safetensors")``."""
     return assets_dir().joinpath(*parts)
+
+
+REBUILD_COMMANDS: dict[str, str] = {
+    "lm": "genai-tui train lm --bundled",
+    "vae": "genai-tui train vae --bundled",
+    "vae2d": "genai-tui train vae --latent-dim 2 --bundled",
+    "classifier": "genai-tui train classifier --bundled",
+    "diffusion": "genai-tui train diffusion --bundled",
+    "seq2seq": "genai-tui train seq2seq --bundled",
+    "tokenizers": "genai-tui train tokenizer --bundled",
+}
+"""The command that rebuilds each bundled asset folder (the cards record the exact flags)."""
+
+
+def rebuild_hint(path: str | os.PathLike[str]) -> str:
+    """How to get a missing or corrupt file back, for an error message.
+
+    For a bundled asset: restore it from git, or the exact train command. For
+    a user's own folder: say it is theirs to re-train.
+    """
+    p = Path(path).resolve()
+    try:
+        parts = p.relative_to(assets_dir().resolve()).parts
+    except ValueError:
+        return "re-train it, or give another model folder"
+    command = REBUILD_COMMANDS.get(parts[0]) if parts else None
+    where = f"assets/{parts[0]}" if parts else "assets"
+    restore = f"restore it with 'git checkout -- {where}'"
+    return f"{restore} or rebuild it with '{command}'" if command else restore

@@ -122,8 +122,12 @@ def sample_cmd(
             from genai_tui.service.classifier import judge_images
 
             out["judge"] = judge_images(images, fid=n >= 2).to_dict()
-        except UserError:
+        except UserError as e:
+            # The sample itself is fine; say why the judge's figures are absent.
             out["digits"] = None
+            out["judge"] = None
+            out["judge_error"] = str(e)
+            say(f"genai-tui: note: no judge figures: {e}", err=True)
         emit_json(out)
         return
     from genai_tui.images.render import render_grid

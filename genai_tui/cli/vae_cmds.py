@@ -195,7 +195,9 @@ def vae_sample(
         help="Also save the grid as a PNG file."),
     ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
     mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
-    json_out: bool = typer.Option(False, "--json", help="Print z and labels as JSON instead."),
+    json_out: bool = typer.Option(False, "--json",
+                                  help="Print z and the judge's labels (a digit, or "
+                                  "null: not a digit) as JSON instead."),
 ) -> None:
     """Decode images from random points of the latent space (the prior N(0, I))."""
     from genai_tui.service import vae as service
@@ -205,12 +207,16 @@ def vae_sample(
     if json_out:
         from genai_tui.service.classifier import judge_images
 
+        note = None
         try:
             figures = judge_images(result.images).to_dict()
-        except UserError:  # no judge bundled
-            figures = None
+        except UserError as e:  # the judge is missing or corrupt: say so, keep the samples
+            figures, note = None, str(e)
+            say(f"genai-tui: note: no judge labels: {e}", err=True)
         emit_json({"model": model, "seed": seed, "temperature": temperature,
-                   "z": [[round(v, 4) for v in z] for z in result.z], "judge": figures})
+                   "z": [[round(v, 4) for v in z] for z in result.z],
+                   "labels": figures["labels"] if figures else None, "judge": figures,
+                   **({"judge_error": note} if note else {})})
         return
     _print_grid(result.images, [f"#{i}" for i in range(n)], ascii_only, mode)
     say(f"{n} samples from {model}, seed {seed}")

@@ -42,19 +42,26 @@ def load_bundle(directory: str | Path) -> tuple[dict[str, torch.Tensor], dict[st
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    from genai_tui.paths import rebuild_hint
+
     d = Path(directory)
+    hint = rebuild_hint(d)
     weights, card_path = d / WEIGHTS_FILE, d / CARD_FILE
     for f in (weights, card_path):
         if not f.is_file():
-            raise AssetError(f"missing model file {f} (train it with 'genai-tui train ...')")
+            raise AssetError(f"model file {f} is missing; {hint}")
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise AssetError(f"{card_path}: not a readable JSON card ({type(e).__name__})") from None
+        raise AssetError(f"{card_path}: not a readable JSON card ({type(e).__name__}); "
+                         f"{hint}") from None
     if not isinstance(card, dict) or not isinstance(card.get("config"), dict):
-        raise AssetError(f"{card_path}: the card has no 'config' object")
+        raise AssetError(f"{card_path}: the card has no 'config' object; {hint}")
     try:
+        # safetensors never unpickles: a pickle renamed to .safetensors is only
+        # an unreadable header here, never executed code.
         state = load_file(str(weights))
-    except (OSError, SafetensorError) as e:
-        raise AssetError(f"{weights}: not a readable safetensors file ({e})") from None
+    except (OSError, SafetensorError, ValueError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise AssetError(f"{weights}: not a readable safetensors file ({why}); {hint}") from None
     return state, card

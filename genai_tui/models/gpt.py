@@ -411,12 +411,15 @@ def load_state(model: GPT, tensors: dict[str, torch.Tensor]) -> None:
             own[name].copy_(t.to(own[name].dtype))
 
 
-def load_model(directory: str | Path) -> GPT:
-    """Read ``config.json`` + ``model.safetensors``; raises OSError/ValueError on bad files."""
+def load_model(directory: str | Path, config: GPTConfig | None = None) -> GPT:
+    """Read ``config.json`` (unless ``config`` is given) + ``model.safetensors``;
+    raises OSError/ValueError on bad files."""
     from safetensors.torch import load_file
 
     directory = Path(directory)
-    config = GPTConfig.from_dict(json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8")))
+    if config is None:
+        config = GPTConfig.from_dict(
+            json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8")))
     model = GPT(config)
     load_state(model, load_file(str(directory / WEIGHTS_FILE)))
     model.eval()

@@ -86,8 +86,9 @@ def validate(num_beams: int, length_penalty: float, early_stopping: bool | str,
     if not isinstance(length_penalty, (int, float)) or not math.isfinite(length_penalty) \
             or abs(length_penalty) > 10:
         raise ValueError(f"length penalty must be a number in [-10, 10], got {length_penalty!r}")
-    if early_stopping not in EARLY_STOPPING or (early_stopping == 1 and early_stopping is not True) \
-            or (early_stopping == 0 and early_stopping is not False):
+    flag_mismatch = ((early_stopping == 1 and early_stopping is not True)
+                     or (early_stopping == 0 and early_stopping is not False))
+    if early_stopping not in EARLY_STOPPING or flag_mismatch:
         raise ValueError(f"early stopping must be True, False or 'never', got {early_stopping!r}")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError(f"max new tokens must be >= 1 for beam search, got {max_new_tokens!r}")
@@ -122,7 +123,7 @@ def beam_search(first_logprobs: torch.Tensor, advance: Advance, *, num_beams: in
         last = gen_len == max_new_tokens
         full = len(kept) == K
         candidates: list[tuple[Beam, bool]] = []  # (beam, ended)
-        for val, idx in zip(top_vals.tolist(), top_idx.tolist()):
+        for val, idx in zip(top_vals.tolist(), top_idx.tolist(), strict=False):
             parent, token = divmod(idx, vocab)
             ended = last or token in ends
             candidates.append((Beam(live[parent].tokens + (token,), val, parent=parent), ended))
@@ -164,8 +165,8 @@ def beam_search(first_logprobs: torch.Tensor, advance: Advance, *, num_beams: in
 
 def run(first_logprobs: torch.Tensor, advance: Advance, **kwargs) -> BeamStep:
     """Run to the end; return the last `BeamStep` (its ``ranking`` is the result)."""
-    step = None
-    for step in beam_search(first_logprobs, advance, **kwargs):
-        pass
-    assert step is not None and step.done
-    return step
+    import collections
+
+    last = collections.deque(beam_search(first_logprobs, advance, **kwargs), maxlen=1)
+    assert last and last[0].done
+    return last[0]

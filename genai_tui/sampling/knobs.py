@@ -108,7 +108,8 @@ class KnobDef:
     stage: str | None = None
     """The sampler stage the knob drives."""
     remote: str = REMOTE_STANDARD
-    """How an OpenAI-compatible server takes it (`REMOTE_STANDARD`, `REMOTE_EXTRA`, `REMOTE_NONE`)."""
+    """How an OpenAI-compatible server takes it
+    (`REMOTE_STANDARD`, `REMOTE_EXTRA`, `REMOTE_NONE`)."""
     request_field: str | None = None
     """The request's JSON field (default: the field name)."""
     flag: str = ""

@@ -271,6 +271,11 @@ class ImageFigures:
     fid: float | None
     """Digit FID against held-out real digits (None for fewer than 2 images)."""
     judge_version: int
+    labels: tuple[int | None, ...] = ()
+    """Per image: the judged digit, or None where the judge says "not a digit"
+    (or is not confident enough)."""
+    confidences: tuple[float, ...] = ()
+    """Per image: the judge's calibrated probability of its top class."""
 
     @property
     def share(self) -> float:
@@ -286,7 +291,9 @@ class ImageFigures:
         return {"n": self.n, "judged_digits": self.judged, "share": round(self.share, 4),
                 "histogram": list(self.histogram), "digit_fid":
                 None if self.fid is None else round(self.fid, 3),
-                "judge_version": self.judge_version, "threshold": ACCEPT_THRESHOLD}
+                "judge_version": self.judge_version, "threshold": ACCEPT_THRESHOLD,
+                "labels": list(self.labels),
+                "confidences": [round(c, 4) for c in self.confidences]}
 
 
 _REF: dict[str, Any] = {}
@@ -349,8 +356,11 @@ def judge_images(images: Any, model: Any = None, fid: bool = True) -> ImageFigur
     ok = conf > ACCEPT_THRESHOLD
     hist = torch.bincount(labels[ok], minlength=10)[:10].tolist()
     value = digit_fid(x, model=model) if fid and len(x) >= 2 else None
+    per_image = tuple(int(lab) if good and int(lab) < 10 else None
+                      for lab, good in zip(labels.tolist(), ok.tolist(), strict=True))
     return ImageFigures(len(x), int(ok.sum()), tuple(int(h) for h in hist), value,
-                        int(getattr(model, "card", {}).get("judge_version", 1)))
+                        int(getattr(model, "card", {}).get("judge_version", 1)),
+                        per_image, tuple(float(c) for c in conf.tolist()))
 
 
 def heldout_digits(n: int = N_TEST) -> Any:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from genai_tui.errors import AssetError, UserError
+from genai_tui.paths import rebuild_hint
 from genai_tui.sampling.knobs import (
     DEFAULT_ORDER,
     STAGE_NAMES,
@@ -181,7 +182,6 @@ def load_model(path: str | os.PathLike[str] | None = None) -> LanguageModel:
 
 
 def _load_dir(directory: Path) -> LanguageModel:
-    import json
 
     from genai_tui.models import gpt
 
@@ -189,34 +189,50 @@ def _load_dir(directory: Path) -> LanguageModel:
         if directory.is_file():
             raise AssetError(f"model path {str(directory)!r} is a file; give the model's folder "
                              f"(with {gpt.CONFIG_FILE}, {gpt.WEIGHTS_FILE}, {CARD_FILE})")
-        raise AssetError(f"model folder {str(directory)!r} does not exist"
-                         + (" (train it with 'genai-tui train lm')"
-                            if directory == default_model_dir() else ""))
+        raise AssetError(f"model folder {str(directory)!r} does not exist; "
+                         + rebuild_hint(directory))
+    hint = rebuild_hint(directory)
     card_path = directory / CARD_FILE
+    card = _read_json(card_path, "model card", hint)
+    config = _read_json(directory / gpt.CONFIG_FILE, "model config", hint)
+    weights = directory / gpt.WEIGHTS_FILE
+    if not weights.is_file():
+        raise AssetError(f"model weights {str(weights)!r} are missing; {hint}")
     try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-        if not isinstance(card, dict):
-            raise ValueError("not a JSON object")
-    except FileNotFoundError:
-        raise AssetError(f"model card {str(card_path)!r} is missing") from None
-    except (OSError, ValueError) as e:
-        raise AssetError(f"model card {str(card_path)!r} is unreadable: {e}") from None
-    tokenizer = _load_tokenizer(directory, card)
+        gpt_config = gpt.GPTConfig.from_dict(config)
+    except (TypeError, ValueError, KeyError) as e:
+        raise AssetError(f"model config {str(directory / gpt.CONFIG_FILE)!r} is not a valid "
+                         f"GPT config ({e}); {hint}") from None
+    tokenizer = _load_tokenizer(directory, card, hint)
     try:
-        model = gpt.load_model(directory)
-    except FileNotFoundError as e:
-        raise AssetError(f"model file {e.filename!r} is missing") from None
+        model = gpt.load_model(directory, config=gpt_config)
     except Exception as e:  # safetensors raises its own error types for corrupt files
         why = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise AssetError(f"model weights in {str(directory)!r} are corrupt or do not match "
-                         f"{gpt.CONFIG_FILE}: {why}") from None
+        raise AssetError(f"model weights {str(weights)!r} are corrupt or do not match "
+                         f"{gpt.CONFIG_FILE}: {why}; {hint}") from None
     if model.config.vocab_size != tokenizer.vocab_size:
         raise AssetError(f"{str(directory)!r}: the model has {model.config.vocab_size} token ids "
                          f"but its tokenizer has {tokenizer.vocab_size}")
     return LanguageModel(model, tokenizer, card, directory)
 
 
-def _load_tokenizer(directory: Path, card: dict) -> Tokenizer:
+def _read_json(path: Path, what: str, hint: str) -> dict:
+    """A JSON object from ``path``, or an `AssetError` that names the file and the fix."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssetError(f"{what} {str(path)!r} is missing; {hint}") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        why = type(e).__name__ if isinstance(e, UnicodeDecodeError) else str(e)
+        raise AssetError(f"{what} {str(path)!r} is not valid JSON ({why}); {hint}") from None
+    if not isinstance(data, dict):
+        raise AssetError(f"{what} {str(path)!r} is not a JSON object; {hint}")
+    return data
+
+
+def _load_tokenizer(directory: Path, card: dict, hint: str) -> Tokenizer:
     spec = card.get("tokenizer") or {}
     kind = spec.get("kind", "bpe") if isinstance(spec, dict) else None
     if kind == "byte":
@@ -225,11 +241,15 @@ def _load_tokenizer(directory: Path, card: dict) -> Tokenizer:
         return ByteTokenizer()
     if kind != "bpe" or not isinstance(spec.get("file"), str):
         raise AssetError(f"model card in {str(directory)!r} names no usable tokenizer "
-                         "(expected {\"kind\": \"bpe\", \"file\": ...} or {\"kind\": \"byte\"})")
+                         "(expected {\"kind\": \"bpe\", \"file\": ...} or {\"kind\": \"byte\"}); "
+                         + hint)
     from genai_tui.tokenizers.bpe import BPETokenizer
 
     file = directory / Path(spec["file"]).name  # the file lives beside the weights
-    return BPETokenizer.load(file, name=spec.get("name") or None)
+    try:
+        return BPETokenizer.load(file, name=spec.get("name") or None)
+    except AssetError as e:
+        raise AssetError(f"{e}; {hint}") from None
 
 
 # -- generation ----------------------------------------------------------------

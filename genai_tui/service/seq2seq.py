@@ -167,7 +167,8 @@ def _trace(m: Seq2SeqModel, text: str, out_ids: list[int], **extra: Any) -> Tran
     probs = [float(probs_all[t, out_ids[t]]) for t in range(n)]
     chars = [i for i in out_ids if i != EOS]
     return Translation(
-        input=text, input_tokens=[CharVocab.token(i) for i in _ids(text)], output=CharVocab.decode(chars),
+        input=text, input_tokens=[CharVocab.token(i) for i in _ids(text)],
+        output=CharVocab.decode(chars),
         output_tokens=[CharVocab.token(i) for i in out_ids], output_ids=list(out_ids),
         probs=probs,
         encoder=[a[0].numpy() for a in tr.encoder],
@@ -234,7 +235,7 @@ class _Seq2SeqBeams:
     def advance(self, parents: list[int], tokens: list[int]) -> Any:
         import torch
 
-        self.prefixes = [self.prefixes[p] + [t] for p, t in zip(parents, tokens)]
+        self.prefixes = [self.prefixes[p] + [t] for p, t in zip(parents, tokens, strict=False)]
         n = len(self.prefixes)
         with torch.inference_mode():
             logits = self.model.decode(torch.tensor(self.prefixes), self.memory.expand(n, -1, -1),
@@ -279,7 +280,7 @@ def result_json(t: Translation, digits: int = 4) -> dict:
     data = {
         "input": t.input, "output": t.output, "input_tokens": t.input_tokens,
         "tokens": [{"token": tok, "id": i, "prob": round(p, 6)}
-                   for tok, i, p in zip(t.output_tokens, t.output_ids, t.probs)],
+                   for tok, i, p in zip(t.output_tokens, t.output_ids, t.probs, strict=False)],
         "attention": {
             "layout": "encoder[layer][head][query][key] over input positions; "
                       "decoder[layer][head][t][t'] over the decoder input (BOS, outputs); "

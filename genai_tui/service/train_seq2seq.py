@@ -114,7 +114,7 @@ def accuracy(model, examples) -> float:  # noqa: ANN001 - a Seq2Seq and a list o
         for i in range(0, len(examples), 256):
             chunk = examples[i:i + 256]
             src = pad_batch([CharVocab.encode(e.source) for e in chunk])
-            for ex, ids in zip(chunk, greedy_decode(model, src)):
+            for ex, ids in zip(chunk, greedy_decode(model, src), strict=False):
                 right += exact_match(CharVocab.decode(ids), ex.target)
     return right / max(1, len(examples))
 

@@ -105,7 +105,7 @@ def output_line(tokens: list[str], probs: list[float], done: bool) -> Text:
     """The output so far, one character per token, coloured by its probability."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append("out› ", LABEL)
-    for tok, p in zip(tokens, probs):
+    for tok, p in zip(tokens, probs, strict=False):
         if tok == "<eos>":
             t.append(" $", DIM)
             continue
@@ -125,7 +125,7 @@ def ranking_line(ranking: list[tuple[str, float, float]], width: int) -> Text:
     """Beam search's final hypotheses: (text, log-prob, score), best first."""
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append("beams› ", LABEL)
-    for i, (text, logprob, score) in enumerate(ranking):
+    for i, (text, logprob, _score) in enumerate(ranking):
         t.append(f"{i + 1}. ", DIM)
         t.append(visible(text), TITLE if i == 0 else LABEL)
         t.append(f" {logprob:.2f}  ", DIM)
