@@ -3,7 +3,20 @@ show them in a notification and carry on."""
 
 
 class UserError(Exception):
-    """Bad input from the user: an unknown name, an unreadable file, a value out of range."""
+    """Bad input from the user: an unknown name, an unreadable file, a value out of range.
+
+    Messages quote what the user typed, a file's name or a server's answer, so
+    the message is made safe once, here: control characters and escape
+    sequences become visible symbols (`textsafe.escape_controls`), whichever
+    terminal line or pane label shows it later.
+    """
+
+    def __init__(self, *args: object) -> None:
+        if args and isinstance(args[0], str):
+            from genai_tui.textsafe import escape_controls
+
+            args = (escape_controls(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class AssetError(UserError):

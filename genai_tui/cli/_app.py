@@ -69,8 +69,10 @@ class GenaiTyper(typer.Typer):
 def _fail(message: str, code: int = 2) -> None:
     """One line on stderr; exit 2 (the user's input) or the error's own code (a
     server's fault is 1)."""
+    from genai_tui.textsafe import escape_controls
+
     first = " ".join(message.strip().splitlines()) or "invalid input"
-    print(f"genai-tui: error: {first}", file=sys.stderr)
+    print(f"genai-tui: error: {escape_controls(first, keep_newlines=False)}", file=sys.stderr)
     sys.exit(code)
 
 

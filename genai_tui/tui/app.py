@@ -9,10 +9,12 @@ from pathlib import Path
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane, TextArea
 
 from genai_tui.lesson import Lesson
+from genai_tui.textsafe import escape_controls
 from genai_tui.tui.help import HelpScreen
 from genai_tui.tui.keys import key_label, works_while_typing
 from genai_tui.tui.lesson_player import LessonBar, LessonPlayer
@@ -44,6 +46,14 @@ class GenaiApp(App[None]):
         Binding("alt+right", "lesson(1, False)", "Next step", show=False, priority=True),
         Binding("alt+left", "lesson(-1, False)", "Step back", show=False, priority=True),
     ]
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every toast is plain text: messages quote paths, card values and
+        errors, and a ``[/x]`` or ``[@click=app.quit]`` in them must show, not
+        parse (or crash, or become a live action). ``markup`` is ignored."""
+        super().notify(escape_controls(message), title=escape_controls(title),
+                       severity=severity, timeout=timeout, markup=False)
 
     def __init__(self, initial_pane: str | None = None,
                  panes: Sequence[PaneSpec | type[Pane]] | None = None, *,

@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from genai_tui.errors import UserError
 from genai_tui.images.points import DATASETS, DESCRIPTIONS
 from genai_tui.service.gan import LOSSES, OPTIMIZERS, GanSettings
+from genai_tui.textsafe import escape_controls
 from genai_tui.tui.textbox import SafeInput
 
 _NUMBER_FIELDS = (
@@ -102,7 +103,7 @@ class GanSettingsScreen(ModalScreen[GanSettings | None]):
         try:
             settings = self.read()
         except UserError as e:
-            self.query_one("#gan-set-error", Static).update(Text(str(e)))
+            self.query_one("#gan-set-error", Static).update(Text(escape_controls(str(e))))
             return
         self.dismiss(settings)
 
