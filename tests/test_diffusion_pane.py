@@ -218,3 +218,22 @@ def test_snapshot_forward_at_80x24(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(_Host(), terminal_size=(80, 24), run_before=ready)
+
+
+async def test_the_sampler_pauses_while_the_tab_is_hidden_and_resumes_on_return() -> None:
+    app = GenaiApp(initial_pane="diffusion")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(DiffusionPane)
+        await _loaded(pilot, pane)
+        await pilot.press("d")  # DDPM: 1000 steps, still running when we look away
+        await _until(pilot, lambda: pane.frame is not None and pane.frame.total == 1000, "ddpm")
+        await app.show_pane_now("tokenizer")
+        assert pane.state == "paused"
+        await pilot.pause(1.5)  # a step computed while pausing may still arrive
+        index = pane.frame.index
+        await pilot.pause(0.5)
+        assert pane.frame.index == index, "the hidden sampler kept running"
+        await app.show_pane_now("diffusion")
+        await pilot.pause(0.2)
+        assert pane.state == "running"
+        await _until(pilot, lambda: pane.frame.index > index, "steps after returning")

@@ -222,3 +222,22 @@ def test_snapshot_paused_after_fixed_steps(snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(_Host(), terminal_size=(80, 24), run_before=steps)
+
+
+async def test_training_pauses_while_the_tab_is_hidden_and_resumes_on_return() -> None:
+    app = GenaiApp(initial_pane="gan")
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await ready(pilot)
+        await pilot.press("space")
+        await until(pilot, lambda: pane.step >= 5)
+        await app.show_pane_now("tokenizer")
+        await pilot.pause(0.3)
+        assert not pane.playing and "paused" in status(pane)
+        hidden_at = pane.step
+        await pilot.pause(0.5)
+        assert pane.step == hidden_at  # no training while hidden
+        await app.show_pane_now("gan")
+        await pilot.pause(0.3)
+        assert pane.playing
+        await until(pilot, lambda: pane.step > hidden_at)
+        assert any("paused while this tab was hidden" in n.message for n in app._notifications)

@@ -47,6 +47,8 @@ class GenaiApp(App[None]):
         Binding("alt+left", "lesson(-1, False)", "Step back", show=False, priority=True),
     ]
 
+    _visible_pane: Pane | None = None
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every toast is plain text: messages quote paths, card values and
@@ -154,6 +156,9 @@ class GenaiApp(App[None]):
         tabs = next(found, None)
         if tabs is not None and tabs.active:
             pane = await self._ensure_pane(tabs.active)
+            previous, self._visible_pane = self._visible_pane, pane
+            if previous is not None and previous is not pane:
+                previous.pane_hidden()
             pane.pane_shown()
             self.call_after_refresh(self._focus_into, pane)
 

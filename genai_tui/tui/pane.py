@@ -96,6 +96,12 @@ class Pane(Container):
     def on_pane_first_show(self) -> None:
         """Start loading what the pane needs (override; runs once)."""
 
+    def pane_hidden(self) -> None:
+        """Called by the app when another tab replaces this one. Panes with
+        running work (training, sampling) pause it here, so a hidden pane
+        never takes the CPU from the one on screen, and resume it in
+        `pane_shown`."""
+
     # -- export ----------------------------------------------------------------
 
     def export_data(self) -> Export | None:

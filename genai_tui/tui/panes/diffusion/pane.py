@@ -218,6 +218,7 @@ sample of the batch.
     def pane_shown(self) -> None:
         super().pane_shown()
         self.call_after_refresh(self.focus)
+        self._resume_after_hiding()
 
     def on_pane_first_show(self) -> None:
         self._load()
@@ -487,6 +488,23 @@ sample of the batch.
                         " · [/] sample", style="dim")
         # fixed height: no layout pass per frame (a layout per update cost ~35 ms here)
         self.query_one("#df-status", Static).update(text, layout=False)
+
+    _paused_by_hiding = False
+
+    def pane_hidden(self) -> None:
+        # A sampler on a hidden tab would take the CPU from the pane on screen.
+        if self.state == "running":
+            self._resume.clear()
+            self.state = "paused"
+            self._paused_by_hiding = True
+            self._show_status()
+
+    def _resume_after_hiding(self) -> None:
+        if self._paused_by_hiding and self.state == "paused":
+            self._paused_by_hiding = False
+            self._resume.set()
+            self.state = "running"
+            self._show_status()
 
     def action_toggle_pause(self) -> None:
         if self.model is None:

@@ -202,6 +202,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         # strip holds it.
         self._focus_pending = True
         self.call_after_refresh(self._focus_map)
+        self._resume_after_hiding()
 
     def _focus_map(self) -> None:
         """Move focus into the pane unless the user has put it elsewhere since.
@@ -468,6 +469,22 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         if not self._shown_once:
             self.pane_shown()
         return True
+
+    _paused_by_hiding = False
+
+    def pane_hidden(self) -> None:
+        # Training on a hidden tab would take the CPU from the pane on screen.
+        if self.playing:
+            self._pause()
+            self._paused_by_hiding = True
+            self._update_status()
+
+    def _resume_after_hiding(self) -> None:
+        if self._paused_by_hiding:
+            self._paused_by_hiding = False
+            self.action_toggle_play()
+            self.notify("Training was paused while this tab was hidden; it goes on now.",
+                        title="GAN", timeout=3)
 
     def action_toggle_play(self) -> None:
         self._started()
