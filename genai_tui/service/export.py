@@ -27,8 +27,9 @@ where tiktoken takes the leftmost and ``tokenizers`` the earlier-listed pair;
 no such case occurs on the corpus or in the fuzz tests (``tests/test_export.py``).
 The pre-split regex is rewritten for Oniguruma (what ``tokenizers`` uses):
 ``\\p{N}{1,3}+`` is not possessive there (it means "one or more groups of
-1-3 digits"), so it becomes ``\\p{N}{1,3}``, and ``$`` (end of line there,
-end of text in tiktoken) becomes ``\\z``.
+1-3 digits"), so it becomes ``\\p{N}{1,3}``; ``$`` (end of *line* in
+Oniguruma's Ruby syntax, end of text in tiktoken) becomes ``\\z`` -- the same
+matches here, since ``\\s++`` has already eaten any newline, but explicit.
 
 No special tokens: the model was trained without any, so ``bos``/``eos``
 are left unset in the HF files and the GGUF (llama.cpp then falls back to
