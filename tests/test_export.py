@@ -182,6 +182,19 @@ def test_bundled_lm_exports_and_tokenizes_alike(tmp_path) -> None:
                        lm.model.transformer.wte.weight.detach().numpy(), atol=1e-3)
 
 
+def test_bundled_lm_hf_folder_gives_our_logits(tmp_path) -> None:
+    lm = gen.load_model()
+    ex.export_hf(lm, tmp_path / "hf")
+    hf = transformers.AutoModelForCausalLM.from_pretrained(tmp_path / "hf",
+                                                           local_files_only=True).eval()
+    tok = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf", local_files_only=True)
+    text = "The assert statement"
+    assert tok(text)["input_ids"] == lm.encode(text)
+    ids = torch.tensor([lm.encode(text)])
+    with torch.inference_mode():
+        assert torch.allclose(hf(ids).logits, lm.model(ids), atol=1e-4)
+
+
 # -- GGUF ---------------------------------------------------------------------------
 
 
