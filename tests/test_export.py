@@ -302,6 +302,31 @@ def test_refuses_existing_gguf_and_bad_destinations(lm, tmp_path) -> None:
     assert not (tmp_path / "new").exists()
 
 
+def test_refuses_the_source_folder_and_the_bundled_assets(lm, model_dir, tmp_path) -> None:
+    from genai_tui.paths import asset
+
+    before = {p.name: p.read_bytes() for p in model_dir.iterdir()}
+    with pytest.raises(UserError, match="overlaps the model folder"):
+        ex.export_hf(lm, model_dir, force=True)
+    with pytest.raises(UserError, match="overlaps the model folder"):
+        ex.export_gguf(lm, model_dir / "m.gguf")
+    assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+    with pytest.raises(UserError, match="bundled assets"):
+        ex.export_hf(lm, asset("lm"), force=True)
+    with pytest.raises(UserError, match="bundled assets"):
+        ex.export_gguf(lm, asset("lm.gguf"))
+    assert not asset("lm.gguf").exists()
+    with pytest.raises(UserError, match="does not exist"):
+        ex.export_hf(lm, tmp_path / "no" / "hf")
+
+
+@pytest.mark.parametrize("fmt,dest", [("gguf", "/proc/genai-x.gguf"), ("hf", "/proc/genai-x")])
+def test_cli_unwritable_destination_is_one_line(fmt, dest, model_dir, capsys) -> None:
+    code, out, err = run(["export", "-f", fmt, dest, "-m", str(model_dir)], capsys)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert err.startswith("genai-tui: error:") and err.count("\n") == 1
+
+
 def test_cli_exports_hf_and_gguf(model_dir, tmp_path, capsys) -> None:
     code, out, err = run(["export", "--format", "hf", str(tmp_path / "hf"), "--model",
                           str(model_dir)], capsys)

@@ -132,6 +132,39 @@ def hf_tokenizer(tokenizer):  # noqa: ANN201 - tokenizers.Tokenizer
 # -- destinations -------------------------------------------------------------------
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _check_not_source(dest: Path, lm) -> None:  # noqa: ANN001 - LanguageModel
+    """Never write into the bundled assets or the model folder being exported
+    (``--force`` there would delete the source)."""
+    from genai_tui.paths import assets_dir
+
+    source = getattr(lm, "path", None)
+    if _inside(dest, assets_dir()):
+        raise UserError(f"{str(dest)!r} is inside the bundled assets ({assets_dir()}); "
+                        "export somewhere else")
+    if source is not None and (_inside(dest, Path(source)) or _inside(Path(source), dest)):
+        raise UserError(f"{str(dest)!r} overlaps the model folder being exported "
+                        f"({source}); export somewhere else")
+
+
+def _probe(folder: Path, target: Path) -> None:
+    """Create and delete a scratch file: the honest writability test."""
+    import tempfile
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".genai-tui-probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write {target}: {e.strerror or e}") from None
+
+
 def _check_dir(directory: Path, force: bool) -> None:
     if directory.exists() and not directory.is_dir():
         raise UserError(f"{str(directory)!r} is a file; --format hf writes a folder")
@@ -139,15 +172,20 @@ def _check_dir(directory: Path, force: bool) -> None:
         if not force:
             raise UserError(f"{str(directory)!r} exists and is not empty (use --force to "
                             "replace its contents)")
+        _probe(directory, directory)
         for child in directory.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
             else:
                 child.unlink()
+    if not directory.parent.is_dir():
+        raise UserError(f"cannot write {directory}: folder {str(directory.parent)!r} "
+                        "does not exist")
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create {str(directory)!r}: {e.strerror or e}") from None
+    _probe(directory, directory)
 
 
 def _check_file(path: Path, force: bool) -> None:
@@ -156,7 +194,8 @@ def _check_file(path: Path, force: bool) -> None:
     if path.exists() and not force:
         raise UserError(f"{str(path)!r} exists (use --force to overwrite it)")
     if not path.parent.is_dir():
-        raise UserError(f"folder {str(path.parent)!r} does not exist")
+        raise UserError(f"cannot write {path}: folder {str(path.parent)!r} does not exist")
+    _probe(path.parent, path)
 
 
 def _check_dtype(dtype: str) -> None:
@@ -189,8 +228,9 @@ def export_hf(lm, directory: str | os.PathLike[str], *, dtype: str = "f32",
               force: bool = False) -> ExportResult:
     """Write ``lm`` (a `service.generate.LanguageModel`) as a Hugging Face folder."""
     _check_dtype(dtype)
-    out = Path(directory)
+    out = Path(directory).expanduser()
     hf_tok = hf_tokenizer(lm.tokenizer)  # before touching the disk: may refuse
+    _check_not_source(out, lm)
     _check_dir(out, force)
 
     import torch
@@ -252,8 +292,9 @@ def export_gguf(lm, path: str | os.PathLike[str], *, dtype: str = "f32",
                 force: bool = False) -> ExportResult:
     """Write ``lm`` as one GGUF file (GPT-2 architecture, our BPE)."""
     _check_dtype(dtype)
-    out = Path(path)
+    out = Path(path).expanduser()
     vocab, merges = hf_vocab_and_merges(lm.tokenizer)
+    _check_not_source(out, lm)
     _check_file(out, force)
 
     import gguf
@@ -300,8 +341,10 @@ def export_gguf(lm, path: str | os.PathLike[str], *, dtype: str = "f32",
 def export(lm, fmt: str, dest: str | os.PathLike[str], *, dtype: str = "f32",
            force: bool = False) -> ExportResult:
     """Dispatch on ``fmt`` ("hf" or "gguf")."""
-    if fmt == "hf":
-        return export_hf(lm, dest, dtype=dtype, force=force)
-    if fmt == "gguf":
-        return export_gguf(lm, dest, dtype=dtype, force=force)
+    writers = {"hf": export_hf, "gguf": export_gguf}
+    if fmt in writers:
+        try:
+            return writers[fmt](lm, dest, dtype=dtype, force=force)
+        except OSError as e:  # e.g. the disk filled up while writing
+            raise UserError(f"cannot write {dest}: {e.strerror or e}") from None
     raise UserError(f"unknown format {fmt!r}; choose one of: {', '.join(FORMATS)}")
