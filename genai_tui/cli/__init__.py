@@ -7,6 +7,7 @@ must stay cheap (no torch, no Textual at import time).
 from genai_tui.cli import (
     demo_cmds,  # noqa: F401  (registers commands)
     diffusion_cmds,  # noqa: F401  (registers commands)
+    export_cmds,  # noqa: F401  (registers commands)
     gan_cmds,  # noqa: F401  (registers commands)
     generate_cmds,  # noqa: F401  (registers commands)
     internals_cmds,  # noqa: F401  (registers commands)
