@@ -237,3 +237,29 @@ async def test_the_sampler_pauses_while_the_tab_is_hidden_and_resumes_on_return(
         await pilot.pause(0.2)
         assert pane.state == "running"
         await _until(pilot, lambda: pane.frame.index > index, "steps after returning")
+
+
+def _footer_keys(app) -> dict[str, str]:
+    return {b.binding.key: b.binding.description for b in app.active_bindings.values()
+            if b.binding.show and b.enabled}
+
+
+async def test_space_is_labelled_with_what_it_will_do_and_the_final_image_is_named() -> None:
+    app = GenaiApp(initial_pane="diffusion")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = app.query_one(DiffusionPane)
+        await _loaded(pilot, pane)
+        assert _footer_keys(app).get("space") == "Play"
+        await pilot.press("2")
+        assert pane.state == "running"
+        await pilot.pause(0.1)
+        assert _footer_keys(app).get("space") == "Pause"
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert pane.state == "paused" and _footer_keys(app).get("space") == "Play"
+        await pilot.press("space")
+        await _until(pilot, lambda: pane.state == "done", "the end of the run")
+        await pilot.pause(0.1)
+        trio = pane.query_one("#df-trio", ImagePanel)
+        assert trio.captions[1] == "x_0 final"
+        assert _footer_keys(app).get("space") == "Play"

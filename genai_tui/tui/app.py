@@ -49,6 +49,13 @@ class GenaiApp(App[None]):
 
     _visible_pane: Pane | None = None
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Without a lesson its space/backspace bindings step aside, so the
+        # footer shows what the pane's own space key does.
+        if action == "lesson":
+            return self.lesson is not None
+        return True
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
         """Every toast is plain text: messages quote paths, card values and

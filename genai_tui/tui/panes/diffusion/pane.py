@@ -84,7 +84,9 @@ sample of the batch.
 """
     BINDINGS: ClassVar = [
         Binding("v", "cycle_view", "View"),
-        Binding("space", "toggle_pause", "Pause"),
+        # One key, its footer label saying what it will do now (check_action).
+        Binding("space", "pause", "Pause"),
+        Binding("space", "play", "Play"),
         Binding("full_stop", "step", "Step"),
         Binding("r", "restart", "Resample"),
         Binding("s", "save_png", "Save PNG"),
@@ -420,7 +422,9 @@ sample of the batch.
         i = min(self.follow, len(step.x_t) - 1)
         self.query_one("#df-trio", ImagePanel).show(
             [step.x_t[i][None], step.x0[i][None], step.eps[i][None]],
-            captions=[f"x_t t={step.t}", "pred. x_0", "pred. noise"], ncol=3)
+            captions=[f"x_t t={step.t}",
+                      "x_0 final" if step.index == step.total - 1 else "pred. x_0",
+                      "pred. noise"], ncol=3)
         self.query_one("#df-batch", ImagePanel).show(step.x_next, ncol=16)
 
     @on(Finished)
@@ -468,7 +472,20 @@ sample of the batch.
             return f"DDPM {self.model.num_timesteps if self.model else 1000} steps"
         return f"DDIM {self.steps} steps η=0"
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pause", "play"):
+            running = self.view == "reverse" and self.state == "running"
+            return running if action == "pause" else not running
+        return True
+
+    def action_pause(self) -> None:
+        self.action_toggle_pause()
+
+    def action_play(self) -> None:
+        self.action_toggle_pause()
+
     def _show_status(self) -> None:
+        self.refresh_bindings()
         text = Text(no_wrap=False)
         if self.model is None:
             text.append("no model", style="red")
