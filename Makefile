@@ -6,11 +6,14 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 PY := $(VENV)/bin/python
+# Debian's Chromium, for the browser test of `genai-tui web` (sudo when not root).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.genai-tui-installed
 
 .PHONY: run test setup bench lint
 
 $(STAMP): pyproject.toml setup.py genai_tui/_native/f16gemm.c
+	command -v chromium >/dev/null 2>&1 || $(SUDO) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC)

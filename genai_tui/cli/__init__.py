@@ -14,6 +14,7 @@ from genai_tui.cli import (
     seq2seq_cmds,  # noqa: F401  (registers commands)
     tokenizer_cmds,  # noqa: F401  (registers commands)
     vae_cmds,  # noqa: F401  (registers commands)
+    web_cmds,  # noqa: F401  (registers commands)
 )
 from genai_tui.cli._app import app, train_app
 
