@@ -93,7 +93,7 @@ class Seq2SeqView(Vertical):
         self.model_path = model_path
         self.model: Any = None
         self.error = ""
-        self.loading = False
+        self.model_loading = False
         self.text = DEFAULT_INPUT
         self.result: Any = None
         """The latest `svc.Translation` (partial while decoding)."""
@@ -126,15 +126,15 @@ class Seq2SeqView(Vertical):
     @property
     def busy(self) -> bool:
         """True while the model loads or a decoding runs (tests wait on it)."""
-        return self.loading or self._finished != self._serial
+        return self.model_loading or self._finished != self._serial
 
     def shown(self) -> None:
         """Called by the pane each time the view is shown: load the model once."""
-        if self.model is None and not self.loading and not self.error:
-            self.loading = True
+        if self.model is None and not self.model_loading and not self.error:
+            self.model_loading = True
             self._message(Text("⏳ Loading the encoder-decoder…"))
             self._load()
-        self._render()
+        self._draw()
 
     @work(thread=True, exclusive=True, group="seq2seq-load", exit_on_error=False,
           description="loading the encoder-decoder")
@@ -145,7 +145,7 @@ class Seq2SeqView(Vertical):
             self.post_message(self.Loaded(None, _describe(exc)))
 
     def on_seq2seq_view_loaded(self, message: Loaded) -> None:
-        self.loading = False
+        self.model_loading = False
         self.model, self.error = message.model, message.error
         if self.error:
             self._message(Text("✗ " + self.error, style=_ERROR))
@@ -199,7 +199,7 @@ class Seq2SeqView(Vertical):
                 self.result, self.done = message.step.translation, message.step.done
             if self.done:
                 self._finished = message.serial
-            self._render()
+            self._draw()
         self._update_status()
 
     # inputs and keys -----------------------------------------------------------
@@ -225,7 +225,7 @@ class Seq2SeqView(Vertical):
             return
         n = len(self.result.cross)
         self.att_layer = (self.att_layer % n + step) % n
-        self._render()
+        self._draw()
 
     def action_head(self, step: int) -> None:
         if self.result is None:
@@ -233,7 +233,7 @@ class Seq2SeqView(Vertical):
         n = self.result.cross[0].shape[0]
         self.mean = False
         self.head = (self.head + step) % n
-        self._render()
+        self._draw()
 
     def action_row(self, step: int) -> None:
         if self.result is None or not self.result.output_tokens:
@@ -241,11 +241,11 @@ class Seq2SeqView(Vertical):
         n = len(self.result.output_tokens)
         row = self.row % n
         self.row = max(0, min(n - 1, row + step))
-        self._render()
+        self._draw()
 
     def action_mean(self) -> None:
         self.mean = not self.mean
-        self._render()
+        self._draw()
 
     def action_beam(self) -> None:
         self.beam = BEAM_WIDTHS[(BEAM_WIDTHS.index(self.beam) + 1) % len(BEAM_WIDTHS)]
@@ -268,7 +268,7 @@ class Seq2SeqView(Vertical):
         for part in ("#s2s-enc", "#s2s-dec", "#s2s-beams"):
             self.query_one(part, Static).update("")
 
-    def _render(self) -> None:
+    def _draw(self) -> None:
         r = self.result
         out = self.query_one("#s2s-out", Static)
         if r is None:
@@ -306,7 +306,7 @@ class Seq2SeqView(Vertical):
 
     def _update_status(self) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
-        if self.loading:
+        if self.model_loading:
             t.append(" loading the encoder-decoder…", _INFO)
         elif self.error:
             t.append(" no encoder-decoder", _ERROR)
