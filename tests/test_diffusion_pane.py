@@ -147,7 +147,8 @@ async def test_sampler_steps_and_seed_are_settable() -> None:
         await pilot.press("space")
         assert pane.state == "paused"
         await pilot.press("d")
-        assert pane.sampler == "ddim" and pane.state == "running"
+        # A DDIM-10 run may already be over by the time we look.
+        assert pane.sampler == "ddim" and pane.state in ("running", "done")
 
 
 async def test_bad_seed_is_refused_and_escape_closes_the_box() -> None:
