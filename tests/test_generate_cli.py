@@ -256,3 +256,23 @@ def test_cli_train_lm_errors_exit_2(tmp_path, capsys) -> None:
     code, _, err = run(["train", "lm", "--corpus", str(tmp_path / "missing.txt"), "--out",
                         str(tmp_path / "y"), "--steps", "1"], capsys)
     assert code == 2 and "does not exist" in err
+
+
+def test_typical_p_cut_of_the_most_likely_tokens_is_known_not_unknown(lm) -> None:
+    """Typical-p can remove the top tokens while keeping many others: the
+    candidates table must say "cut" for them, not "unknown" (issue 12)."""
+    from genai_tui.tui.panes.generate.render import candidate_rows
+
+    knobs = gen.Knobs(max_tokens=12, temperature=1.0, typical_p=0.2, seed=1, top_k=0,
+                      top_p=1.0)
+    seen_cut = 0
+    for step in gen.generate("def f(x):", knobs, lm, speculative=False):
+        final = {c.id for c in step.top_after}
+        assert step.cut.isdisjoint(final)
+        assert step.cut <= {c.id for c in step.top_before}
+        rows = {r.id: r for r in candidate_rows(step)}
+        for cid in step.cut:
+            assert rows[cid].after == 0.0  # shown as "cut"
+        seen_cut += len(step.cut)
+        assert step.id not in step.cut
+    assert seen_cut > 0

@@ -88,6 +88,8 @@ class TokenStep:
     """Chosen from logits a speculative pass computed ahead (the previous token
     was a guess that came true): this token cost no forward pass of its own.
     A generation of n tokens ran n - (speculated tokens) passes."""
+    cut: frozenset[int] = frozenset()
+    """Ids among ``top_before`` that the knobs removed (probability 0 after them)."""
     has_probs: bool = True
     """False when the back end returned no probability for this token (a server
     without logprobs): ``prob``/``raw_prob`` are then meaningless, not "unlikely"."""
@@ -364,6 +366,9 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
             numbers = torch.cat(parts).tolist()
             if top_n:
                 top_vals, top_ids = torch.topk(every, min(top_n, lm.vocab_size), dim=-1)
+                # Which of the model's top-N the knobs removed (typical-p can cut the
+                # most likely tokens, so "not in the after list" is not enough).
+                cut_flags = (every[-1].index_select(0, top_ids[0]) == 0).tolist()
                 top_vals, top_ids = top_vals.tolist(), top_ids.tolist()
 
         rows = len(stage_logits) + 1
@@ -375,7 +380,10 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
                     for row in range(rows)]
         else:
             tops = [[] for _ in range(rows)]
+        cut = (frozenset(i for i, c in zip(top_ids[0], cut_flags, strict=True) if c)
+               if top_n else frozenset())
         if is_greedy:
+            cut = frozenset(c.id for c in tops[0] if c.id != token)
             probs_of_token.append(1.0)
             kept.append(1)
             tops.append([Candidate(token, texts[token], 1.0)] if top_n else [])
@@ -395,7 +403,7 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
             index=len(prefix) + n, id=token, token=text, prob=probs_of_token[-1],
             top_before=tops[0], top_after=tops[-1], stages=stage_traces,
             entropy=entropy_value, elapsed=time.perf_counter() - started,
-            raw_prob=probs_of_token[0], finish=finish, speculated=speculated)
+            raw_prob=probs_of_token[0], finish=finish, speculated=speculated, cut=cut)
         if finish is not None:
             return
         with torch.inference_mode():

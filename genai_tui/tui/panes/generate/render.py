@@ -136,7 +136,8 @@ class CandidateRow:
     token: str
     before: float | None
     after: float | None
-    """None when unknown (outside the top-N after the knobs and not known to be cut)."""
+    """None when unknown (outside the top-N after the knobs and not known to be cut);
+    0 when the knobs cut it (shown as "cut")."""
 
 
 def candidate_rows(step: TokenStep) -> list[CandidateRow]:
@@ -153,7 +154,7 @@ def candidate_rows(step: TokenStep) -> list[CandidateRow]:
     seen = set()
     for c in step.top_before:
         seen.add(c.id)
-        a = after.get(c.id, 0.0 if kept_all else None)
+        a = after.get(c.id, 0.0 if kept_all or c.id in step.cut else None)
         rows.append(CandidateRow(c.id, c.token, c.prob, a))
     for c in step.top_after:
         if c.id not in seen:
