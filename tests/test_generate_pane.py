@@ -589,3 +589,28 @@ def test_snapshot(snap_compare, monkeypatch, tiny_model) -> None:
         await pilot.pause()
 
     assert snap_compare(generate_only_app(), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_random_seed_empty_and_long_prompts_are_said_on_screen(tiny) -> None:
+    app = generate_only_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await start(pilot, max_tokens=3, seed=None)
+        box = pane.query_one(PromptInput)
+        box.value = ""
+        await pilot.pause()
+        pane.action_run()
+        await settle(pilot, pane)
+        messages = [n.message for n in app._notifications]
+        seed = pane.runs[0].knobs.seed
+        assert seed is not None
+        assert any(f"Random seed {seed}" in m for m in messages), messages
+        assert any(m.startswith("Empty prompt") for m in messages), messages
+        box.value = "word " * 200  # > the fixture's 64-token context
+        await pilot.pause()
+        pane.knobs_a = dataclasses.replace(pane.knobs_a, seed=7)
+        pane.action_run()
+        await settle(pilot, pane)
+        messages = [n.message for n in app._notifications]
+        assert any("longer than the model's 64-token context" in m for m in messages), messages
+        assert pane.runs[0].knobs.seed == 7
+        assert sum("Random seed" in m for m in messages) == 1  # a fixed seed is not noted

@@ -550,7 +550,23 @@ reshapes that distribution, then one token is drawn.
     # actions -------------------------------------------------------------------
 
     def _new_run(self, name: str, knobs: svc.Knobs) -> Run:
+        if knobs.seed is None:  # "random": pick it here, so the run can be repeated
+            knobs = dataclasses.replace(knobs, seed=random.randrange(2**31))
+            self._say(f"Random seed {knobs.seed}: set the seed knob to {knobs.seed} to "
+                      "repeat this run.", timeout=8)
+        if name != "B":
+            self._say_prompt_notes()
         return Run(name=name, prompt=self.prompt, knobs=knobs)
+
+    def _say_prompt_notes(self) -> None:
+        """An empty prompt, or one longer than the context, is said, not silently handled."""
+        from genai_tui.service.backend import LocalGenerator
+
+        if self.model is None:
+            return
+        _, notes = LocalGenerator(self.model).prompt_notes(self.prompt)
+        for note in notes:
+            self._say(note[:1].upper() + note[1:] + ".", timeout=8)
 
     def _stop_workers(self) -> None:
         self.workers.cancel_group(self, "generate")
@@ -577,6 +593,8 @@ reshapes that distribution, then one token is drawn.
             seed = random.randrange(2**31)
             knobs_a = dataclasses.replace(knobs_a, seed=seed)
             knobs_b = dataclasses.replace(knobs_b, seed=seed)
+            self._say(f"Random seed {seed} (A and B): set the seed knob to {seed} to repeat "
+                      "this run.", timeout=8)
         run_a = self._new_run("A", knobs_a)
         run_b = self._new_run("B", knobs_b)
         run_a.partner, run_b.partner = run_b, run_a
