@@ -85,7 +85,7 @@ async def test_layer_head_and_mean_keys_change_the_map_shown() -> None:
         n_layer = len(view.result.cross)
         first = _plain(app, "#s2s-cross")
         await pilot.press("right_square_bracket")
-        assert view.att_layer % n_layer == 0 and f"L0" in _plain(app, "#s2s-cross")
+        assert view.att_layer % n_layer == 0 and "L0" in _plain(app, "#s2s-cross")
         await pilot.press("right")
         assert view.head == 1 and "head 1" in _plain(app, "#s2s-cross")
         await pilot.press("m")
