@@ -138,7 +138,8 @@ def test_embed_minilm(capsys) -> None:
     code, out, _ = run(["embed", "analogy", "king", "man", "woman", "-m", "minilm", "-k", "1"],
                        capsys)
     assert code == 0 and "queen" in out
-    code, out, _ = run(["embed", "similarity", "China", "Japan", "banana", "--json", "-m", "minilm"], capsys)
+    code, out, _ = run(["embed", "similarity", "China", "Japan", "banana", "--json", "-m",
+                        "minilm"], capsys)
     m = json.loads(out)["matrix"]
     assert m[0][1] > m[0][2]
 
