@@ -12,6 +12,7 @@ from genai_tui.cli import (
     generate_cmds,  # noqa: F401  (registers commands)
     internals_cmds,  # noqa: F401  (registers commands)
     seq2seq_cmds,  # noqa: F401  (registers commands)
+    serve_cmds,  # noqa: F401  (registers commands)
     tokenizer_cmds,  # noqa: F401  (registers commands)
     vae_cmds,  # noqa: F401  (registers commands)
     web_cmds,  # noqa: F401  (registers commands)
