@@ -45,3 +45,18 @@ def rebuild_hint(path: str | os.PathLike[str]) -> str:
     where = f"assets/{parts[0]}" if parts else "assets"
     restore = f"restore it with 'git checkout -- {where}'"
     return f"{restore} or rebuild it with '{command}'" if command else restore
+
+
+def probe_writable(folder: Path, target: Path | str) -> None:
+    """Create and delete a scratch file in ``folder``: the only honest
+    writability test (``os.access`` says yes for root under /proc, where
+    writing fails). Raises `UserError` naming ``target``."""
+    import tempfile
+
+    from genai_tui.errors import UserError
+
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".genai-tui-probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write {target}: {e.strerror or e}") from None

@@ -8,22 +8,12 @@ default and touch the bundled `assets/` only with `--bundled`.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
 from genai_tui.errors import UserError
 from genai_tui.paths import assets_dir
-
-
-def _probe(folder: Path, target: Path) -> None:
-    """Create and delete a scratch file in ``folder``: the only honest writability test
-    (``os.access`` says yes for root under /proc, where writing fails)."""
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".genai-tui-probe-"):
-            pass
-    except OSError as e:
-        raise UserError(f"cannot write {target}: {e.strerror or e}") from None
+from genai_tui.paths import probe_writable as _probe
 
 
 def check_output_file(path: Path, option: str) -> Path:

@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genai_tui.errors import UserError
+from genai_tui.paths import probe_writable
 
 FORMATS = ("hf", "gguf")
 DTYPES = ("f32", "f16")
@@ -154,17 +155,6 @@ def _check_not_source(dest: Path, lm) -> None:  # noqa: ANN001 - LanguageModel
                         f"({source}); export somewhere else")
 
 
-def _probe(folder: Path, target: Path) -> None:
-    """Create and delete a scratch file: the honest writability test."""
-    import tempfile
-
-    try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".genai-tui-probe-"):
-            pass
-    except OSError as e:
-        raise UserError(f"cannot write {target}: {e.strerror or e}") from None
-
-
 def _check_dir(directory: Path, force: bool) -> None:
     if directory.exists() and not directory.is_dir():
         raise UserError(f"{str(directory)!r} is a file; --format hf writes a folder")
@@ -172,7 +162,7 @@ def _check_dir(directory: Path, force: bool) -> None:
         if not force:
             raise UserError(f"{str(directory)!r} exists and is not empty (use --force to "
                             "replace its contents)")
-        _probe(directory, directory)
+        probe_writable(directory, directory)
         for child in directory.iterdir():
             if child.is_dir() and not child.is_symlink():
                 shutil.rmtree(child)
@@ -185,7 +175,7 @@ def _check_dir(directory: Path, force: bool) -> None:
         directory.mkdir(exist_ok=True)
     except OSError as e:
         raise UserError(f"cannot create {str(directory)!r}: {e.strerror or e}") from None
-    _probe(directory, directory)
+    probe_writable(directory, directory)
 
 
 def _check_file(path: Path, force: bool) -> None:
@@ -195,7 +185,7 @@ def _check_file(path: Path, force: bool) -> None:
         raise UserError(f"{str(path)!r} exists (use --force to overwrite it)")
     if not path.parent.is_dir():
         raise UserError(f"cannot write {path}: folder {str(path.parent)!r} does not exist")
-    _probe(path.parent, path)
+    probe_writable(path.parent, path)
 
 
 def _check_dtype(dtype: str) -> None:
