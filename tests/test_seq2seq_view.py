@@ -61,19 +61,24 @@ async def test_typed_date_decodes_to_iso_with_its_maps() -> None:
         assert "causal" in _plain(app, "#s2s-dec")
 
 
-async def test_output_appears_one_character_at_a_time() -> None:
+async def test_output_appears_one_character_at_a_time(monkeypatch) -> None:
     app = GenaiApp(panes=[InternalsPane])
     async with app.run_test(size=(100, 30)) as pilot:
         view = await _open(pilot, app)
         lengths: list[int] = []
+        handle = Seq2SeqView.on_seq2seq_view_stepped
+
+        def record(self, message) -> None:  # every message the view draws, in order
+            handle(self, message)
+            if self.result is not None and message.serial == self._serial:
+                lengths.append(len(self.result.output_tokens))
+
+        monkeypatch.setattr(Seq2SeqView, "on_seq2seq_view_stepped", record)
         view.text = "the 21st of December, 2012"
         view._start()
-        while not view.done:
-            if view.result is not None:
-                lengths.append(len(view.result.output_tokens))
-            await pilot.pause(0.02)
-        assert view.result.output == "2012-12-21"
-        assert len(set(lengths)) >= 4, lengths  # seen growing, not all at once
+        await _until(pilot, lambda: view.done and view.result.output == "2012-12-21", "decoding")
+        # one drawing per output character, growing by one: not all at once
+        assert lengths == list(range(1, len(view.result.output_tokens) + 1)), lengths
 
 
 async def test_layer_head_and_mean_keys_change_the_map_shown() -> None:
