@@ -82,8 +82,14 @@ class CachedBeams:
         cache = self.cache
         if parents != list(range(cache.k.shape[1])):
             index = torch.tensor(parents, dtype=torch.long)
-            cache.k = cache.k.index_select(1, index)  # (L, n, nh, Tmax, hs)
-            cache.v = cache.v.index_select(1, index)
+            if len(parents) == cache.k.shape[1]:
+                # Same width: reorder only the filled positions, not all Tmax of them.
+                p = cache.pos
+                cache.k[:, :, :, :p] = cache.k[:, index, :, :p]  # (L, n, nh, Tmax, hs)
+                cache.v[:, :, :, :p] = cache.v[:, index, :, :p]
+            else:  # the first step: one row becomes num_beams rows
+                cache.k = cache.k.index_select(1, index)
+                cache.v = cache.v.index_select(1, index)
         with torch.inference_mode():
             logits = self.model(torch.tensor(tokens, dtype=torch.long)[:, None], cache,
                                 last_only=True)[:, -1]  # (n, V)
