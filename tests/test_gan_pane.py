@@ -241,3 +241,21 @@ async def test_training_pauses_while_the_tab_is_hidden_and_resumes_on_return() -
         assert pane.playing
         await until(pilot, lambda: pane.step > hidden_at)
         assert any("paused while this tab was hidden" in n.message for n in app._notifications)
+
+
+async def test_space_is_labelled_with_what_it_will_do() -> None:
+    app = GenaiApp(initial_pane="gan")
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await ready(pilot)
+
+        def label() -> str | None:
+            return next((b.binding.description for b in app.active_bindings.values()
+                         if b.binding.key == "space" and b.binding.show), None)
+
+        assert label() == "Play"
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert pane.playing and label() == "Pause"
+        await pilot.press("space")
+        await pilot.pause(0.1)
+        assert not pane.playing and label() == "Play"

@@ -91,7 +91,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # Short labels: at 80 columns the footer must leave room for ^q Quit.
-        Binding("space", "toggle_play", "Play"),
+        # One key, its footer label saying what it will do now (check_action).
+        Binding("space", "pause", "Pause"),
+        Binding("space", "play", "Play"),
         Binding("d", "step_d", "Step D"),
         Binding("g", "step_g", "Step G"),
         Binding("n", "step_once", "One step (D then G)", show=False),
@@ -431,7 +433,19 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             t.append("G(z) for a fixed z: the same noise, sharpening into digits")
         return t
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("pause", "play"):
+            return bool(self.playing) == (action == "pause")
+        return True
+
+    def action_pause(self) -> None:
+        self.action_toggle_play()
+
+    def action_play(self) -> None:
+        self.action_toggle_play()
+
     def _update_status(self) -> None:
+        self.refresh_bindings()
         s = self.settings[self.mode]
         line1 = Text()
         if self.busy:
