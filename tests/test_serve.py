@@ -275,3 +275,52 @@ def test_serve_cli_rejects_bad_values_and_missing_env() -> None:
     assert r.returncode == 2 and "port" in r.stderr and "Traceback" not in r.stderr
     r = _cli("serve", "--api-key-env", "NO_SUCH_VAR_XYZ")
     assert r.returncode == 2 and "NO_SUCH_VAR_XYZ" in r.stderr
+
+
+def test_backend_spec_opens_local_and_remote_the_same_way(server, lm) -> None:  # noqa: ANN001
+    from genai_tui.errors import UserError
+    from genai_tui.sampling.knobs import Knobs
+    from genai_tui.service.backend import BackendSpec
+
+    knobs = Knobs(max_tokens=5, seed=3)
+    local = BackendSpec(model=str(lm.path)).open()
+    remote = BackendSpec(server.url, api_key=KEY).open()  # the server's only model
+    assert local.capabilities.branching and remote.describe() != local.describe()
+    assert ("".join(s.token for s in remote.generate("Hi", knobs))
+            == "".join(s.token for s in local.generate("Hi", knobs)))
+    assert KEY not in repr(BackendSpec(server.url, api_key=KEY))
+    with pytest.raises(UserError, match="remote"):
+        BackendSpec(None, api_key=KEY).open()
+    with pytest.raises(UserError) as info:
+        BackendSpec(server.url, "no-such-model", api_key=KEY).open().generate("x", knobs).__next__()
+    assert KEY not in str(info.value)
+
+
+def test_serve_stops_cleanly_on_sigterm_and_sigint(tmp_path) -> None:
+    import signal
+
+    model = make_model_dir(tmp_path / "tiny")
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        port = _free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "genai_tui", "serve", "--port", str(port),
+             "--model", str(model)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"})
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).is_success:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+                time.sleep(0.1)
+            proc.send_signal(sig)
+            start = time.monotonic()
+            _, err = proc.communicate(timeout=15)
+            assert time.monotonic() - start < 10
+            assert proc.returncode == 0, err
+            assert "Traceback" not in err and "server stopped" in err
+        finally:
+            proc.kill() if proc.poll() is None else None

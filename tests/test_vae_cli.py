@@ -114,12 +114,14 @@ def test_train_vae_on_user_data_writes_a_card(capsys, tmp_path) -> None:
     out_dir = tmp_path / "model"
     code, out, _ = run(["train", "vae", "--data", str(tmp_path / "d.npz"), "--steps", "3",
                         "--latent-dim", "2", "--beta", "0.5", "--hidden", "16",
-                        "--batch-size", "8", "--out", str(out_dir), "--json"], capsys)
+                        "--batch-size", "8", "--channels", "4", "--blocks", "1",
+                        "--lr", "0.01", "--out", str(out_dir), "--json"], capsys)
     assert code == 0
     events = [json.loads(line) for line in out.splitlines()]
     assert events[-1]["step"] == 3 and {"reconstruction", "kl"} <= set(events[-1])
     card = json.loads((out_dir / "card.json").read_text())
     assert card["config"]["latent_dim"] == 2 and card["config"]["beta"] == 0.5
+    assert card["config"]["channels"] == 4 and card["config"]["blocks"] == 1
     assert card["steps"] == 3 and "--data" in card["command"] and "d.npz" in card["data"]
     assert (out_dir / "model.safetensors").is_file()
     code, _, err = run(["train", "vae", "--data", str(tmp_path / "none"), "--steps", "1",

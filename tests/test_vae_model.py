@@ -54,6 +54,30 @@ def test_tiny_training_lowers_both_terms_and_round_trips(tmp_path) -> None:
     assert torch.allclose(loaded.decode(z), model.decode(z), atol=2e-2)  # float16 weights
 
 
+def test_residual_blocks_deepen_both_sides_and_round_trip(tmp_path) -> None:
+    plain = VAE(VAEConfig(latent_dim=4, channels=8, hidden=32))
+    deep = VAE(VAEConfig(latent_dim=4, channels=8, hidden=32, blocks=2))
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    # 2 blocks x 2 convs at each resolution, each side: 8 channels and 16 channels
+    per_side = 2 * 2 * (8 * 8 * 9 + 8) + 2 * 2 * (16 * 16 * 9 + 16)
+    assert count(deep) - count(plain) == 2 * per_side
+    x = torch.rand(3, 1, 28, 28)
+    logits, mu, _ = deep(x)
+    assert logits.shape == x.shape and mu.shape == (3, 4)
+    data = make_digits(200, seed=2)
+    events = list(train_vae(deep, data.images, data.images[:32], steps=30, batch_size=32,
+                            lr=3e-3, log_every=10, eval_every=30))
+    assert events[-1].reconstruction < events[0].reconstruction
+    save_vae(deep, tmp_path / "d", {"steps": 30})
+    loaded = load_vae(tmp_path / "d")
+    assert loaded.config.blocks == 2
+    deep.eval()
+    z = torch.randn(2, 4)
+    assert torch.allclose(loaded.decode(z), deep.decode(z), atol=2e-2)
+    with pytest.raises(UserError, match="blocks"):
+        VAEConfig(blocks=-1)
+
+
 def test_bundled_cards_record_the_training(bundled: svc.VAEHandle) -> None:
     two_d = svc.load("vae2d")
     assert two_d.latent_dim == 2 and bundled.latent_dim > 2

@@ -20,7 +20,6 @@ from genai_tui.cli._app import app, train_app
 from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import KNOBS, knobs_from_values, option_help, validate
-from genai_tui.textsafe import escape_controls
 
 
 def _knob_parameters() -> list[inspect.Parameter]:
@@ -179,30 +178,18 @@ def generate_cmd(
 def _open_backend(backend: str, model: str | None, api_key: str | None, api: str,
                   extras: bool, speculative: bool, threads: int):  # -> TextGenerator
     """The back end ``--backend`` names, ready to generate."""
-    from genai_tui.service import remote
-    from genai_tui.service.backend import LocalGenerator
+    from genai_tui.service.backend import BackendSpec
 
-    if backend.strip().lower() == "local":
+    spec = BackendSpec(backend, model, api_key, api, extras)
+    if spec.local:
         if api_key is not None:
             raise UserError("--api-key is for a remote --backend")
         import torch
 
-        from genai_tui.service import generate as gen
-
         # One token at a time is latency-bound: by default a single thread avoids
         # OpenMP's waiting on a busy machine (see benchmarks/README.md).
         torch.set_num_threads(threads)
-        return LocalGenerator(gen.load_model(Path(model) if model else None),
-                              speculative=speculative)
-    config = remote.ServerConfig.resolve(None if backend.strip().lower() == "remote"
-                                         else backend, api_key, api=api)
-    if not model:
-        names = remote.list_models(config)
-        if len(names) != 1:
-            listed = ", ".join(escape_controls(n, False) for n in names[:8]) or "none"
-            raise UserError(f"name the model with --model (the server lists {listed})")
-        model = names[0]
-    return remote.RemoteGenerator(config, model, extras=extras)
+    return spec.open(speculative=speculative)
 
 
 @app.command("models")

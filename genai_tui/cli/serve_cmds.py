@@ -7,6 +7,7 @@ model, FastAPI and uvicorn load inside the command (`genai-tui --help` stays fas
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -69,6 +70,14 @@ def serve_cmd(
     where = f"[{host}]" if ":" in host else host
     print(f"genai-tui: serving {lm.name} on http://{where}:{port}/v1 "
           f"(auth: {'on' if key else 'off'}; Ctrl+C stops)", file=sys.stderr, flush=True)
-    # uvicorn installs SIGINT/SIGTERM handlers and shuts down gracefully.
-    uvicorn.run(create_app(lm, settings), host=host, port=port, log_level="warning",
-                access_log=False)
+    # uvicorn installs SIGINT/SIGTERM handlers, shuts down gracefully (open streams
+    # end, the port is released) and then re-raises the signal to the handler that
+    # was there before it: a quiet one for SIGTERM, KeyboardInterrupt for SIGINT.
+    # Both end here, with exit status 0 and one line, never a traceback.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        uvicorn.run(create_app(lm, settings), host=host, port=port, log_level="warning",
+                    access_log=False)
+    except KeyboardInterrupt:
+        pass
+    print("genai-tui: server stopped", file=sys.stderr)

@@ -97,6 +97,11 @@ def train_vae_cmd(
     hidden: int = typer.Option(128, "--hidden", min=8, max=4096,
                                help="Width of the fully connected layers."),
     batch_size: int = typer.Option(128, "--batch-size", min=2, max=4096),
+    channels: int = typer.Option(32, "--channels", min=1, max=512,
+                                 help="Channels of the first conv layer (the second has twice)."),
+    blocks: int = typer.Option(0, "--blocks", min=0, max=16,
+                               help="Residual conv blocks at each resolution, each side."),
+    lr: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0, help="Peak learning rate."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Folder for model.safetensors + card.json "
                                     "(default: a new ./vae-<date>-<time>)."),
@@ -114,8 +119,8 @@ def train_vae_cmd(
     out = train_target(out, bundled=bundled, bundled_path=asset(name), stem=name)
     _limit_threads()
     events = service.train(latent_dim=latent_dim, beta=beta, steps=steps, seed=seed, data=data,
-                           out=out, hidden=hidden, batch_size=batch_size,
-                           command=command_line(ctx))
+                           out=out, hidden=hidden, batch_size=batch_size, channels=channels,
+                           blocks=blocks, lr=lr, command=command_line(ctx))
     last = None
     if json_out:
         for last in events:

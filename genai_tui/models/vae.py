@@ -40,6 +40,8 @@ class VAEConfig:
     beta: float = 1.0
     """Weight of the KL term (beta-VAE); 1 is the true ELBO."""
     image_size: int = 28
+    blocks: int = 0
+    """Residual 3x3 conv blocks at each of the two resolutions, on each side (0: none)."""
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:
@@ -48,6 +50,8 @@ class VAEConfig:
             raise UserError("image_size must be a multiple of 4")
         if self.beta < 0:
             raise UserError("beta must be >= 0")
+        if self.blocks < 0:
+            raise UserError("blocks must be >= 0")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> VAEConfig:
@@ -55,18 +59,38 @@ class VAEConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+class ResBlock(nn.Module):
+    """x + conv3x3(SiLU(conv3x3(SiLU(x)))): depth without losing the skip path."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.SiLU(), nn.Conv2d(channels, channels, 3, padding=1),
+            nn.SiLU(), nn.Conv2d(channels, channels, 3, padding=1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
 class VAE(nn.Module):
-    """Encoder: conv(s2) -> conv(s2) -> linear -> (mu, logvar). Decoder: the mirror."""
+    """Encoder: conv(s2) -> conv(s2) -> linear -> (mu, logvar). Decoder: the mirror.
+
+    With ``config.blocks`` = b > 0, b residual blocks follow each strided conv
+    of the encoder and precede each transposed conv of the decoder.
+    """
 
     def __init__(self, config: VAEConfig) -> None:
         super().__init__()
         self.config = config
-        c, s = config.channels, config.image_size // 4
+        c, s, b = config.channels, config.image_size // 4, config.blocks
         self._feature_shape = (2 * c, s, s)
         flat = 2 * c * s * s
         self.encoder = nn.Sequential(
             nn.Conv2d(1, c, 4, stride=2, padding=1), nn.SiLU(),  # (B, c, 14, 14)
+            *[ResBlock(c) for _ in range(b)],
             nn.Conv2d(c, 2 * c, 4, stride=2, padding=1), nn.SiLU(),  # (B, 2c, 7, 7)
+            *[ResBlock(2 * c) for _ in range(b)],
             nn.Flatten(),
             nn.Linear(flat, config.hidden), nn.SiLU(),
         )
@@ -77,7 +101,9 @@ class VAE(nn.Module):
             nn.Linear(config.hidden, flat), nn.SiLU(),
         )
         self.decoder_conv = nn.Sequential(
+            *[ResBlock(2 * c) for _ in range(b)],
             nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.SiLU(),  # (B, c, 14, 14)
+            *[ResBlock(c) for _ in range(b)],
             nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28) logits
         )
 

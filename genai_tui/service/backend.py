@@ -20,9 +20,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import KNOBS, Knobs, is_active, replace, validate
 from genai_tui.service import generate as _local
 from genai_tui.service.generate import PROMPT_SEPARATOR, LanguageModel, TokenStep
+from genai_tui.textsafe import escape_controls
 
 
 @dataclass(frozen=True)
@@ -220,3 +222,45 @@ def load_local(path: str | None = None, *, speculative: bool = True) -> LocalGen
     from genai_tui.service.generate import load_model
 
     return LocalGenerator(load_model(path), speculative=speculative)
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """Which back end to open: the local model (``url`` None) or a server's model.
+
+    The CLI's ``--backend/--model/--api-key/--api/--extras`` and the generate
+    pane's back-end dialog both come down to one of these.
+    """
+
+    url: str | None = None
+    """None: local. Otherwise the server's base URL (``OPENAI_BASE_URL`` when "remote")."""
+    model: str | None = None
+    """Local: a model folder (None: the bundled one). Remote: the server's model id
+    (None: the server's only model)."""
+    api_key: str | None = field(default=None, repr=False)
+    api: str = "completions"
+    extras: bool = True
+    """Remote: send the extra knobs llama.cpp and vLLM accept (False for Ollama, OpenAI)."""
+
+    @property
+    def local(self) -> bool:
+        return self.url is None or self.url.strip().lower() == "local"
+
+    def open(self, *, speculative: bool = True) -> TextGenerator:
+        """Load the model or reach the server (`UserError` with one clear line if not)."""
+        if self.local:
+            if self.api_key:
+                raise UserError("an API key is for a remote back end")
+            return load_local(self.model, speculative=speculative)
+        from genai_tui.service import remote
+
+        url = None if self.url is None or self.url.strip().lower() == "remote" else self.url
+        config = remote.ServerConfig.resolve(url, self.api_key, api=self.api)
+        model = self.model
+        if not model:
+            names = remote.list_models(config)
+            if len(names) != 1:
+                listed = ", ".join(escape_controls(n, False) for n in names[:8]) or "none"
+                raise UserError(f"name the model (the server lists {listed})")
+            model = names[0]
+        return remote.RemoteGenerator(config, model, extras=self.extras)

@@ -432,6 +432,7 @@ def train(
     lr: float = 2e-3,
     log_every: int = 25,
     command: str | None = None,
+    blocks: int = 0,
 ) -> Iterator[Any]:
     """Train a VAE, yielding `VAEEvent`s (reconstruction and KL separately); save to ``out``.
 
@@ -444,7 +445,8 @@ def train(
     from genai_tui.images.digits import load_images, make_digits
     from genai_tui.models.vae import VAE, VAEConfig
 
-    config = VAEConfig(latent_dim=latent_dim, beta=beta, channels=channels, hidden=hidden)
+    config = VAEConfig(latent_dim=latent_dim, beta=beta, channels=channels, hidden=hidden,
+                       blocks=blocks)
     if data is not None:
         user = load_images(data)
         if len(user) < 10:
