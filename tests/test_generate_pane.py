@@ -70,7 +70,7 @@ async def settle(pilot, pane: GeneratePane) -> None:
 async def start(pilot, max_tokens: int = 16, **knobs) -> GeneratePane:
     pane = pilot.app.query_one(GeneratePane)
     await settle(pilot, pane)
-    assert pane.model is not None, pane.model_error
+    assert pane.generator is not None, pane.model_error
     pane.knobs_a = dataclasses.replace(pane.knobs_a, max_tokens=max_tokens, **knobs)
     pane.knobs_b = dataclasses.replace(pane.knobs_b, max_tokens=max_tokens,
                                        seed=pane.knobs_a.seed)
@@ -105,7 +105,7 @@ async def test_stream_shows_every_token(tiny) -> None:
         await settle(pilot, pane)
         (run,) = pane.runs
         assert run.status == "done" and len(run.steps) == 20 and run.generated == 20
-        headless = list(svc.generate(run.prompt, run.knobs, pane.model, top_n=10))
+        headless = list(svc.generate(run.prompt, run.knobs, pane.generator.lm, top_n=10))
         assert [s.id for s in run.steps] == [s.id for s in headless]  # same seed, same text
         text = view_text(pane.left).replace("\n", "")
         assert text.startswith("The assert statement")
@@ -141,7 +141,7 @@ async def test_stop_and_continue(tiny) -> None:
         await pilot.press("escape")
         await settle(pilot, pane)
         assert len(run.steps) >= stopped_at + 3
-        continued = list(svc.generate(run.prompt, run.knobs, pane.model))
+        continued = list(svc.generate(run.prompt, run.knobs, pane.generator.lm))
         assert [s.id for s in run.steps] == [s.id for s in continued[: len(run.steps)]]
 
 
@@ -160,7 +160,7 @@ async def test_step_mode_one_token_per_press(tiny) -> None:
         await pilot.click("#gen-step")  # and the button
         await settle(pilot, pane)
         assert len(pane.runs[0].steps) == 5
-        headless = list(svc.generate(pane.runs[0].prompt, pane.runs[0].knobs, pane.model))
+        headless = list(svc.generate(pane.runs[0].prompt, pane.runs[0].knobs, pane.generator.lm))
         assert [s.id for s in pane.runs[0].steps] == [s.id for s in headless[:5]]
 
 
@@ -328,7 +328,7 @@ async def test_branch_from_an_alternative(tiny) -> None:
         assert pane.left.run is main and pane.right.run is branch
         assert pane.right.has_class("-shown")
         # The continuation is what the service makes from prompt + prefix.
-        expected = list(svc.generate(main.prompt, branch.knobs, pane.model,
+        expected = list(svc.generate(main.prompt, branch.knobs, pane.generator.lm,
                                      prefix_ids=branch.prefix_ids))
         assert [s.id for s in branch.steps[5:]] == [s.id for s in expected]
         # The runs strip lists both; [ switches back to the original alone.
@@ -381,7 +381,7 @@ async def test_ab_side_by_side(tiny) -> None:
         assert "T0.80" in title(pane.left)
         assert "T1.40" in title(pane.right)
         for run in (run_a, run_b):
-            headless = list(svc.generate(run.prompt, run.knobs, pane.model))
+            headless = list(svc.generate(run.prompt, run.knobs, pane.generator.lm))
             assert [s.id for s in run.steps] == [s.id for s in headless]
 
 
@@ -424,8 +424,8 @@ async def test_mouse_on_legend_runs_strip_and_inspector_toggle(tiny) -> None:
 async def test_hostile_prompt_and_output_are_visible_text(tiny, monkeypatch) -> None:
     real_generate = svc.generate
 
-    def hostile_generate(prompt, knobs, model=None, *, prefix_ids=None, top_n=10):
-        for step in real_generate(prompt, knobs, model, prefix_ids=prefix_ids, top_n=top_n):
+    def hostile_generate(prompt, knobs, model=None, **kwargs):
+        for step in real_generate(prompt, knobs, model, **kwargs):
             if step.index == 1:
                 step = dataclasses.replace(step, token="\x1b[2J[red]boom[/red]\x07")
             yield step
@@ -489,7 +489,7 @@ async def test_missing_model_is_a_clear_message(monkeypatch, tmp_path) -> None:
     async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
         pane = pilot.app.query_one(GeneratePane)
         await settle(pilot, pane)
-        assert pane.model is None and "does not exist" in pane.model_error
+        assert pane.generator is None and "does not exist" in pane.model_error
         assert any("does not exist" in row for row in screen_rows(pane.left))
         await pilot.press("f5")
         await pilot.pause()
@@ -565,7 +565,7 @@ async def test_bundled_model_matches_headless(monkeypatch) -> None:
         await pilot.press("f5")
         await settle(pilot, pane)
         run = pane.runs[0]
-        headless = list(svc.generate(run.prompt, run.knobs, pane.model))
+        headless = list(svc.generate(run.prompt, run.knobs, pane.generator.lm))
         assert "".join(s.token for s in run.steps) == "".join(s.token for s in headless)
         assert view_text(pane.left).replace("\n", "").startswith("The assert statement")
         # speculative decoding confirmed guesses: the title says how many tokens a pass made

@@ -5,7 +5,6 @@ on 127.0.0.1 on a free port and is stopped after its test module."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -15,44 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 from lm_fixtures import make_model_dir
+from server_fixtures import LiveServer as _Server
+from server_fixtures import free_port as _free_port
 
 KEY = "sk-test-secret-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server:
-    def __init__(self, lm, settings) -> None:  # noqa: ANN001
-        import uvicorn
-
-        from genai_tui.server.openai_api import create_app
-
-        self.port = _free_port()
-        config = uvicorn.Config(create_app(lm, settings), host="127.0.0.1", port=self.port,
-                                log_level="error", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -114,8 +114,32 @@ def _main(
     ascii: bool = typer.Option(False, "--ascii", help="Draw with printable ASCII only."),
     fps: float = typer.Option(None, "--fps", help="Cap repaints per second (1-120; "
                               "default 60, 20 over SSH)."),
+    backend: str = typer.Option(
+        "local", "--backend", "-b", help="Where the Generate pane generates: 'local' (our "
+        "model), a server's URL (OpenAI-compatible: llama.cpp, vLLM, Ollama, genai-tui serve) "
+        "or 'remote' ($OPENAI_BASE_URL). F9 in the pane changes it."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Local: a model folder. Remote: the server's model name "
+        "(default: its only model)."),
+    api_key: str | None = typer.Option(None, "--api-key", show_default=False,
+                                       help="The server's API key (default: $OPENAI_API_KEY). "
+                                       "Never shown."),
+    api: str = typer.Option("completions", "--api", help="Remote endpoint: completions or chat."),
+    extras: bool = typer.Option(True, "--extras/--no-extras",
+                                help="Remote: send top-k, min-p, typical-p and repetition "
+                                "(llama.cpp, vLLM); --no-extras for Ollama or OpenAI."),
 ) -> None:
     if ctx.invoked_subcommand is None:
+        from genai_tui.errors import UserError
         from genai_tui.tui.app import GenaiApp
 
-        GenaiApp(ascii=ascii, fps=fps).run()
+        if api not in ("completions", "chat"):
+            raise UserError(f"--api must be completions or chat, got {api!r}")
+        spec = None
+        if backend.strip().lower() != "local" or model or api_key is not None:
+            from genai_tui.service.backend import BackendSpec
+
+            spec = BackendSpec(backend, model, api_key, api, extras)
+            if spec.local and api_key is not None:
+                raise UserError("--api-key is for a remote --backend")
+        GenaiApp(ascii=ascii, fps=fps, backend=spec).run()

@@ -246,8 +246,12 @@ class BackendSpec:
     def local(self) -> bool:
         return self.url is None or self.url.strip().lower() == "local"
 
-    def open(self, *, speculative: bool = True) -> TextGenerator:
-        """Load the model or reach the server (`UserError` with one clear line if not)."""
+    def open(self, *, speculative: bool = True, check: bool = False) -> TextGenerator:
+        """Load the model or reach the server (`UserError` with one clear line if not).
+
+        ``check``: ask a server for its models even when one is named, so an
+        unreachable server or an unknown model is said now, not at the first token.
+        """
         if self.local:
             if self.api_key:
                 raise UserError("an API key is for a remote back end")
@@ -257,10 +261,14 @@ class BackendSpec:
         url = None if self.url is None or self.url.strip().lower() == "remote" else self.url
         config = remote.ServerConfig.resolve(url, self.api_key, api=self.api)
         model = self.model
-        if not model:
+        if not model or check:
             names = remote.list_models(config)
-            if len(names) != 1:
-                listed = ", ".join(escape_controls(n, False) for n in names[:8]) or "none"
-                raise UserError(f"name the model (the server lists {listed})")
-            model = names[0]
+            listed = ", ".join(escape_controls(n, False) for n in names[:8]) or "none"
+            if not model:
+                if len(names) != 1:
+                    raise UserError(f"name the model (the server lists {listed})")
+                model = names[0]
+            elif model not in names:
+                raise UserError(f"the server has no model {escape_controls(model, False)!r} "
+                                f"(it lists {listed})")
         return remote.RemoteGenerator(config, model, extras=self.extras)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,6 +22,9 @@ from genai_tui.tui.lesson_player import LessonBar, LessonPlayer
 from genai_tui.tui.pane import Pane, save_file
 from genai_tui.tui.panes import PANES, PaneSpec, load_pane
 from genai_tui.tui.terminal import fit_app
+
+if TYPE_CHECKING:
+    from genai_tui.service.backend import BackendSpec
 
 
 class GenaiApp(App[None]):
@@ -67,7 +71,8 @@ class GenaiApp(App[None]):
     def __init__(self, initial_pane: str | None = None,
                  panes: Sequence[PaneSpec | type[Pane]] | None = None, *,
                  ascii: bool = False, depth: str | None = None, fps: float | None = None,
-                 export_dir: str | Path | None = None, lesson: Lesson | None = None) -> None:
+                 export_dir: str | Path | None = None, lesson: Lesson | None = None,
+                 backend: BackendSpec | None = None) -> None:
         """``panes``: the tabs to show (registry specs or pane classes);
         default, every pane in `PANES`. Tests and benchmarks pass one pane so
         other panes' tabs leave their snapshots alone.
@@ -76,12 +81,14 @@ class GenaiApp(App[None]):
         ("truecolor", "256", "16", "mono"; default: what the terminal says,
         "mono" under ``NO_COLOR``). ``fps``: repaint cap (default 60, 20
         over SSH). ``export_dir``: where ctrl+s / ctrl+o save (default: the
-        working directory). ``lesson``: a checked lesson to play."""
+        working directory). ``lesson``: a checked lesson to play. ``backend``:
+        where the generate pane generates (default: the bundled model)."""
         super().__init__()
         self._pane_classes: list = list(PANES if panes is None else panes)
         self._initial_pane = initial_pane
         self.display_profile = fit_app(self, ascii=ascii, depth=depth, fps=fps)
         self.export_dir = Path(export_dir) if export_dir is not None else None
+        self.backend = backend
         self.lesson = LessonPlayer(lesson) if lesson is not None else None
 
     def compose(self) -> ComposeResult:

@@ -274,6 +274,8 @@ class KnobPanel(Widget, can_focus=True):
         super().__init__(id=id)
         self.knobs = knobs
         self.set_name = "A"
+        self.honoured: frozenset[str] | None = None
+        """Knob fields the back end honours (None: all); the others are struck through."""
 
     # layout ------------------------------------------------------------------
 
@@ -325,9 +327,11 @@ class KnobPanel(Widget, can_focus=True):
         value = getattr(self.knobs, spec.field)
         selected = index == self.selected
         muted = spec.is_neutral(value) or (self.knobs.greedy and spec.field in _SAMPLING_ONLY)
+        ignored = self.ignores(spec.field)
         base = Style(meta={"knob": index, "delta": 0})
-        label_style = base + Style(color="grey62")
-        value_style = base + (Style(color="grey50") if muted else Style(color="#5fd7ff", bold=True))
+        label_style = base + Style(color="grey62", strike=ignored)
+        value_style = base + (Style(color="grey50", strike=ignored) if muted or ignored
+                              else Style(color="#5fd7ff", bold=True))
         arrow_style = Style(color="#ffd75f", bold=True)
         cell = Text(end="", no_wrap=True, overflow="crop")
         cell.append("◂", arrow_style + Style(meta={"knob": index, "delta": -1}) if selected
@@ -366,6 +370,14 @@ class KnobPanel(Widget, can_focus=True):
     @property
     def spec(self) -> KnobSpec:
         return KNOBS[self.selected]
+
+    def ignores(self, field_name: str) -> bool:
+        """The back end does not honour this knob (it is still kept and sent nowhere)."""
+        return self.honoured is not None and field_name not in self.honoured
+
+    def set_honoured(self, honoured: frozenset[str] | None) -> None:
+        self.honoured = honoured
+        self.refresh()
 
     def set_knobs(self, knobs: Knobs, set_name: str) -> None:
         self.knobs = knobs
@@ -463,6 +475,8 @@ class KnobPanel(Widget, can_focus=True):
         spec = self.spec
         text = Text(end="", no_wrap=True, overflow="ellipsis")
         text.append(f"{spec.label}: ", "bold")
+        if self.ignores(spec.field):
+            text.append("this back end ignores it. ", "bold #ff875f")
         text.append(spec.help, "grey70")
         keys = "  ↑↓ knob ←→ change ⏎ type ⌫ off"
         text.append(keys, "grey50")

@@ -11,7 +11,7 @@ import dataclasses
 import random
 import threading
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from time import perf_counter
 from typing import Any
 
@@ -27,12 +27,14 @@ from textual.widgets import Button, Input, Static
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
+from genai_tui.sampling.knobs import validate
 from genai_tui.service import generate as svc
+from genai_tui.service.backend import BackendSpec, Capabilities, Prefix, TextGenerator
 from genai_tui.service.runtime import gc_paused, torch_threads
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.panes.generate import export
-from genai_tui.tui.panes.generate.knobs import KnobPanel
+from genai_tui.tui.panes.generate.knobs import KNOBS, KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
 from genai_tui.tui.panes.generate.runs import Run
 from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
@@ -160,6 +162,15 @@ reshapes that distribution, then one token is drawn.
   text itself (the last words' earlier continuation); a guess counts only if
   the sampler picks it anyway, so the text is exactly what plain decoding
   writes, just sooner.
+- **Back end** (F9): our local model, or any OpenAI-compatible server
+  (llama.cpp's server, vLLM, Ollama, `genai-tui serve`): give its URL, list
+  its models (Ctrl+L) and connect. The status bar names the model and what
+  that back end cannot show. A server samples out of sight: there is no
+  sampler X-ray and no "after the knobs" column (—), knobs it ignores are
+  struck through, and where it returns no logprobs tokens are drawn plain
+  and the candidates say so. Stop closes the server's stream; Continue and
+  branches send the prompt plus the text so far. The same from the shell:
+  `genai-tui --backend URL --model NAME`.
 """
     BINDINGS = [
         Binding("f5", "run", "Run"),
@@ -167,6 +178,7 @@ reshapes that distribution, then one token is drawn.
         Binding("escape", "stop", "Stop"),
         Binding("f7", "resume", "Continue"),
         Binding("f8", "ab", "A/B"),
+        Binding("f9", "backend", "Back end"),
         Binding("b", "branch", "Branch at cursor", show=False),
         Binding("n", "step", "Step one token", show=False),
         Binding("s", "stop", "Stop generating", show=False),
@@ -203,15 +215,25 @@ reshapes that distribution, then one token is drawn.
     """Model folder to load (None: the bundled ``assets/lm``); tests point it at a tiny one."""
 
     class ModelLoaded(Message):
-        def __init__(self, model: Any, info: str) -> None:
+        def __init__(self, generator: TextGenerator, spec: BackendSpec) -> None:
             super().__init__()
-            self.model = model
-            self.info = info
+            self.generator = generator
+            self.spec = spec
 
     class ModelFailed(Message):
-        def __init__(self, text: str) -> None:
+        def __init__(self, text: str, spec: BackendSpec) -> None:
             super().__init__()
             self.text = text
+            self.spec = spec
+
+    class Notes(Message):
+        """What a back end said before its first token (prompt cut, knobs ignored)."""
+
+        def __init__(self, drive: int, run: str, notes: list[str]) -> None:
+            super().__init__()
+            self.drive = drive
+            self.run = run
+            self.notes = notes
 
     class DriveEnded(Message):
         def __init__(self, drive: int, cancelled: bool) -> None:
@@ -219,10 +241,14 @@ reshapes that distribution, then one token is drawn.
             self.drive = drive
             self.cancelled = cancelled
 
-    def __init__(self, *, id: str | None = None, model_path: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, model_path: str | None = None,
+                 backend: BackendSpec | None = None) -> None:
+        """``backend``: where to generate (default: the app's ``--backend``, else
+        the local model at ``model_path``, else the bundled one)."""
         super().__init__(id=id)
         self.model_path = model_path
-        self.model: Any = None
+        self.backend = backend
+        self.generator: TextGenerator | None = None
         self.model_info = ""
         self.model_error = ""
         self.model_loading = False
@@ -248,6 +274,8 @@ reshapes that distribution, then one token is drawn.
         self._active_view: RunView | None = None
         self._inspected_at = 0.0
         self._alt_step: Any = None
+        self._said: set[str] = set()
+        """Notes already said in the current drive (A and B say theirs once)."""
 
     # layout ------------------------------------------------------------------
 
@@ -319,47 +347,95 @@ reshapes that distribution, then one token is drawn.
 
     # model -------------------------------------------------------------------
 
+    def spec(self) -> BackendSpec:
+        """The back end this pane uses (or will, once loaded)."""
+        if self.backend is not None:
+            return self.backend
+        from genai_tui.tui.app import GenaiApp
+
+        app = self.app if self.is_attached else None
+        if isinstance(app, GenaiApp) and app.backend is not None:
+            return app.backend
+        return BackendSpec(model=self.model_path or self.MODEL_PATH)
+
     def on_pane_first_show(self) -> None:
-        self.model_loading = True
-        self.left.show_message(Text("⏳ Loading the language model…", "bold #ffd75f"))
-        self._update_status()
         self.call_after_refresh(self.action_focus_prompt)
-        self._load_model()
+        self.use_backend(self.spec())
+
+    def use_backend(self, spec: BackendSpec) -> None:
+        """Load ``spec``'s model or reach its server (in a worker); until it answers
+        the current back end (if any) stays in use."""
+        self.model_loading = True
+        if self.generator is None:
+            where = "the language model" if spec.local else escape_controls(spec.url or "", False)
+            self.left.show_message(Text(f"⏳ Loading {where}…", "bold #ffd75f"))
+        self._update_status()
+        self._load_model(spec)
 
     @work(thread=True, exclusive=True, group="generate-load", exit_on_error=False,
           description="loading the language model")
-    def _load_model(self) -> None:
+    def _load_model(self, spec: BackendSpec) -> None:
         try:
             with torch_threads(1):
-                model = svc.load_model(self.model_path or self.MODEL_PATH)
+                generator = spec.open(check=True)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
-            self.post_message(self.ModelFailed(_describe_load_error(exc, self.model_path)))
+            self.post_message(self.ModelFailed(_describe_load_error(exc, spec), spec))
             return
-        self.post_message(self.ModelLoaded(model, _describe_model(model)))
+        self.post_message(self.ModelLoaded(generator, spec))
 
     def on_generate_pane_model_loaded(self, message: ModelLoaded) -> None:
         self.model_loading = False
-        self.model = message.model
-        self.model_info = message.info
+        if self.generator is not None:  # a switch: the old runs belong to the old model
+            self._stop_workers()
+            self._driving = []
+            self._run_timer(False)
+            self._pending.clear()
+            self.runs, self.current = [], None
+            self._show(None)
+            self.generator.close()
+            self._say(f"Now generating with {message.generator.describe()}.", timeout=6)
+        self.generator = message.generator
+        self.model_error = ""
+        self.backend = message.spec
+        caps = message.generator.capabilities
+        self.model_info = _describe(message.generator)
+        self.knob_panel.set_honoured(None if caps.knobs >= _PANE_KNOBS else caps.knobs)
+        self.inspector.set_capabilities(caps)
         self.left.set_run(None)
         self._update_status()
+        self._update_hint()
         queued, self._queued = self._queued, None
         if queued:
             getattr(self, f"action_{queued}")()
 
     def on_generate_pane_model_failed(self, message: ModelFailed) -> None:
         self.model_loading = False
+        if self.generator is not None:  # a switch failed: keep what works
+            self._update_status()
+            self._say(f"{message.text} Still generating with {self.generator.describe()}.",
+                      title="Back end", severity="error", timeout=10)
+            return
         self.model_error = message.text
         self.left.show_message(Text("✗ " + message.text, style="bold red"))
         self._update_status()
         self._say(message.text, title="Generate", severity="error", timeout=8)
+
+    def action_backend(self) -> None:
+        """Choose the back end: the local model, or a server and one of its models."""
+        from genai_tui.tui.panes.generate.backend_screen import BackendScreen
+
+        def chosen(spec: BackendSpec | None) -> None:
+            if spec is not None:
+                self.use_backend(spec)
+
+        self.app.push_screen(BackendScreen(self.spec()), chosen)
 
     def _say(self, text: str, **kwargs: Any) -> None:
         """A notification of plain text (messages can hold paths or model text)."""
         self.notify(escape_controls(text, keep_newlines=False), markup=False, **kwargs)
 
     def _ready(self, action: str) -> bool:
-        if self.model is not None:
+        if self.generator is not None:
             return True
         if self.model_loading:
             self._queued = action
@@ -371,27 +447,12 @@ reshapes that distribution, then one token is drawn.
             self.on_pane_first_show()
         return False
 
-    def _validator(self):
-        validate = getattr(svc, "validate", None)
-        if validate is None:
-            return None
-
-        def check(knobs: svc.Knobs) -> None:
-            try:
-                validate(knobs)
-            except UserError:
-                raise
-            except ValueError as exc:
-                raise UserError(str(exc)) from None
-
-        return check
+    def _validator(self) -> Callable[[svc.Knobs], None]:
+        return validate
 
     def _valid(self, knobs: svc.Knobs, name: str) -> bool:
-        check = self._validator()
-        if check is None:
-            return True
         try:
-            check(knobs)
+            validate(knobs)
         except UserError as exc:
             self._say(f"knobs {name}: {exc}", title="Invalid knob", severity="error")
             return False
@@ -405,11 +466,7 @@ reshapes that distribution, then one token is drawn.
 
     @property
     def vocab_size(self) -> int | None:
-        model = self.model
-        size = getattr(model, "vocab_size", None)
-        if size is None:
-            size = getattr(getattr(model, "config", None), "vocab_size", None)
-        return size if isinstance(size, int) else None
+        return self.generator.vocab_size if self.generator is not None else None
 
     # generation ------------------------------------------------------------
 
@@ -426,13 +483,16 @@ reshapes that distribution, then one token is drawn.
             run.stepping = budget is not None
             run.drive = self._drive
         self._fast = False
+        self._said = set()
         self._run_timer(True)
         self._refresh_views()
-        self._drive_runs(runs, budget, self._drive)
+        assert self.generator is not None
+        self._drive_runs(self.generator, runs, budget, self._drive)
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False,
           description="generating tokens")
-    def _drive_runs(self, runs: list[Run], budget: int | None, drive: int) -> None:
+    def _drive_runs(self, generator: TextGenerator, runs: list[Run], budget: int | None,
+                    drive: int) -> None:
         worker = get_current_worker()
         # No cyclic GC while streaming: the UI thread's repaints allocate enough
         # to trigger collections that walk the whole app with the GIL held, and
@@ -451,13 +511,16 @@ reshapes that distribution, then one token is drawn.
                         break
                     try:
                         if run.gen is None:
-                            run.gen = iter(svc.generate(  # type: ignore[attr-defined]
-                                run.prompt, run.knobs, self.model,
-                                prefix_ids=run.prefix_ids or None, top_n=TOP_N,
-                            ))
+                            run.gen = generator.generate(
+                                run.prompt, run.knobs, top_n=TOP_N,
+                                prefix=Prefix(run.prefix_ids, run.prefix_text)
+                                if run.prefix_ids else None)
+                            if run.gen.notes:
+                                self.post_message(self.Notes(drive, run.name, run.gen.notes))
                         step = next(run.gen)
                     except StopIteration:
-                        run.exhausted = True
+                        # An aborted stream (Stop on a server) is not the end of the run.
+                        run.exhausted = not (run.gen is not None and run.gen.aborted)
                         live.remove(run)
                         continue
                     except Exception as exc:  # noqa: BLE001 - shown in the run, app stays up
@@ -468,6 +531,14 @@ reshapes that distribution, then one token is drawn.
                     self._pending.append((run, step))
                 pulled += 1
         self.post_message(self.DriveEnded(drive, worker.is_cancelled))
+
+    def on_generate_pane_notes(self, message: Notes) -> None:
+        if message.drive != self._drive:
+            return
+        for note in message.notes:
+            if note not in self._said:
+                self._said.add(note)
+                self._say(note[:1].upper() + note[1:] + ".", timeout=8)
 
     def on_generate_pane_drive_ended(self, message: DriveEnded) -> None:
         self._live_drives.discard(message.drive)
@@ -554,22 +625,22 @@ reshapes that distribution, then one token is drawn.
             knobs = dataclasses.replace(knobs, seed=random.randrange(2**31))
             self._say(f"Random seed {knobs.seed}: set the seed knob to {knobs.seed} to "
                       "repeat this run.", timeout=8)
-        if name != "B":
-            self._say_prompt_notes()
         return Run(name=name, prompt=self.prompt, knobs=knobs)
 
-    def _say_prompt_notes(self) -> None:
-        """An empty prompt, or one longer than the context, is said, not silently handled."""
-        from genai_tui.service.backend import LocalGenerator
-
-        if self.model is None:
-            return
-        _, notes = LocalGenerator(self.model).prompt_notes(self.prompt)
-        for note in notes:
-            self._say(note[:1].upper() + note[1:] + ".", timeout=8)
-
     def _stop_workers(self) -> None:
+        """Cancel the drive. A server's streams are closed too (at once, even
+        mid-read); the run continues later by text from what it has."""
         self.workers.cancel_group(self, "generate")
+        remote = self.generator is not None and self.generator.capabilities.branching == "text"
+        for run in self._driving:
+            if remote and run.gen is not None and not run.exhausted:
+                run.gen.abort()
+
+    def _reopen(self, runs: list[Run]) -> None:
+        """Runs whose server stream was closed by Stop continue from their text."""
+        for run in runs:
+            if run.gen is not None and run.gen.aborted and not run.exhausted:
+                run.restart_from_text()
 
     def action_run(self) -> None:
         if not self._ready("run") or not self._valid(self.knobs_a, "A"):
@@ -622,6 +693,7 @@ reshapes that distribution, then one token is drawn.
             self._show(run)
             runs = [run]
         self._stop_workers()
+        self._reopen(runs)
         self._start(runs, 1)
 
     def action_resume(self) -> None:
@@ -632,6 +704,7 @@ reshapes that distribution, then one token is drawn.
             self._say("Nothing to continue: press F5 (or Enter in the prompt) to generate.")
             return
         self._stop_workers()
+        self._reopen(runs)
         self._start(runs, None)
 
     def action_stop(self) -> None:
@@ -918,24 +991,36 @@ def _shared(knobs: svc.Knobs, source: svc.Knobs) -> svc.Knobs:
     return dataclasses.replace(knobs, **{name: getattr(source, name) for name in SHARED_KNOBS})
 
 
-def _describe_model(model: Any) -> str:
-    describe = getattr(model, "describe", None)
-    if callable(describe):
-        try:
-            return str(describe())
-        except Exception:  # noqa: BLE001
-            pass
-    params = getattr(model, "num_params", None)
-    if callable(params):
-        try:
-            return f"model: {params() / 1e6:.1f}M parameters"
-        except Exception:  # noqa: BLE001
-            pass
-    return "model loaded"
+_PANE_KNOBS = frozenset(spec.field for spec in KNOBS)
 
 
-def _describe_load_error(exc: BaseException, path: str | None) -> str:
-    where = path or "assets/lm"
+def _describe(generator: TextGenerator) -> str:
+    """The status bar's line: the model, and what this back end cannot show."""
+    if generator.where == "local":
+        line = generator.describe()
+    else:  # the model @ host:port: the API and tokenizer are in the notification and F1
+        host = generator.where.split("://", 1)[-1].removesuffix("/v1")
+        line = f"{generator.name} @ {host}"
+    return escape_controls(line + capability_note(generator.capabilities), False)
+
+
+def capability_note(caps: Capabilities) -> str:
+    """`` · no X-ray, no after-knobs probs`` for what a back end lacks ("" for none)."""
+    missing = []
+    if not caps.raw_probs:
+        missing.append("no probabilities")
+    elif not caps.processed_probs:
+        missing.append("one distribution")
+    if not caps.stage_xray:
+        missing.append("no X-ray")
+    return " · " + ", ".join(missing) if missing else ""
+
+
+def _describe_load_error(exc: BaseException, spec: BackendSpec) -> str:
+    if not spec.local:
+        reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        return f"Cannot use the server: {reason}"
+    where = spec.model or "assets/lm"
     if isinstance(exc, UserError):
         return f"Cannot load the language model: {exc}"
     if isinstance(exc, FileNotFoundError):

@@ -54,8 +54,7 @@ def model_prob(step: TokenStep) -> float:
     It says how surprising the token was to the model, whatever the knobs did;
     the probability after the knobs is 1 for every greedy token.
     """
-    raw = getattr(step, "raw_prob", 0.0)
-    return raw if raw > 0 else step.prob
+    return step.raw_prob if step.raw_prob > 0 else step.prob
 
 
 def bin_index(prob: float) -> int:
@@ -69,6 +68,15 @@ def bin_index(prob: float) -> int:
 def prob_style(prob: float) -> Style:
     """Colour plus non-colour cue for a chosen token of this probability."""
     return _BIN_STYLES[bin_index(prob)]
+
+
+NO_PROB_STYLE = Style(color="grey82")
+"""A token whose probability the back end did not return: plain, never "unlikely"."""
+
+
+def token_style(step: TokenStep) -> Style:
+    """How a chosen token is drawn: by its model probability, or plain when unknown."""
+    return prob_style(model_prob(step)) if step.has_probs else NO_PROB_STYLE
 
 
 def subscript_percent(prob: float) -> str:

@@ -7,9 +7,9 @@ only pulls from `Run.gen` (under the pane's lock) and sets `Run.exhausted`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from genai_tui.service.backend import TokenStream
 from genai_tui.service.generate import Knobs, TokenStep
 
 
@@ -46,6 +46,8 @@ class Run:
     knobs: Knobs
     prefix_ids: list[int] = field(default_factory=list)
     """Token ids fed after the prompt before generating (a branch's fork)."""
+    prefix_text: str = ""
+    """The same tokens as text (a server continues from text, not ids)."""
     steps: list[TokenStep] = field(default_factory=list)
     """What the view shows: inherited steps (branches) then generated ones."""
     parent: Run | None = None
@@ -55,7 +57,7 @@ class Run:
     """The other half of an A/B pair."""
     status: str = "waiting"
     """waiting, running, paused, stopped, done or error."""
-    gen: Iterator[TokenStep] | None = None
+    gen: TokenStream | None = None
     exhausted: bool = False
     """The generator has finished (set by the worker thread)."""
     generated: int = 0
@@ -72,6 +74,15 @@ class Run:
     """The current burst pulls a fixed number of tokens (step mode): no rate."""
     drive: int = 0
     """Which worker drive last ran this run (stale drives are ignored)."""
+
+    def restart_from_text(self) -> None:
+        """After a remote stream was closed (Stop): continue later with a new
+        request whose prefix is everything generated so far."""
+        left = self.knobs.max_tokens - (len(self.steps) - len(self.prefix_ids))
+        self.prefix_ids = [s.id for s in self.steps]
+        self.prefix_text = "".join(s.token for s in self.steps)
+        self.knobs = dataclasses.replace(self.knobs, max_tokens=max(1, left))
+        self.gen = None
 
     @property
     def inherited(self) -> int:
@@ -91,9 +102,10 @@ class Run:
         base = self.steps[position]
         fork_step = dataclasses.replace(base, id=alt_id, token=alt_token, prob=alt_prob)
         prefix = [s.id for s in self.steps[:position]] + [alt_id]
+        text = "".join(s.token for s in self.steps[:position]) + alt_token
         total = max(self.knobs.max_tokens, len(self.steps))
         knobs = dataclasses.replace(self.knobs, max_tokens=max(1, total - len(prefix)))
         return Run(
-            name=name, prompt=self.prompt, knobs=knobs, prefix_ids=prefix,
+            name=name, prompt=self.prompt, knobs=knobs, prefix_ids=prefix, prefix_text=text,
             steps=[*self.steps[:position], fork_step], parent=self, fork_at=position,
         )

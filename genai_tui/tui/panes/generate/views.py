@@ -8,6 +8,8 @@ screen: the worker thread keeps the GIL for the model instead of the UI.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from time import monotonic
 
@@ -24,6 +26,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from genai_tui.service.backend import LOCAL_CAPABILITIES, Capabilities
 from genai_tui.service.generate import TokenStep
 from genai_tui.textsafe import escape_controls, visible
 from genai_tui.tui.panes.generate.render import (
@@ -34,9 +37,9 @@ from genai_tui.tui.panes.generate.render import (
     candidates_text,
     model_prob,
     percent,
-    prob_style,
     subscript_percent,
     token_label,
+    token_style,
     xray_header,
     xray_text,
 )
@@ -148,7 +151,7 @@ class RunLayout:
             self.add_unit(text, index)
         else:  # part of a character: the next token shows it; a mark only when selected
             self.lines[-1].append(("", index, "e"))
-        if self.digits:
+        if self.digits and step.has_probs:
             self._place(subscript_percent(model_prob(step)), index, "d")
         first = before
         while first < len(self.lines) - 1 and not any(
@@ -392,7 +395,7 @@ class RunView(ScrollView, can_focus=True):
             if kind == "f":
                 style = base + FORK_STYLE + meta
             else:
-                shade = _DIGIT_STYLE if kind == "d" else prob_style(model_prob(run.steps[index]))
+                shade = _DIGIT_STYLE if kind == "d" else token_style(run.steps[index])
                 style = base + shade
                 if index < (run.fork_at or 0):
                     style += Style(dim=True)
@@ -538,11 +541,18 @@ class Inspector(Widget):
         self.alt = 0
         self.position: int | None = None
         self.vocab_size: int | None = None
+        self.capabilities: Capabilities = LOCAL_CAPABILITIES
+        """What the back end returns: views it lacks say so instead of showing zeros."""
         self._strips: list[Strip] = []
         self._built_for: tuple | None = None
         self._text_console = Console(width=400, color_system="truecolor", legacy_windows=False)
         self._base = Style()
         _set_title(self, "candidates")
+
+    def set_capabilities(self, capabilities: Capabilities) -> None:
+        self.capabilities = capabilities
+        self._built_for = None
+        self.refresh()
 
     def show(self, step: TokenStep | None, position: int | None, alt: int,
              vocab_size: int | None = None) -> None:
@@ -552,6 +562,10 @@ class Inspector(Widget):
         self.step, self.position, self.alt, self.vocab_size = step, position, alt, vocab_size
         if step is None:
             title = "candidates"
+        elif not step.has_probs:
+            title = f"#{position} {token_label(step.token, 10)} p ?"
+        elif not self.capabilities.processed_probs:
+            title = f"#{position} {token_label(step.token, 10)} {percent(step.prob).strip()}"
         else:
             title = (f"#{position} {token_label(step.token, 10)} "
                      f"{percent(model_prob(step)).strip()}→{percent(step.prob).strip()}")
@@ -567,16 +581,37 @@ class Inspector(Widget):
             return Text(
                 "The selected token's candidates,\nbefore and after the knobs,\n"
                 "and the sampler X-ray\nappear here.", style="grey50")
+        caps = self.capabilities
+        if not step.has_probs:
+            self.rows_shown = 0
+            text = Text(end="")
+            text.append("drew ", "grey62")
+            text.append(token_label(step.token, 16), "bold")
+            text.append("\n\nNo probabilities for this token: the server returned none "
+                        "(it may not support logprobs).\nThe candidates and the sampler "
+                        "X-ray need them.", "grey62")
+            return text
         height = self.content_region.height or 14
         rows = candidate_rows(step)
-        xray_lines = len(step.stages) + 2 + 1  # header, model row, stages, the draw
+        if not caps.processed_probs:  # one distribution from the server: no "after the knobs"
+            rows = [dataclasses.replace(r, after=None) for r in rows]
+        xray_lines = len(step.stages) + 2 + 1 if caps.stage_xray else 3
         max_rows = max(3, height - 2 - xray_lines - 1)
         self.rows_shown = min(len(rows), max_rows)
         text = Text(end="")
         text.append("⑂ branch", Style(color="black", bgcolor="#d7afff", meta={"branch": True}))
-        text.append(f" H {step.entropy:.2f} nats", "grey62")
+        entropy = "?" if math.isnan(step.entropy) else f"{step.entropy:.2f}"
+        text.append(f" H {entropy} nats", "grey62")
         text.append("  ↑↓ pick ⏎ branch\n" if width >= 40 else "\n", "grey50")
         text.append_text(candidates_text(step, rows, self.alt, width, max_rows))
+        if not caps.stage_xray:
+            text.append("no sampler X-ray: the server\nsamples out of sight (— : not\n"
+                        "reported)\n", "grey50")
+            draw = Text("drew ", style="grey62", end="")
+            draw.append(token_label(step.token, 10), "bold")
+            draw.append(f" {percent(step.prob).strip()}", "grey62")
+            text.append_text(draw)
+            return text
         text.append_text(xray_header(width))
         alt_id = rows[self.alt].id if 0 <= self.alt < len(rows) else None
         text.append_text(xray_text(step, width, self.vocab_size, alt_id))
