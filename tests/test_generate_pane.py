@@ -614,3 +614,25 @@ async def test_random_seed_empty_and_long_prompts_are_said_on_screen(tiny) -> No
         assert any("longer than the model's 64-token context" in m for m in messages), messages
         assert pane.runs[0].knobs.seed == 7
         assert sum("Random seed" in m for m in messages) == 1  # a fixed seed is not noted
+
+
+async def test_a_value_typed_in_one_burst_with_enter_is_not_lost(tiny) -> None:
+    """Issue 12: keys typed within ~0.5 s of the Enter that opens the knob box
+    were dropped (``temp: '' is not a number``). Posted at once, as a terminal
+    delivers a burst, they all arrive."""
+    from textual import events
+
+    async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
+        pane = await start(pilot)
+        pane.knob_panel.focus()
+        await pilot.pause()
+        for key, char in [("enter", "\r"), ("1", "1"), ("full_stop", "."), ("2", "2"),
+                          ("enter", "\r")]:
+            pilot.app.post_message(events.Key(key, char))
+        await pilot.pause(0.5)
+        assert not isinstance(pilot.app.screen, KnobEditScreen)
+        assert pane.knobs_a.temperature == pytest.approx(1.2)
+        # Enter on the empty box keeps the value
+        await pilot.press("enter")
+        await pilot.press("enter")
+        assert pane.knobs_a.temperature == pytest.approx(1.2)

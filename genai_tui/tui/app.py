@@ -7,6 +7,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -22,6 +23,7 @@ from genai_tui.tui.lesson_player import LessonBar, LessonPlayer
 from genai_tui.tui.pane import Pane, save_file
 from genai_tui.tui.panes import PANES, PaneSpec, load_pane
 from genai_tui.tui.terminal import fit_app
+from genai_tui.tui.textbox import type_ahead
 
 if TYPE_CHECKING:
     from genai_tui.service.backend import BackendSpec
@@ -90,6 +92,17 @@ class GenaiApp(App[None]):
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.backend = backend
         self.lesson = LessonPlayer(lesson) if lesson is not None else None
+
+    async def _on_key(self, event: events.Key) -> None:
+        # A typed character reaches the app only if no text box took it on its
+        # way up. If a text box has focus now, the key was typed in the same
+        # burst as the key that opened the box's dialog (Enter, then "1.2" at
+        # once): each widget passes keys on before the app runs the Enter's
+        # binding. Type it there instead of dropping it.
+        # (Textual then calls App._on_key, bindings first, unless prevented here.)
+        if event.is_printable and event.character and type_ahead(self.screen, event.character):
+            event.stop()
+            event.prevent_default()
 
     def compose(self) -> ComposeResult:
         yield Header()

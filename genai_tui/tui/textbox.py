@@ -64,6 +64,28 @@ def safe_line(line: str) -> str:
     return safe
 
 
+def type_ahead(screen, character: str) -> bool:
+    """Type ``character`` into ``screen``'s focused text box (True if it did so).
+
+    For a character that reached the app without passing a text box (see
+    `GenaiApp._on_key`). A pushed dialog whose box has no focus yet keeps it
+    until the box takes focus (`SafeInput` then types it).
+    """
+    from textual.screen import ModalScreen
+
+    focused = screen.focused
+    if isinstance(focused, Input):
+        focused.insert_text_at_cursor(character)
+        return True
+    if focused is None and isinstance(screen, ModalScreen) and screen.query(SafeInput):
+        pending = getattr(screen, "_type_ahead", None)
+        if pending is None:
+            pending = screen._type_ahead = []
+        pending.append(character)
+        return True
+    return False
+
+
 def leave_text_box(box) -> None:
     """Move focus from ``box`` to the next focusable widget of its pane that
     is not a text box (or nowhere). Raises SkipAction, so the pane's own Esc
@@ -140,6 +162,13 @@ class SafeInput(Input):
 
     def action_leave(self) -> None:
         leave_text_box(self)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        # Keys typed before this box had focus (see `redirect_stray_key`).
+        pending = getattr(self.screen, "_type_ahead", None)
+        if pending:
+            self.screen._type_ahead = []  # type: ignore[attr-defined]
+            self.call_after_refresh(self.insert_text_at_cursor, "".join(pending))
 
     def cut_paste(self, text: str) -> str:
         """``text`` cut to fit the box (with a note when cut)."""

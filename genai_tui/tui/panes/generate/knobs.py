@@ -513,17 +513,29 @@ class KnobEditScreen(ModalScreen[object]):
         with Vertical():
             yield Static(Text(f"Set {self.spec.label}", style="bold"))
             yield Static(Text(self.spec.help), id="knob-help")
-            yield SafeInput(value=self.start, id="knob-input", compact=True,
-                        placeholder="type a value" if self.spec.kind != "stop"
-                        else r"e.g. \n\n | ###  (empty: none)")
+            # A number starts empty (the current one as placeholder; Enter on an
+            # empty box keeps it), so what is typed is the value even when it
+            # was typed in one burst with the Enter that opened this box.
+            yield SafeInput(value="" if self._numeric else self.start, id="knob-input",
+                            compact=True,
+                            placeholder=f"now {self.start}; type a value" if self._numeric
+                            else r"e.g. \n\n | ###  (empty: none)" if self.spec.kind == "stop"
+                            else "type a value")
             yield Static("", id="knob-error")
             yield Static(Text("Enter: set   Esc: cancel", style="grey50"))
 
     def on_mount(self) -> None:
         self.query_one("#knob-input", Input).focus()
 
+    @property
+    def _numeric(self) -> bool:
+        return self.spec.kind in ("float", "int", "seed")
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self._numeric and not event.value.strip():
+            self.dismiss(_CANCELLED)  # nothing typed: the value stays
+            return
         try:
             value = self.spec.parse(event.value)
             trial = with_value(self.knobs, self.spec.field, value)
