@@ -246,6 +246,14 @@ class BackendSpec:
     def local(self) -> bool:
         return self.url is None or self.url.strip().lower() == "local"
 
+    def server_config(self):  # -> remote.ServerConfig
+        """The server's connection settings ("remote": ``OPENAI_BASE_URL``; the key
+        defaults to ``OPENAI_API_KEY``). `UserError` when no URL can be found."""
+        from genai_tui.service import remote
+
+        url = None if self.url is None or self.url.strip().lower() == "remote" else self.url
+        return remote.ServerConfig.resolve(url, self.api_key, api=self.api)
+
     def open(self, *, speculative: bool = True, check: bool = False) -> TextGenerator:
         """Load the model or reach the server (`UserError` with one clear line if not).
 
@@ -258,8 +266,7 @@ class BackendSpec:
             return load_local(self.model, speculative=speculative)
         from genai_tui.service import remote
 
-        url = None if self.url is None or self.url.strip().lower() == "remote" else self.url
-        config = remote.ServerConfig.resolve(url, self.api_key, api=self.api)
+        config = self.server_config()
         model = self.model
         if not model or check:
             names = remote.list_models(config)

@@ -68,20 +68,11 @@ def type_ahead(screen, character: str) -> bool:
     """Type ``character`` into ``screen``'s focused text box (True if it did so).
 
     For a character that reached the app without passing a text box (see
-    `GenaiApp._on_key`). A pushed dialog whose box has no focus yet keeps it
-    until the box takes focus (`SafeInput` then types it).
+    `GenaiApp._on_key`).
     """
-    from textual.screen import ModalScreen
-
     focused = screen.focused
     if isinstance(focused, Input):
         focused.insert_text_at_cursor(character)
-        return True
-    if focused is None and isinstance(screen, ModalScreen) and screen.query(SafeInput):
-        pending = getattr(screen, "_type_ahead", None)
-        if pending is None:
-            pending = screen._type_ahead = []
-        pending.append(character)
         return True
     return False
 
@@ -162,13 +153,6 @@ class SafeInput(Input):
 
     def action_leave(self) -> None:
         leave_text_box(self)
-
-    def _on_focus(self, event: events.Focus) -> None:
-        # Keys typed before this box had focus (see `redirect_stray_key`).
-        pending = getattr(self.screen, "_type_ahead", None)
-        if pending:
-            self.screen._type_ahead = []  # type: ignore[attr-defined]
-            self.call_after_refresh(self.insert_text_at_cursor, "".join(pending))
 
     def cut_paste(self, text: str) -> str:
         """``text`` cut to fit the box (with a note when cut)."""

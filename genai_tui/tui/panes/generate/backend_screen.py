@@ -144,10 +144,7 @@ class BackendScreen(ModalScreen[BackendSpec | None]):
         from genai_tui.service import remote
 
         try:
-            config = remote.ServerConfig.resolve(
-                None if (spec.url or "").lower() == "remote" else spec.url, spec.api_key,
-                api=spec.api)
-            names = remote.list_models(config)
+            names = remote.list_models(spec.server_config())
         except UserError as exc:
             self.post_message(self.Listed(None, str(exc)))
             return

@@ -11,7 +11,7 @@ import dataclasses
 import random
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
 
@@ -229,10 +229,9 @@ reshapes that distribution, then one token is drawn.
     class Notes(Message):
         """What a back end said before its first token (prompt cut, knobs ignored)."""
 
-        def __init__(self, drive: int, run: str, notes: list[str]) -> None:
+        def __init__(self, drive: int, notes: list[str]) -> None:
             super().__init__()
             self.drive = drive
-            self.run = run
             self.notes = notes
 
     class DriveEnded(Message):
@@ -296,7 +295,7 @@ reshapes that distribution, then one token is drawn.
                     button.can_focus = False
                     yield button
             panel = KnobPanel(self.knobs_a, id="gen-knobs")
-            panel.validator = self._validator()
+            panel.validator = validate
             yield panel
             yield StatusBar(id="gen-status")
         with Horizontal(id="gen-main"):
@@ -447,9 +446,6 @@ reshapes that distribution, then one token is drawn.
             self.on_pane_first_show()
         return False
 
-    def _validator(self) -> Callable[[svc.Knobs], None]:
-        return validate
-
     def _valid(self, knobs: svc.Knobs, name: str) -> bool:
         try:
             validate(knobs)
@@ -516,7 +512,7 @@ reshapes that distribution, then one token is drawn.
                                 prefix=Prefix(run.prefix_ids, run.prefix_text)
                                 if run.prefix_ids else None)
                             if run.gen.notes:
-                                self.post_message(self.Notes(drive, run.name, run.gen.notes))
+                                self.post_message(self.Notes(drive, run.gen.notes))
                         step = next(run.gen)
                     except StopIteration:
                         # An aborted stream (Stop on a server) is not the end of the run.
@@ -1005,7 +1001,7 @@ def _describe(generator: TextGenerator) -> str:
 
 
 def capability_note(caps: Capabilities) -> str:
-    """`` · no X-ray, no after-knobs probs`` for what a back end lacks ("" for none)."""
+    """`` · one distribution, no X-ray`` for what a back end lacks ("" for none)."""
     missing = []
     if not caps.raw_probs:
         missing.append("no probabilities")
