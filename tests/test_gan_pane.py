@@ -231,8 +231,8 @@ async def test_training_pauses_while_the_tab_is_hidden_and_resumes_on_return() -
         await pilot.press("space")
         await until(pilot, lambda: pane.step >= 5)
         await app.show_pane_now("tokenizer")
-        await pilot.pause(0.3)
         assert not pane.playing and "paused" in status(pane)
+        await until(pilot, lambda: not pane.worker_training)  # its last steps have arrived
         hidden_at = pane.step
         await pilot.pause(0.5)
         assert pane.step == hidden_at  # no training while hidden

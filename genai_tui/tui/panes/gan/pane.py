@@ -120,8 +120,12 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
         def __init__(self, run_id: int, events: list[GanEvent],
                      view: PointsView | ImagesView | None, settings: GanSettings,
-                     rate: float | None, estimate: tuple | None = None) -> None:
+                     rate: float | None, estimate: tuple | None = None,
+                     playing: bool = False) -> None:
             super().__init__()
+            self.playing = playing
+            """Whether the worker was training when it sent this; the first update
+            with False after a pause carries the last steps it will take."""
             self.estimate = estimate
             """(JS, modes covered, modes total, collapse, share on modes) of the latest
             evaluation (images: JS is None, the modes are digits)."""
@@ -157,6 +161,8 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self.run_id = 0
         self.updates = 0
         """Update messages handled (the plots redraw once per update)."""
+        self.worker_training = False
+        """Whether the last update said the worker was training (see `Update.playing`)."""
         self.last_update_at = 0.0
         self.last_action_at = 0.0
         """perf_counter() when the latest update / key action took effect (benchmarks)."""
@@ -247,6 +253,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         last_post = time.monotonic()
         rate_t0, rate_steps = time.monotonic(), 0
         rate: float | None = None
+        was_playing = False
         with torch_threads(1):
             while not worker.is_cancelled:
                 acted = False
@@ -293,9 +300,13 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
                 if now - rate_t0 >= 0.5:
                     rate = rate_steps / (now - rate_t0) if playing else None
                     rate_t0, rate_steps = now, 0
+                if was_playing and not playing:
+                    acted = True  # say at once that training stopped, with its last steps
+                was_playing = playing
                 if acted or (pending and now - last_post >= REFRESH_SECONDS):
                     self.post_message(self.Update(run_id, pending, self._view(trainer),
-                                                  trainer.settings, rate, _estimate(trainer)))
+                                                  trainer.settings, rate, _estimate(trainer),
+                                                  playing))
                     pending = []
                     last_post = now
                 elif not playing:
@@ -338,6 +349,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             self.step = self.d_updates = self.g_updates = 0
             self.last_event = None
         self.updates += 1
+        self.worker_training = message.playing
         self.last_update_at = time.perf_counter()
         if self.busy and self.last_event is None and not message.events:
             self._focus_pending = True  # the first run is ready: see `_focus_map`
