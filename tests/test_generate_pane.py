@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.text import Text
+from textual.geometry import Region
 
 from genai_tui.errors import UserError
 from genai_tui.service import generate as svc
@@ -224,6 +225,27 @@ async def test_change_knobs_by_keys_mouse_and_typing(tiny) -> None:
         assert all(s.id == s.top_before[0].id for s in run.steps)
 
 
+async def test_every_knob_hint_is_shown_whole_at_80x24(tiny) -> None:
+    async with GenaiApp(initial_pane="generate").run_test(size=(80, 24)) as pilot:
+        pane = await start(pilot)
+        panel = pane.knob_panel
+        panel.focus()
+        await pilot.pause()
+        bar = pane.query_one("#gen-hint")
+        assert not pane.query_one("#gen-legend").display  # the hint takes the whole row
+        for index, spec in enumerate(KNOBS):
+            panel.selected = index
+            await pilot.pause()
+            shown = " ".join("".join(seg.text for seg in strip)
+                             for strip in bar.render_lines(Region(0, 0, *bar.size)))
+            want = panel.hint().plain
+            assert want.startswith(spec.label)
+            assert " ".join(shown.split()) == " ".join(want.split()), spec.label
+        pane.left.focus()  # away from the knobs: one line again, with the legend
+        await pilot.pause()
+        assert pane.query_one("#gen-legend").display and bar.size.height == 1
+
+
 def test_knob_specs_step_within_range() -> None:
     for spec in KNOBS:
         value = getattr(Knobs(), spec.field)
@@ -378,11 +400,30 @@ async def test_ab_side_by_side(tiny) -> None:
         assert run_b.knobs.temperature == pytest.approx(1.40)
         assert len(run_a.steps) == len(run_b.steps) == 10
         assert pane.left.run is run_a and pane.right.run is run_b
-        assert "T0.80" in title(pane.left)
-        assert "T1.40" in title(pane.right)
+        # Each title starts with what sets its side apart; the status bar says A→B.
+        # (B's defaults also turn top-k and top-p off)
+        assert title(pane.left).startswith("✓ A · temp 0.80 top-k 40 top-p 0.95 · ")
+        assert title(pane.right).startswith("✓ B · temp 1.40 top-k off top-p off · ")
+        status = pane.query_one("#gen-status").render().plain
+        assert "A→B temp 0.80→1.40, top-k 40→off, top-p 0.95→off" in status
         for run in (run_a, run_b):
             headless = list(svc.generate(run.prompt, run.knobs, pane.generator.lm))
             assert [s.id for s in run.steps] == [s.id for s in headless]
+
+
+async def test_ab_titles_fit_at_80x24_and_say_when_the_knobs_are_the_same(tiny) -> None:
+    async with GenaiApp(initial_pane="generate").run_test(size=(80, 24)) as pilot:
+        pane = await start(pilot, max_tokens=4)
+        pane.knobs_b = pane.knobs_a
+        await pilot.press("f8")
+        await settle(pilot, pane)
+        assert "A and B: same knobs" in pane.query_one("#gen-status").render().plain
+        for view in (pane.left, pane.right):
+            head = title(view).split(" · ")[:2]
+            assert head[1] == "same knobs"
+            # the start of the title is on screen, not cut
+            shown = "".join(seg.text for seg in view.render_lines(Region(0, 0, view.size.width, 1))[0])
+            assert " · ".join(head)[:12] in shown
 
 
 async def test_ab_with_random_seed_shares_one_seed(tiny) -> None:

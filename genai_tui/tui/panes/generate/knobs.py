@@ -471,9 +471,9 @@ class KnobPanel(Widget, can_focus=True):
         self._wheel(event, -1)
 
     def hint(self) -> Text:
-        """One line: what the selected knob does and how to change it."""
+        """What the selected knob does and how to change it (wraps: never cut)."""
         spec = self.spec
-        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        text = Text(end="")
         text.append(f"{spec.label}: ", "bold")
         if self.ignores(spec.field):
             text.append("this back end ignores it. ", "bold #ff875f")

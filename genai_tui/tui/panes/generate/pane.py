@@ -36,7 +36,7 @@ from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.panes.generate import export
 from genai_tui.tui.panes.generate.knobs import KNOBS, KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
-from genai_tui.tui.panes.generate.runs import Run
+from genai_tui.tui.panes.generate.runs import Run, pair_difference
 from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
 from genai_tui.tui.textbox import SafeInput
 
@@ -205,6 +205,12 @@ reshapes that distribution, then one token is drawn.
     GeneratePane #gen-right.-shown { display: block; }
     GeneratePane #gen-bottom { height: 1; }
     GeneratePane #gen-hint { width: 1fr; color: $text-muted; }
+    /* A knob's hint is a sentence: it takes the legend's place and may wrap onto
+       a second line rather than lose its ending on a narrow terminal (two lines
+       throughout, so moving between knobs does not make the layout jump). */
+    GeneratePane.-knob-hint #gen-bottom { height: 2; }
+    GeneratePane.-knob-hint #gen-hint { height: 2; }
+    GeneratePane.-knob-hint #gen-legend { display: none; }
     GeneratePane #gen-legend { width: 31; margin-left: 1; }
     GeneratePane #gen-outputs { width: 1fr; height: 1fr; }
     GeneratePane #gen-inspector-box { width: auto; height: 1fr; }
@@ -867,10 +873,14 @@ reshapes that distribution, then one token is drawn.
                                                color="#d7afff" if self.editing == "B"
                                                else "#5fd7ff"))
         text.append(" v:A/B", Style(color="grey50", meta={"set": True}))
+        difference = pair_difference(self.current) if self.current is not None else None
+        if difference is not None:
+            text.append(f"  {difference}", "bold #d7afff")
         self.query_one("#gen-status", StatusBar).set_text(text)
 
     def _update_hint(self) -> None:
         focused = self.app.focused if self.is_attached else None
+        self.set_class(isinstance(focused, KnobPanel), "-knob-hint")
         if isinstance(focused, KnobPanel):
             hint = focused.hint()
         elif isinstance(focused, RunView):

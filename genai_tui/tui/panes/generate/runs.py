@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from genai_tui.sampling.knobs import KNOBS, differences, format_value
 from genai_tui.service.backend import TokenStream
 from genai_tui.service.generate import Knobs, TokenStep
 
@@ -34,6 +35,28 @@ def knob_summary(knobs: Knobs) -> str:
     if knobs.frequency_penalty:
         parts.append(f"freq{knobs.frequency_penalty:+.1f}")
     return " ".join(parts)
+
+
+def own_side(run: Run) -> str | None:
+    """For one run of an A/B pair, its values of the knobs that differ from its
+    partner's (``temp 1.30 top-p off``), ``same knobs`` if none; None if unpaired."""
+    partner = run.partner
+    if partner is None:
+        return None
+    shown = [f"{k.label} {format_value(k, getattr(run.knobs, k.field))}" for k in KNOBS
+             if getattr(run.knobs, k.field) != getattr(partner.knobs, k.field)]
+    return " ".join(shown) or "same knobs"
+
+
+def pair_difference(run: Run) -> str | None:
+    """What differs between an A/B pair, A's value → B's: ``A→B temp 0.80→1.30``."""
+    partner = run.partner
+    if partner is None:
+        return None
+    a, b = sorted((run, partner), key=lambda r: r.name)
+    changed = differences(a.knobs, b.knobs)
+    return (f"{a.name}→{b.name} " + ", ".join(changed) if changed
+            else f"{a.name} and {b.name}: same knobs")
 
 
 @dataclass(eq=False)

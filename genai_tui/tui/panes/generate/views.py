@@ -43,7 +43,7 @@ from genai_tui.tui.panes.generate.render import (
     xray_header,
     xray_text,
 )
-from genai_tui.tui.panes.generate.runs import Run, knob_summary
+from genai_tui.tui.panes.generate.runs import Run, knob_summary, own_side
 
 PROMPT = -1
 """Layout index of prompt text (tokens have their position, 0 and up)."""
@@ -358,14 +358,19 @@ class RunView(ScrollView, can_focus=True):
             return
         icon = {"running": "●", "paused": "❚❚", "stopped": "■", "done": "✓", "error": "✗",
                 "waiting": "…"}.get(run.status, "")
-        parts = [f"{icon} {run.label}", f"{run.generated}/{run.knobs.max_tokens} tok"]
+        parts = [f"{icon} {run.label}"]
+        side = own_side(run)  # an A/B run: first what sets it apart (cut last when narrow)
+        if side is not None:
+            parts.append(side)
+        parts.append(f"{run.generated}/{run.knobs.max_tokens} tok")
         if self.SHOW_RATES and run.generated and not run.stepping:
             parts.append(_fmt_rate(run.rate))
         if run.stepping and run.status == "paused":
             parts.append("stepping")
         if run.status == "done" and run.steps and getattr(run.steps[-1], "finish", "") == "stop":
             parts.append("hit a stop string")
-        parts.append(knob_summary(run.knobs))
+        if side is None:
+            parts.append(knob_summary(run.knobs))
         own = run.steps[run.inherited:]
         speculated = sum(s.speculated for s in own)
         if speculated:  # fewer forward passes than tokens; last: the first thing cut when narrow
