@@ -7,6 +7,7 @@ Most tests load a tiny random-weight model (tests/lm_fixtures.py) for speed;
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -677,3 +678,59 @@ async def test_a_value_typed_in_one_burst_with_enter_is_not_lost(tiny) -> None:
         await pilot.press("enter")
         await pilot.press("enter")
         assert pane.knobs_a.temperature == pytest.approx(1.2)
+
+
+async def test_keys_typed_during_a_pane_switch_reach_the_new_pane_in_order(tiny) -> None:
+    """Issue 12: keys pressed while a pane was still being built reached no pane
+    (focus was not inside one yet) and were lost. The app holds them and replays
+    them in order once the pane has focus: F3, typed text, then F5 runs it."""
+    from textual import events
+
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app = pilot.app
+        app.post_message(events.Key("f3", None))
+        while app.active_pane_id != "generate":  # the switch has begun: the pane is not built
+            await asyncio.sleep(0)
+        assert app.focused is None
+        burst = [("home", None), ("H", "H"), ("i", "i"), ("space", " "), ("f5", None)]
+        for key, char in burst:  # at once, as a terminal delivers what was typed meanwhile
+            app.post_message(events.Key(key, char))
+        for _ in range(200):
+            await pilot.pause(0.05)
+            panes = pilot.app.query(GeneratePane)
+            if panes and panes.first().runs:
+                break
+        pane = pilot.app.query_one(GeneratePane)
+        assert pilot.app.active_pane_id == "generate"
+        assert pane.query_one(PromptInput).value.startswith("Hi The assert")
+        await settle(pilot, pane)
+        assert pane.runs and pane.runs[0].prompt.startswith("Hi The assert")
+
+
+def test_run_in_terminal_leaves_the_process_at_once_after_a_real_run(monkeypatch) -> None:
+    from genai_tui.tui import app as app_module
+
+    exits: list[int] = []
+
+    class Exited(Exception):
+        pass
+
+    def fake_exit(code: int) -> None:
+        exits.append(code)
+        raise Exited
+
+    monkeypatch.setattr(app_module.os, "_exit", fake_exit)
+    app = GenaiApp()
+    monkeypatch.setattr(app, "run", lambda: None)  # never mounted: a normal return
+    app_module.run_in_terminal(app)
+    assert exits == []
+
+    def ran() -> None:
+        app.ran = True
+        app._return_code = 3
+
+    monkeypatch.setattr(app, "run", ran)
+    with pytest.raises(Exited):
+        app_module.run_in_terminal(app)
+    assert exits == [3]

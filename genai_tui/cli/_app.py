@@ -131,7 +131,7 @@ def _main(
 ) -> None:
     if ctx.invoked_subcommand is None:
         from genai_tui.errors import UserError
-        from genai_tui.tui.app import GenaiApp
+        from genai_tui.tui.app import GenaiApp, run_in_terminal
 
         if api not in ("completions", "chat"):
             raise UserError(f"--api must be completions or chat, got {api!r}")
@@ -142,4 +142,4 @@ def _main(
             spec = BackendSpec(backend, model, api_key, api, extras)
             if spec.local and api_key is not None:
                 raise UserError("--api-key is for a remote --backend")
-        GenaiApp(ascii=ascii, fps=fps, backend=spec).run()
+        run_in_terminal(GenaiApp(ascii=ascii, fps=fps, backend=spec))

@@ -21,6 +21,6 @@ def lesson_cmd(
         next(s for s in PANES if s.PANE_ID == pane_id).load().check_lesson_knobs(knobs)
 
     checked = lesson.load(file, check_knobs=check)  # LessonError: one line, exit 2
-    from genai_tui.tui.app import GenaiApp
+    from genai_tui.tui.app import GenaiApp, run_in_terminal
 
-    GenaiApp(lesson=checked, ascii=ascii, fps=fps).run()
+    run_in_terminal(GenaiApp(lesson=checked, ascii=ascii, fps=fps))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -55,6 +57,12 @@ class GenaiApp(App[None]):
 
     _visible_pane: Pane | None = None
 
+    HOLD_KEYS_AT_MOST = 3.0
+    """Seconds keys are held while a pane is being built (then they go where focus is)."""
+    REPLAY_GAP = 0.03
+    """Seconds between held keys as they are replayed, so each key's effects (a pane
+    switch, a dialog) take hold before the next key arrives, as when typed."""
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a lesson its space/backspace bindings step aside, so the
         # footer shows what the pane's own space key does.
@@ -92,6 +100,50 @@ class GenaiApp(App[None]):
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.backend = backend
         self.lesson = LessonPlayer(lesson) if lesson is not None else None
+        self._held_keys: list[events.Key] = []
+        self._holding = True  # until the first pane has focus
+        self._hold_timer = None
+        self._replay_timer = None
+        self.ran = False
+        """Whether the app got as far as mounting (`run_in_terminal` exits fast then)."""
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys typed while a pane is being built (at launch, or just after a pane
+        # switch) would reach no pane: focus is not inside one yet. Hold them and
+        # replay them in order once it is. Ctrl+Q is never held.
+        if (isinstance(event, events.Key) and self._holding and not event.is_forwarded
+                and event.key != "ctrl+q"):
+            self._held_keys.append(event)
+            return
+        await super().on_event(event)
+
+    def _hold_keys(self) -> None:
+        self._holding = True
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+        # A safety net: a pane that never takes focus must not swallow the keyboard.
+        self._hold_timer = self.set_timer(self.HOLD_KEYS_AT_MOST, self._release_keys)
+
+    def _release_keys(self) -> None:
+        self._holding = False
+        if self._hold_timer is not None:
+            self._hold_timer.stop()
+            self._hold_timer = None
+        if self._replay_timer is None:  # one replay at a time, in order
+            self._replay_next()
+
+    def _replay_next(self) -> None:
+        self._replay_timer = None
+        if self._holding or not self._held_keys:
+            return
+        self.post_message(self._held_keys.pop(0))
+        if self._held_keys:
+            self._replay_timer = self.set_timer(self.REPLAY_GAP, self._replay_next)
+
+    async def action_quit(self) -> None:
+        """Quit at once: workers are told to stop and not waited for."""
+        self.workers.cancel_all()
+        self.exit()
 
     async def _on_key(self, event: events.Key) -> None:
         # A typed character reaches the app only if no text box took it on its
@@ -122,6 +174,8 @@ class GenaiApp(App[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     async def on_mount(self) -> None:
+        self.ran = True
+        self._hold_keys()
         await self._show_active_pane()
         if self.lesson is not None:
             await self.lesson.forward(self)
@@ -193,12 +247,12 @@ class GenaiApp(App[None]):
         # A pane's keys only fire with focus inside it; after a tab switch the
         # tab strip holds focus, so move into the pane unless it already did.
         focused = self.focused
-        if focused is not None and pane in focused.ancestors_with_self:
-            return
-        for widget in pane.query("*"):
-            if widget.focusable:
-                widget.focus()
-                return
+        if focused is None or pane not in focused.ancestors_with_self:
+            for widget in pane.query("*"):
+                if widget.focusable:
+                    widget.focus()
+                    break
+        self.call_after_refresh(self._release_keys)  # focus is in: held keys go there
 
     async def _ensure_pane(self, pane_id: str) -> Pane:
         """The pane with this id, mounting it into its tab on first use."""
@@ -232,7 +286,10 @@ class GenaiApp(App[None]):
         # Drop focus first: hiding a focused widget makes Textual focus a
         # sibling inside the old pane, and the tabs would switch back to it.
         self.screen.set_focus(None)
-        self.query_one("#panes", TabbedContent).active = pane_id
+        tabs = self.query_one("#panes", TabbedContent)
+        if tabs.active != pane_id:
+            self._hold_keys()  # until the pane is built and focused (`_focus_into`)
+        tabs.active = pane_id
 
     def action_cycle_pane(self, step: int) -> None:
         ids = [cls.PANE_ID for cls in self._pane_classes]
@@ -265,3 +322,17 @@ class GenaiApp(App[None]):
         self.action_show_pane(pane_id)
         pane = await self._ensure_pane(pane_id)
         self.call_after_refresh(self.run_action, action, pane)
+
+
+def run_in_terminal(app: GenaiApp) -> None:
+    """Run the app, then leave the process at once.
+
+    After the app has restored the terminal, the interpreter's own shutdown
+    (tearing down torch, freeing every model's tensors, waiting for a worker
+    thread mid-step) took over a second once models were loaded; nothing is
+    left to save by then, so skip it. Exit status: the app's return code."""
+    app.run()
+    if app.ran:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(app.return_code or 0)
