@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 STAMP := $(VENV)/.genai-tui-installed
 
-.PHONY: run test setup bench lint
+.PHONY: run test setup bench lint monkey
 
 $(STAMP): pyproject.toml setup.py genai_tui/_native/f16gemm.c
 	command -v chromium >/dev/null 2>&1 || $(SUDO) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium'
@@ -27,6 +27,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2
+
+# 10,000 random events across every pane (about 20 minutes); prints its figures.
+monkey: $(STAMP)
+	$(PY) -m tests.monkey --events 10000 --seed 1
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check genai_tui tests benchmarks

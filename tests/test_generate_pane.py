@@ -423,7 +423,8 @@ async def test_ab_titles_fit_at_80x24_and_say_when_the_knobs_are_the_same(tiny) 
             head = title(view).split(" · ")[:2]
             assert head[1] == "same knobs"
             # the start of the title is on screen, not cut
-            shown = "".join(seg.text for seg in view.render_lines(Region(0, 0, view.size.width, 1))[0])
+            top = view.render_lines(Region(0, 0, view.size.width, 1))[0]
+            shown = "".join(seg.text for seg in top)
             assert " · ".join(head)[:12] in shown
 
 

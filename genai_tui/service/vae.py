@@ -333,6 +333,8 @@ def denoise(handle: VAEHandle, data: Images, noise: float = 0.4, seed: int = 0,
     """
     import torch
 
+    from genai_tui.models.optim import Adam
+
     if not 0 <= noise <= 2:
         raise UserError("noise must be between 0 and 2")
     if not 0 <= steps <= 1000:
@@ -347,7 +349,7 @@ def denoise(handle: VAEHandle, data: Images, noise: float = 0.4, seed: int = 0,
             mu, _ = model.encode(noisy)
             one_pass = model.decode(mu)
         z = mu.clone().requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=0.1)
+        opt = Adam([z], lr=0.1)  # not torch.optim: see models/optim.py
         with torch.enable_grad():
             for _ in range(steps):
                 residual = (model.decode(z) - noisy).pow(2).flatten(1).sum(1)
