@@ -50,6 +50,11 @@ def diffusion_figures(n: int, ddpm: bool) -> dict:
     return out
 
 
+def _summary(figures: dict) -> dict:
+    return {k: _summary(v) if isinstance(v, dict) else v for k, v in figures.items()
+            if k not in ("labels", "confidences")}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=256)
@@ -63,7 +68,7 @@ def main() -> None:
         if args.write_cards:
             path = REPO_ROOT / "assets" / name / "card.json"
             card = json.loads(path.read_text())
-            card["judge_quality"] = figures
+            card["judge_quality"] = _summary(figures)  # not the per-image lists
             path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
 
 

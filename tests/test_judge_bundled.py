@@ -30,3 +30,4 @@ def test_vae_share_matches_the_card(name: str) -> None:
     else:
         figures = judge_images(vae.sample(handle, n=128, seed=99).images, fid=False)
         assert abs(figures.share - recorded["share"]) <= 0.13
+        assert recorded["share"] >= 0.70  # issue 15's target for the 16-D VAE's prior samples

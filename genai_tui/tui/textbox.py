@@ -97,6 +97,17 @@ def leave_text_box(box) -> None:
     raise SkipAction()
 
 
+NUMBER_RESTRICT = {
+    "integer": r"[-+]?[0-9_]*",
+    "number": r"[-+]?[0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9_]*)?",
+}
+"""What a number box lets through while typing, as Textual's ``type="integer"``
+/ ``"number"`` does, but unambiguous (each character can match one way), so
+checking a keystroke takes linear time. Textual's own patterns nest
+quantifiers (``(?:\d*|\d+_)*``) and backtrack exponentially: 22 nines and an
+``=`` froze the app (found by the monkey)."""
+
+
 class SafeInput(Input):
     """A one-line text box that shows pasted control characters as visible
     symbols (in its value, so what is shown is what the program gets), does
@@ -122,6 +133,9 @@ class SafeInput(Input):
         self._restoring = False
         super().__init__(value, *args, select_on_focus=select_on_focus,
                          max_length=max_length or self.MAX_LENGTH, **kwargs)
+        if self.type in NUMBER_RESTRICT:  # its Integer/Number validator stays
+            self.restrict = self.restrict or NUMBER_RESTRICT[self.type]
+            self.type = "text"
 
     def validate_value(self, value: str) -> str:
         return escape_controls(value, keep_newlines=False)
