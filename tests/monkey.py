@@ -172,105 +172,109 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
                                        for f in reversed(ours[-3:]))
                     stalls[where] += 1
 
-    async with app.run_test(size=size) as pilot:
-        running = True
-        dog = threading.Thread(target=watchdog, daemon=True)
-        dog.start()
+    try:
+        async with app.run_test(size=size) as pilot:
+            running = True
+            dog = threading.Thread(target=watchdog, daemon=True)
+            dog.start()
 
-        async def heartbeat() -> None:
-            while running:
-                t0 = time.perf_counter()
-                tick[0] = t0
-                await asyncio.sleep(0.01)
-                lag = (time.perf_counter() - t0 - 0.01) * 1000
-                lags.append(lag)
-                if lag > SLOW_MS:
-                    blocks.append((lag, last_event[0]))
+            async def heartbeat() -> None:
+                while running:
+                    t0 = time.perf_counter()
+                    tick[0] = t0
+                    await asyncio.sleep(0.01)
+                    lag = (time.perf_counter() - t0 - 0.01) * 1000
+                    lags.append(lag)
+                    if lag > SLOW_MS:
+                        blocks.append((lag, last_event[0]))
 
-        beat = asyncio.create_task(heartbeat())
-        try:
-            for i in range(n_events):
-                if app._exception is not None:
-                    break
-                pane_id = app.active_pane_id or "?"
-                note_seen(pane_id)
-                roll = rng.random()
-                screen = app.screen
-                share = max(1, n_events // len(all_pane_ids))
-                if i % share == 0:
-                    # Each pane gets its share of the events: show the next one as a
-                    # click on its tab would (typed keys alone rarely leave a text
-                    # box), closing any dialog first as a person would.
-                    kind = "tab"
-                    while len(app.screen_stack) > 1:
-                        await app.pop_screen()
-                    target_id = all_pane_ids[(i // share) % len(all_pane_ids)]
-                    last_event[0] = f"tab {target_id}"
-                    app.action_show_pane(target_id)
-                elif roll < 0.70:
-                    kind = "key"
-                    pool = rng.choice([_offered_keys(app), MASHED, list(PRINTABLE)])
-                    key = rng.choice(pool or MASHED)
-                    last_event[0] = f"key {key} on {pane_id}"
-                    app.post_message(_key_event(key))
-                elif roll < 0.85:
-                    kind = "click"
-                    x, y = rng.randrange(screen.size.width), rng.randrange(screen.size.height)
-                    last_event[0] = f"click ({x},{y}) on {pane_id}"
-                    args = _get_mouse_message_arguments(screen, (x, y), button=1)
-                    app.mouse_position = (x, y)
-                    for cls in (events.MouseDown, events.MouseUp):
+            beat = asyncio.create_task(heartbeat())
+            try:
+                for i in range(n_events):
+                    if app._exception is not None:
+                        break
+                    pane_id = app.active_pane_id or "?"
+                    note_seen(pane_id)
+                    roll = rng.random()
+                    screen = app.screen
+                    share = max(1, n_events // len(all_pane_ids))
+                    if i % share == 0:
+                        # Each pane gets its share of the events: show the next one as a
+                        # click on its tab would (typed keys alone rarely leave a text
+                        # box), closing any dialog first as a person would.
+                        kind = "tab"
+                        while len(app.screen_stack) > 1:
+                            await app.pop_screen()
+                        target_id = all_pane_ids[(i // share) % len(all_pane_ids)]
+                        last_event[0] = f"tab {target_id}"
+                        app.action_show_pane(target_id)
+                    elif roll < 0.70:
+                        kind = "key"
+                        pool = rng.choice([_offered_keys(app), MASHED, list(PRINTABLE)])
+                        key = rng.choice(pool or MASHED)
+                        last_event[0] = f"key {key} on {pane_id}"
+                        app.post_message(_key_event(key))
+                    elif roll < 0.85:
+                        kind = "click"
+                        x, y = rng.randrange(screen.size.width), rng.randrange(screen.size.height)
+                        last_event[0] = f"click ({x},{y}) on {pane_id}"
+                        args = _get_mouse_message_arguments(screen, (x, y), button=1)
+                        app.mouse_position = (x, y)
+                        for cls in (events.MouseDown, events.MouseUp):
+                            screen._forward_event(cls(**args))
+                        screen._forward_event(events.Click(**args, chain=1))
+                    elif roll < 0.90:
+                        kind = "scroll"
+                        x, y = rng.randrange(screen.size.width), rng.randrange(screen.size.height)
+                        last_event[0] = f"scroll ({x},{y}) on {pane_id}"
+                        args = _get_mouse_message_arguments(screen, (x, y), button=0)
+                        cls = rng.choice([events.MouseScrollDown, events.MouseScrollUp])
                         screen._forward_event(cls(**args))
-                    screen._forward_event(events.Click(**args, chain=1))
-                elif roll < 0.90:
-                    kind = "scroll"
-                    x, y = rng.randrange(screen.size.width), rng.randrange(screen.size.height)
-                    last_event[0] = f"scroll ({x},{y}) on {pane_id}"
-                    args = _get_mouse_message_arguments(screen, (x, y), button=0)
-                    cls = rng.choice([events.MouseScrollDown, events.MouseScrollUp])
-                    screen._forward_event(cls(**args))
-                elif roll < 0.96:
-                    kind = "paste"
-                    text = rng.choice(PASTES)
-                    last_event[0] = f"paste {text[:20]!r} on {pane_id}"
-                    target = app.focused or screen
-                    target.post_message(events.Paste(text))
-                else:
-                    kind = "resize"
-                    w, h = rng.choice(SIZES)
-                    last_event[0] = f"resize {w}x{h} on {pane_id}"
-                    app._driver._size = type(screen.size)(w, h)  # headless driver
-                    app.post_message(events.Resize(screen.size.__class__(w, h),
-                                                   screen.size.__class__(w, h)))
-                report.kinds[kind] = report.kinds.get(kind, 0) + 1
-                try:
-                    await pilot._wait_for_screen(timeout=30)
-                except Exception as exc:  # noqa: BLE001 - a timeout is a finding
-                    report.crashed = f"UI did not settle after {last_event[0]}: {exc}"
-                    break
-                note_seen(app.active_pane_id or "?")
-                await asyncio.sleep(0.002 if rng.random() < 0.9 else 0.05)
-                if progress and i % 500 == 0:
-                    print(f"{i} events, {time.perf_counter() - started:.0f} s, "
-                          f"{rss_mb():.0f} MB, pane {pane_id}", file=sys.stderr)
-        finally:
-            running = False
-            await beat
-        if app._exception is not None and report.crashed is None:
-            report.crashed = f"{type(app._exception).__name__}: {app._exception}"
-        report.rss_mb_end = rss_mb()
-        # Every worker must stop when told to.
-        workers = [w for w in app.workers if not w.is_finished]
-        app.workers.cancel_all()
-        deadline = time.perf_counter() + 15
-        while time.perf_counter() < deadline and any(not w.is_finished for w in workers):
-            await asyncio.sleep(0.05)
-        report.stuck_workers = [w.description or w.name for w in workers if not w.is_finished]
-        if report.crashed is None:
-            await pilot.press("escape", "escape", "escape")  # close any open dialog
-            while len(app.screen_stack) > 1:
-                app.pop_screen()
-            await pilot.press("ctrl+q")
+                    elif roll < 0.96:
+                        kind = "paste"
+                        text = rng.choice(PASTES)
+                        last_event[0] = f"paste {text[:20]!r} on {pane_id}"
+                        target = app.focused or screen
+                        target.post_message(events.Paste(text))
+                    else:
+                        kind = "resize"
+                        w, h = rng.choice(SIZES)
+                        last_event[0] = f"resize {w}x{h} on {pane_id}"
+                        app._driver._size = type(screen.size)(w, h)  # headless driver
+                        app.post_message(events.Resize(screen.size.__class__(w, h),
+                                                       screen.size.__class__(w, h)))
+                    report.kinds[kind] = report.kinds.get(kind, 0) + 1
+                    try:
+                        await pilot._wait_for_screen(timeout=30)
+                    except Exception as exc:  # noqa: BLE001 - a timeout is a finding
+                        report.crashed = f"UI did not settle after {last_event[0]}: {exc}"
+                        break
+                    note_seen(app.active_pane_id or "?")
+                    await asyncio.sleep(0.002 if rng.random() < 0.9 else 0.05)
+                    if progress and i % 500 == 0:
+                        print(f"{i} events, {time.perf_counter() - started:.0f} s, "
+                              f"{rss_mb():.0f} MB, pane {pane_id}", file=sys.stderr)
+            finally:
+                running = False
+                await beat
+            if app._exception is not None and report.crashed is None:
+                report.crashed = f"{type(app._exception).__name__}: {app._exception}"
+            report.rss_mb_end = rss_mb()
+            # Every worker must stop when told to.
+            workers = [w for w in app.workers if not w.is_finished]
+            app.workers.cancel_all()
+            deadline = time.perf_counter() + 15
+            while time.perf_counter() < deadline and any(not w.is_finished for w in workers):
+                await asyncio.sleep(0.05)
+            report.stuck_workers = [w.description or w.name for w in workers if not w.is_finished]
+            if report.crashed is None:
+                await pilot.press("escape", "escape", "escape")  # close any open dialog
+                while len(app.screen_stack) > 1:
+                    app.pop_screen()
+                await pilot.press("ctrl+q")
+    except Exception as exc:  # noqa: BLE001 - the app crashed: that is the finding
+        report.crashed = report.crashed or f"{type(exc).__name__}: {exc} (after {last_event[0]})"
+        running = False
     report.quit_cleanly = report.crashed is None and app.return_code == 0
     report.seconds = time.perf_counter() - started
     report.panes_seen = seen

@@ -70,3 +70,17 @@ async def test_command_palette_runs_a_pane_action() -> None:
                 break
         assert pilot.app.query_one(TokenizerPane).view == "replay"
         assert pilot.app.query_one("#panes", TabbedContent).active == "tokenizer"
+
+
+async def test_a_second_command_palette_is_never_pushed() -> None:
+    """The monkey crashed the app (DuplicateIds): palette open, F1 over it, then a
+    click on the header's icon pushed a second palette with the same id."""
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        assert isinstance(pilot.app.screen, CommandPalette)
+        pilot.app.push_screen(HelpScreen(None))
+        await pilot.pause()
+        pilot.app.action_command_palette()  # what the header's icon runs
+        await pilot.pause()
+        palettes = [s for s in pilot.app.screen_stack if isinstance(s, CommandPalette)]
+        assert len(palettes) == 1 and pilot.app.is_running

@@ -13,6 +13,7 @@ from textual import events
 from textual.actions import SkipAction
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.command import CommandPalette
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane, TextArea
@@ -139,6 +140,14 @@ class GenaiApp(App[None]):
         self.post_message(self._held_keys.pop(0))
         if self._held_keys:
             self._replay_timer = self.set_timer(self.REPLAY_GAP, self._replay_next)
+
+    def action_command_palette(self) -> None:
+        """Textual's, unless a palette is anywhere in the stack (or still closing):
+        it checks only the top screen, so a click on the header's icon with Help
+        over an open palette pushed a second one with the same id and crashed."""
+        if any(isinstance(node, CommandPalette) for node in self._nodes):
+            return
+        super().action_command_palette()
 
     async def action_quit(self) -> None:
         """Quit at once: workers are told to stop and not waited for."""
