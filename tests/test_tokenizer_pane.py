@@ -387,3 +387,15 @@ def test_snapshot(snap_compare, no_timings) -> None:
         await settle(pilot, pane)
 
     assert snap_compare(tokenizer_only_app(), terminal_size=(100, 30), run_before=run_before)
+
+
+async def test_a_cleared_vocab_table_highlighting_no_row_is_ignored() -> None:
+    """The monkey crashed the app: a cleared table posts RowHighlighted with no row key."""
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        pane = await start(pilot)
+        await pilot.press("f6")
+        await settle(pilot, pane)
+        table = pane.query_one("#vocab-table", DataTable)
+        table.post_message(DataTable.RowHighlighted(table, -1, None))
+        await pilot.pause()
+        assert pilot.app.is_running and pilot.app._exception is None

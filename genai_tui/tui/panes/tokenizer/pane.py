@@ -874,7 +874,8 @@ words end up as one token, rare words as several.
         self.query_one(VocabView).show_rows(name, rows, len(event.rows) > VOCAB_LIMIT, query)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.data_table.id != "vocab-table" or event.row_key.value is None:
+        if (event.data_table.id != "vocab-table" or event.row_key is None
+                or event.row_key.value is None):  # None: a cleared table (cursor_row -1)
             return
         event.stop()
         vocab = self.query_one(VocabView)
