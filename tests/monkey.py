@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import statistics
@@ -80,6 +81,9 @@ class Report:
     rss_mb_after_load: float = 0.0
     """Resident memory once every pane had been shown (first time all were)."""
     rss_mb_end: float = 0.0
+    gc_runs: list[int] = field(default_factory=lambda: [0, 0, 0])
+    gc_ms_max: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    """Garbage collections per generation, and the longest of each (any thread)."""
     stalled_in: list[tuple[str, int]] = field(default_factory=list)
     """Where the UI thread was (innermost of our frames) when sampled stalled, with counts."""
 
@@ -100,6 +104,9 @@ class Report:
         ]
         for lag, what in self.blocks_over_250ms[:8]:
             lines.append(f"  {lag:.0f} ms after {what}")
+        lines.append("garbage collections (gen 0/1/2): "
+                     + " / ".join(f"{n} (max {ms:.0f} ms)"
+                                  for n, ms in zip(self.gc_runs, self.gc_ms_max, strict=True)))
         for where, count in self.stalled_in[:8]:
             lines.append(f"  stalled {count}x in {where}")
         lines.append(f"resident memory: {self.rss_mb_after_load:.0f} MB once every pane had "
@@ -155,6 +162,18 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
             if len(seen) == len(all_pane_ids):
                 report.rss_mb_after_load = rss_mb()
 
+    gc_started: list[float] = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - gc_started[0]) * 1000
+            gen = info["generation"]
+            report.gc_ms_max[gen] = max(report.gc_ms_max[gen], ms)
+            report.gc_runs[gen] += 1
+
+    gc.callbacks.append(on_gc)
     main_thread = threading.get_ident()
     tick = [time.perf_counter()]
     stalls: Counter[str] = Counter()
@@ -275,6 +294,7 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
     except Exception as exc:  # noqa: BLE001 - the app crashed: that is the finding
         report.crashed = report.crashed or f"{type(exc).__name__}: {exc} (after {last_event[0]})"
         running = False
+    gc.callbacks.remove(on_gc)
     report.quit_cleanly = report.crashed is None and app.return_code == 0
     report.seconds = time.perf_counter() - started
     report.panes_seen = seen
