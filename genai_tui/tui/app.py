@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from functools import partial
 from pathlib import Path
+from time import monotonic
 from typing import TYPE_CHECKING
 
 from textual import events
@@ -105,6 +106,10 @@ class GenaiApp(App[None]):
         self._holding = True  # until the first pane has focus
         self._hold_timer = None
         self._replay_timer = None
+        self._focus_waits = 0
+        self._in_flight: events.Key | None = None
+        self._in_flight_at = 0.0
+        self._in_flight_back = False
         self.ran = False
         """Whether the app got as far as mounting (`run_in_terminal` exits fast then)."""
 
@@ -116,7 +121,10 @@ class GenaiApp(App[None]):
                 and event.key != "ctrl+q"):
             self._held_keys.append(event)
             return
+        returning = isinstance(event, events.Key) and event.is_forwarded
         await super().on_event(event)
+        if returning and event is self._in_flight:
+            self._in_flight_back = True  # bubbled back up: its bindings have run
 
     def _hold_keys(self) -> None:
         self._holding = True
@@ -137,9 +145,29 @@ class GenaiApp(App[None]):
         self._replay_timer = None
         if self._holding or not self._held_keys:
             return
-        self.post_message(self._held_keys.pop(0))
-        if self._held_keys:
+        if self.focused is None and self._focus_waits < 100:
+            # focus() is applied later than it is asked for: a key now would go nowhere
+            self._focus_waits += 1
             self._replay_timer = self.set_timer(self.REPLAY_GAP, self._replay_next)
+            return
+        self._focus_waits = 0
+        key = self._held_keys.pop(0)
+        self._in_flight, self._in_flight_at, self._in_flight_back = key, monotonic(), False
+        self.post_message(key)
+        self._replay_timer = self.set_timer(self.REPLAY_GAP, self._replay_when_done)
+
+    def _replay_when_done(self) -> None:
+        # The next key goes only when this one is done: stopped by the widget that
+        # took it, or back at the app after bubbling up (where bindings such as an
+        # Input's Home run). Under load bubbling takes longer than the gap, and a
+        # printable key after it would overtake it (Home, H, i typed "iH").
+        key = self._in_flight
+        done = key is None or key._stop_propagation or self._in_flight_back
+        if not done and monotonic() - self._in_flight_at < 1.0:
+            self._replay_timer = self.set_timer(0.005, self._replay_when_done)
+            return
+        self._in_flight = None
+        self._replay_next()
 
     def action_command_palette(self) -> None:
         """Textual's, unless a palette is anywhere in the stack (or still closing):
