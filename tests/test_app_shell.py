@@ -84,3 +84,20 @@ async def test_a_second_command_palette_is_never_pushed() -> None:
         await pilot.pause()
         palettes = [s for s in pilot.app.screen_stack if isinstance(s, CommandPalette)]
         assert len(palettes) == 1 and pilot.app.is_running
+
+
+async def test_footer_keys_of_past_focus_changes_are_freed() -> None:
+    """Textual's footer kept every key it had ever shown (data_bind watchers are
+    pruned only when the watched value changes): ~11 per focus change."""
+    import gc
+
+    from textual.widgets._footer import FooterKey
+
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for _ in range(30):
+            await pilot.press("tab")
+        await pilot.pause(0.3)
+        gc.collect()
+        alive = [o for o in gc.get_objects() if isinstance(o, FooterKey)]
+        assert len(alive) == len(pilot.app.query(FooterKey)) > 0

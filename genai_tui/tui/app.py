@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.command import CommandPalette
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, TabbedContent, TabPane, TextArea
+from textual.widgets import Header, Input, TabbedContent, TabPane, TextArea
 
 from genai_tui.lesson import Lesson
 from genai_tui.textsafe import escape_controls
@@ -28,6 +28,7 @@ from genai_tui.tui.pane import Pane, save_file
 from genai_tui.tui.panes import PANES, PaneSpec, load_pane
 from genai_tui.tui.terminal import fit_app
 from genai_tui.tui.textbox import type_ahead
+from genai_tui.tui.widgets import Footer
 
 if TYPE_CHECKING:
     from genai_tui.service.backend import BackendSpec
