@@ -99,5 +99,5 @@ async def test_footer_keys_of_past_focus_changes_are_freed() -> None:
             await pilot.press("tab")
         await pilot.pause(0.3)
         gc.collect()
-        alive = [o for o in gc.get_objects() if isinstance(o, FooterKey)]
+        alive = [o for o in gc.get_objects() if type(o) is FooterKey]  # not __class__ lookups
         assert len(alive) == len(pilot.app.query(FooterKey)) > 0
