@@ -18,7 +18,20 @@ from collections.abc import Iterable
 import torch
 
 
-class Adam:
+class _Optimizer:
+    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
+        self.params = list(params)
+        self.lr = lr
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.params:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+
+class Adam(_Optimizer):
     """Adam (Kingma & Ba, 2015, "Adam: A Method for Stochastic Optimization"):
 
     m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,
@@ -27,21 +40,13 @@ class Adam:
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> None:
-        self.params = list(params)
-        self.lr = lr
+        super().__init__(params, lr)
         self.beta1, self.beta2 = betas
         self.eps = eps
         self.t = [0] * len(self.params)
         """Steps taken per tensor (one without a gradient in a step is not stepped)."""
         self.m = [torch.zeros_like(p) for p in self.params]
         self.v = [torch.zeros_like(p) for p in self.params]
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.params:
-            if set_to_none:
-                p.grad = None
-            elif p.grad is not None:
-                p.grad.zero_()
 
     @torch.no_grad()
     def step(self) -> None:
@@ -65,15 +70,8 @@ class Adam:
                                 [-self.lr / (1 - self.beta1 ** t) for t in steps])
 
 
-class SGD:
+class SGD(_Optimizer):
     """Plain gradient descent: θ ← θ − lr·g."""
-
-    def __init__(self, params: Iterable[torch.Tensor], lr: float) -> None:
-        self.params = list(params)
-        self.lr = lr
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        Adam.zero_grad(self, set_to_none)  # type: ignore[arg-type]
 
     @torch.no_grad()
     def step(self) -> None:

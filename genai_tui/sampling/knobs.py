@@ -323,14 +323,15 @@ def summary(knobs: Knobs) -> str:
     return " ".join(parts)
 
 
+def differing(a: Knobs, b: Knobs) -> list[KnobDef]:
+    """The knobs whose values differ between two knob sets, in registry order."""
+    return [knob for knob in KNOBS if getattr(a, knob.field) != getattr(b, knob.field)]
+
+
 def differences(a: Knobs, b: Knobs) -> list[str]:
     """What differs between two knob sets, ``temp 0.8→1.3``, in registry order."""
-    out = []
-    for knob in KNOBS:
-        va, vb = getattr(a, knob.field), getattr(b, knob.field)
-        if va != vb:
-            out.append(f"{knob.label} {format_value(knob, va)}→{format_value(knob, vb)}")
-    return out
+    return [f"{knob.label} {format_value(knob, getattr(a, knob.field))}→"
+            f"{format_value(knob, getattr(b, knob.field))}" for knob in differing(a, b)]
 
 
 def format_value(knob: KnobDef, value: object) -> str:

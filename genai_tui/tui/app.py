@@ -63,8 +63,8 @@ class GenaiApp(App[None]):
     HOLD_KEYS_AT_MOST = 3.0
     """Seconds keys are held while a pane is being built (then they go where focus is)."""
     REPLAY_GAP = 0.03
-    """Seconds between held keys as they are replayed, so each key's effects (a pane
-    switch, a dialog) take hold before the next key arrives, as when typed."""
+    """Seconds before a replayed key is first checked for being done (and between
+    checks that focus has arrived); see `_replay_when_done`."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Without a lesson its space/backspace bindings step aside, so the
@@ -122,9 +122,9 @@ class GenaiApp(App[None]):
                 and event.key != "ctrl+q"):
             self._held_keys.append(event)
             return
-        returning = isinstance(event, events.Key) and event.is_forwarded
+        returning = event is self._in_flight and event.is_forwarded
         await super().on_event(event)
-        if returning and event is self._in_flight:
+        if returning:
             self._in_flight_back = True  # bubbled back up: its bindings have run
 
     def _hold_keys(self) -> None:
@@ -146,7 +146,7 @@ class GenaiApp(App[None]):
         self._replay_timer = None
         if self._holding or not self._held_keys:
             return
-        if self.focused is None and self._focus_waits < 100:
+        if self.focused is None and self._focus_waits * self.REPLAY_GAP < self.HOLD_KEYS_AT_MOST:
             # focus() is applied later than it is asked for: a key now would go nowhere
             self._focus_waits += 1
             self._replay_timer = self.set_timer(self.REPLAY_GAP, self._replay_next)

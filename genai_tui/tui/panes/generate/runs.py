@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from genai_tui.sampling.knobs import KNOBS, differences, format_value
+from genai_tui.sampling.knobs import differences, differing, format_value
 from genai_tui.service.backend import TokenStream
 from genai_tui.service.generate import Knobs, TokenStep
 
@@ -43,8 +43,8 @@ def own_side(run: Run) -> str | None:
     partner = run.partner
     if partner is None:
         return None
-    shown = [f"{k.label} {format_value(k, getattr(run.knobs, k.field))}" for k in KNOBS
-             if getattr(run.knobs, k.field) != getattr(partner.knobs, k.field)]
+    shown = [f"{k.label} {format_value(k, getattr(run.knobs, k.field))}"
+             for k in differing(run.knobs, partner.knobs)]
     return " ".join(shown) or "same knobs"
 
 
