@@ -40,16 +40,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.monkey import rss_mb  # noqa: E402 - after the path is set
+
 F3 = b"\x1bOR"
 F5 = b"\x1b[15~"
 CTRL_Q = b"\x11"
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 class PtyApp:
@@ -101,7 +96,7 @@ class PtyApp:
 def lifecycle_round() -> dict[str, float]:
     idle = PtyApp()
     idle.wait_painted()
-    out = {"idle_rss_mb": _rss_mb(idle.proc.pid)}
+    out = {"idle_rss_mb": rss_mb(idle.proc.pid)}
     out["idle_quit_s"] = idle.quit_seconds()
 
     busy = PtyApp()
@@ -109,12 +104,12 @@ def lifecycle_round() -> dict[str, float]:
     for _ in range(6):  # every pane once: tokenizer → … → GAN → tokenizer
         busy.send(F3)
         time.sleep(4)
-    out["loaded_rss_mb"] = _rss_mb(busy.proc.pid)
+    out["loaded_rss_mb"] = rss_mb(busy.proc.pid)
     busy.send(F3)  # generate
     time.sleep(1.5)
     busy.send(F5)
     time.sleep(0.3)  # generating now
-    out["busy_rss_mb"] = _rss_mb(busy.proc.pid)
+    out["busy_rss_mb"] = rss_mb(busy.proc.pid)
     out["busy_quit_s"] = busy.quit_seconds()
     return out
 

@@ -292,11 +292,17 @@ async def test_compare_mode_shows_a_second_tokenizer() -> None:
         assert not column_b.display
 
 
+async def open_vocab(pilot) -> TokenizerPane:
+    """The tokenizer pane, started, on its vocabulary view."""
+    pane = await start(pilot)
+    await pilot.press("f6")
+    await settle(pilot, pane)
+    return pane
+
+
 async def test_vocab_search() -> None:
     async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
-        pane = await start(pilot)
-        await pilot.press("f6")
-        await settle(pilot, pane)
+        pane = await open_vocab(pilot)
         table = pane.query_one("#vocab-table", DataTable)
         assert table.row_count > 0  # empty search lists ids from 0
         await pilot.press(*"ing")
@@ -320,9 +326,7 @@ async def test_vocab_bar_fits_80_columns_and_no_match_clears_the_detail() -> Non
     # QA: at 80 columns the placeholder and the count were cut mid-word, and
     # after a search with no match the last token's details stayed up.
     async with GenaiApp(initial_pane="tokenizer").run_test(size=(80, 24)) as pilot:
-        pane = await start(pilot)
-        await pilot.press("f6")
-        await settle(pilot, pane)
+        pane = await open_vocab(pilot)
         search = pane.query_one("#vocab-search")
         count = pane.query_one("#vocab-count", Static)
         assert len(search.placeholder) <= search.size.width
@@ -392,9 +396,7 @@ def test_snapshot(snap_compare, no_timings) -> None:
 async def test_a_cleared_vocab_table_highlighting_no_row_is_ignored() -> None:
     """The monkey crashed the app: a cleared table posts RowHighlighted with no row key."""
     async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
-        pane = await start(pilot)
-        await pilot.press("f6")
-        await settle(pilot, pane)
+        pane = await open_vocab(pilot)
         table = pane.query_one("#vocab-table", DataTable)
         table.post_message(DataTable.RowHighlighted(table, -1, None))
         await pilot.pause()
