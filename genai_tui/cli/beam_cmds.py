@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from genai_tui.cli.output import emit_json, say
+from genai_tui.service.runtime import set_torch_threads
 
 
 def run_beam(prompt: str, width: int, length_penalty: float, early_stopping: str,
@@ -23,9 +24,7 @@ def run_beam(prompt: str, width: int, length_penalty: float, early_stopping: str
                                max_tokens=max_tokens)
     bs.validate(settings)
 
-    import torch
-
-    torch.set_num_threads(threads)
+    set_torch_threads(threads)
     lm = gen.load_model(model_path)
     t0 = time.perf_counter()
     last = None

@@ -14,6 +14,7 @@ from genai_tui.cli._app import app, train_app
 from genai_tui.cli.outpaths import checked_png
 from genai_tui.cli.output import SEED_MAX, emit_json, say
 from genai_tui.errors import UserError
+from genai_tui.service.runtime import set_torch_threads, thread_count
 
 diffusion_app = typer.Typer(
     help="The diffusion model (DDPM): sample digits from noise, watch the forward process.",
@@ -21,24 +22,6 @@ diffusion_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(diffusion_app, name="diffusion")
-
-
-def _threads(threads: int | None) -> int | None:
-    """Torch threads to use: as told, else one (small convolutions on a shared 2-core box
-    run far faster on one thread), unless OMP_NUM_THREADS says otherwise."""
-    import os
-
-    if threads is not None:
-        return threads
-    return None if "OMP_NUM_THREADS" in os.environ else 1
-
-
-def _set_threads(threads: int | None) -> None:
-    import torch
-
-    count = _threads(threads)
-    if count is not None:
-        torch.set_num_threads(count)
 
 
 def _load(model_dir: Path | None):  # -> DiffusionModel
@@ -86,7 +69,7 @@ def sample_cmd(
     settings = service.SampleSettings(n=n, sampler=service.check_choice(
         sampler, service.SAMPLERS, "sampler"), steps=steps, eta=eta, seed=seed,
         precision=service.check_choice(precision, service.PRECISIONS, "precision"),
-        threads=_threads(threads))
+        threads=thread_count(threads))
     if frames is not None and frames.exists() and not frames.is_dir():
         raise UserError(f"--frames {str(frames)!r} is a file; give a folder")
     model = _load(model_dir)
@@ -155,7 +138,7 @@ def noise_cmd(
     """Show the forward process q(x_t | x_0): an example digit noised to step t."""
     from genai_tui.service import diffusion as service
 
-    _set_threads(None)
+    set_torch_threads(thread_count())
     if schedule is not None:
         name = service.check_choice(schedule, service.SCHEDULES, "schedule")
         process = service.forward_process(schedule=name, digit=digit, seed=seed)
@@ -236,7 +219,7 @@ def train_diffusion_cmd(
     settings = service.TrainSettings(steps=steps, schedule=name, timesteps=timesteps,
                                      batch_size=batch_size, lr=lr, n_data=n_data, seed=seed,
                                      base_channels=channels, time_limit=max_minutes * 60)
-    _set_threads(threads)
+    set_torch_threads(thread_count(threads))
     from genai_tui.cli.output import command_line, progress_bar
 
     events = service.train(settings, out, command=command_line(ctx), judge_samples=judge_n)

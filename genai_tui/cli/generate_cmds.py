@@ -184,11 +184,11 @@ def _open_backend(backend: str, model: str | None, api_key: str | None, api: str
     if spec.local:
         if api_key is not None:
             raise UserError("--api-key is for a remote --backend")
-        import torch
+        from genai_tui.service.runtime import set_torch_threads
 
         # One token at a time is latency-bound: by default a single thread avoids
         # OpenMP's waiting on a busy machine (see benchmarks/README.md).
-        torch.set_num_threads(threads)
+        set_torch_threads(threads)
     return spec.open(speculative=speculative)
 
 

@@ -15,6 +15,7 @@ from genai_tui.cli._app import app, train_app
 from genai_tui.cli.outpaths import checked_png
 from genai_tui.cli.output import SEED_MAX, command_line, emit_json, progress_bar, say
 from genai_tui.errors import UserError
+from genai_tui.service.runtime import set_torch_threads, thread_count
 
 MAX_GENERATED_INDEX = 10_000
 """`vae interpolate --a/--b` index at most this many generated digits."""
@@ -25,20 +26,6 @@ vae_app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(vae_app, name="vae")
-
-
-
-
-def _limit_threads() -> None:
-    # Small convolutions on a shared 2-core box: one thread avoids spin contention.
-    import os
-
-    import torch
-
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(1)
-
-
 
 
 @train_app.command("classifier")
@@ -62,7 +49,7 @@ def train_classifier_cmd(
     from genai_tui.service import classifier as service
 
     out = train_target(out, bundled=bundled, bundled_path=asset("classifier"), stem="classifier")
-    _limit_threads()
+    set_torch_threads(thread_count())
     events = service.train(steps=steps, seed=seed, n_train=n_train, out=out,
                            command=command_line(ctx))
     last = None
@@ -117,7 +104,7 @@ def train_vae_cmd(
 
     name = "vae2d" if latent_dim == 2 else "vae"
     out = train_target(out, bundled=bundled, bundled_path=asset(name), stem=name)
-    _limit_threads()
+    set_torch_threads(thread_count())
     events = service.train(latent_dim=latent_dim, beta=beta, steps=steps, seed=seed, data=data,
                            out=out, hidden=hidden, batch_size=batch_size, channels=channels,
                            blocks=blocks, lr=lr, command=command_line(ctx))

@@ -10,7 +10,6 @@ No torch at import time: it is imported inside the functions.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import shlex
 import sys
@@ -293,8 +292,7 @@ def _sample_steps(model: DiffusionModel, s: SampleSettings, raw: bool) -> Iterat
     shape = (s.n, net.config.in_channels, size, size)
     start = time.perf_counter()
     # torch's thread count is per OS thread: this sets it for the consumer's thread only
-    threads = torch_threads(s.threads) if s.threads is not None else contextlib.nullcontext()
-    with threads:
+    with torch_threads(s.threads):
         for step in sample(eps_model, model.schedule, shape, sampler=s.sampler,
                            num_steps=s.steps, eta=s.eta, generator=gen):
             if raw:

@@ -1,24 +1,54 @@
 """Process-wide settings that worker threads need: torch threads and the GC.
 
-No Textual; torch is imported inside `torch_threads` only.
+The one torch-thread policy of the app: every CLI command, service and pane
+worker sets torch's intra-op thread count through `thread_count`,
+`set_torch_threads` or `torch_threads`. No Textual; torch is imported inside
+the functions only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import threading
 from collections.abc import Iterator
 
 
-@contextlib.contextmanager
-def torch_threads(n: int = 1) -> Iterator[None]:
-    """Run torch ops with ``n`` intra-op threads, restoring the count afterwards.
+def thread_count(requested: int | None = None) -> int | None:
+    """The torch thread count to use: ``requested`` when given, else one, unless
+    ``OMP_NUM_THREADS`` is set (then None: leave torch's own count).
 
     Our models are tiny: splitting their matrix products over threads costs more
     than it saves, and on a busy 2-core machine OpenMP's waiting collapses
     throughput (measured: 9 steps/s with 2 threads against 247 with 1).
     """
+    if requested is not None:
+        return requested
+    return None if "OMP_NUM_THREADS" in os.environ else 1
+
+
+def set_torch_threads(n: int | None) -> None:
+    """Set the calling OS thread's torch thread count to ``n`` (None: leave it).
+
+    For work that owns its thread to the end: a CLI command, a training run.
+    `torch.set_num_threads` holds for the calling thread (and threads it starts
+    later), so a pane's worker uses `torch_threads`, which restores the count.
+    """
+    if n is None:
+        return
+    import torch
+
+    torch.set_num_threads(n)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None = 1) -> Iterator[None]:
+    """Run torch ops with ``n`` intra-op threads (None: as they are), restoring
+    the count afterwards (see `thread_count` for why one is the default)."""
+    if n is None:
+        yield
+        return
     import torch
 
     before = torch.get_num_threads()

@@ -29,6 +29,7 @@ from typing import Any
 
 from genai_tui.errors import UserError
 from genai_tui.service.generate import CARD_FILE
+from genai_tui.service.runtime import set_torch_threads
 
 CHECKPOINT_DIR = "checkpoint"
 TOKENIZER_FILE = "tokenizer.bpe"
@@ -198,8 +199,7 @@ def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEven
     from genai_tui.models.gpt import GPT, GPTConfig, save_model
     from genai_tui.tokenizers.bpe import BPETokenizer
 
-    if settings.threads:
-        torch.set_num_threads(settings.threads)
+    set_torch_threads(settings.threads or None)
     started = time.perf_counter()
     state: dict[str, Any] = {}
     previous_runs: list[dict] = []

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from genai_tui.errors import UserError
+from genai_tui.service.runtime import set_torch_threads
 
 CARD_FILE = "card.json"
 
@@ -139,8 +140,7 @@ def _train(s: TrainSettings) -> Iterator[TrainEvent]:
     )
     from genai_tui.service import dates
 
-    if s.threads:
-        torch.set_num_threads(s.threads)
+    set_torch_threads(s.threads or None)
     torch.manual_seed(s.seed)
     config = Seq2SeqConfig(d_model=s.d_model, n_head=s.n_head, n_enc_layer=s.n_enc_layer,
                            n_dec_layer=s.n_dec_layer, d_ff=s.d_ff)

@@ -1,0 +1,53 @@
+"""The one torch-thread policy (`service/runtime.py`)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import torch
+
+from genai_tui.service.runtime import set_torch_threads, thread_count, torch_threads
+
+
+def test_thread_count_is_as_told_else_one_unless_omp_says(monkeypatch) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert thread_count() == 1
+    assert thread_count(3) == 3
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert thread_count() is None
+    assert thread_count(3) == 3
+
+
+def _in_a_thread(fn):
+    # torch's count is per OS thread: run in a fresh one so the test leaves ours alone
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(fn()))
+    t.start()
+    t.join()
+    return out[0]
+
+
+def test_torch_threads_restores_and_none_leaves_the_count() -> None:
+    def body():
+        before = torch.get_num_threads()
+        with torch_threads(1):
+            inside = torch.get_num_threads()
+        with torch_threads(None):
+            untouched = torch.get_num_threads()
+        return before, inside, untouched, torch.get_num_threads()
+
+    before, inside, untouched, after = _in_a_thread(body)
+    assert inside == 1
+    assert untouched == before == after
+
+
+@pytest.mark.parametrize("n", [None, 1])
+def test_set_torch_threads(n) -> None:
+    def body():
+        before = torch.get_num_threads()
+        set_torch_threads(n)
+        return before, torch.get_num_threads()
+
+    before, after = _in_a_thread(body)
+    assert after == (before if n is None else n)
