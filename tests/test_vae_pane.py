@@ -20,11 +20,11 @@ async def _settle(pilot, pane: VAEPane, view: str | None = None) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         out = pane.output
-        if out is not None and out.view == (view or pane.view) and not pane.busy_loading:
-            token = pane._token
+        if out is not None and out.view == (view or pane.view) and pane.load_state == "ready":
+            token = pane.latest_request("view")
             await pilot.app.workers.wait_for_complete()
             await pilot.pause()
-            if token == pane._token and pane.output.view == (view or pane.view):
+            if token == pane.latest_request("view") and pane.output.view == (view or pane.view):
                 return
     raise AssertionError(f"view {view} never showed")
 

@@ -1,16 +1,28 @@
-"""The base class every pane derives from."""
+"""The base class every pane derives from, and the pane kit it carries.
+
+The kit is what every pane used to write again: load the pane's models in a
+worker with one pair of messages (`Pane.Loaded` / `Pane.LoadFailed`), number
+requests so a superseded result is dropped (`new_request` / `is_current`,
+and `compute`, a worker per kind of result), show "loading" and "failed: why,
+how to rebuild" in the pane (`load_state_text`), and save files under one
+policy (`save_file`, `Export`, `png_export`, `json_export`).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.containers import Container
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, TextArea
+from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 
@@ -25,6 +37,32 @@ class Export:
     """``.json``, ``.png``, ``.csv``..."""
     write: Callable[[Path], None]
     """Writes the file; raises `UserError` (or OSError) when it cannot."""
+
+
+def png_export(stem: str, images: Any, ncol: int) -> Export:
+    """An `Export` that saves ``images`` (a batch of 28x28 digits) as one PNG grid."""
+    from genai_tui.images.render import save_png
+
+    return Export(stem, ".png", lambda path: save_png(images, path, nrow=ncol) and None)
+
+
+def json_export(stem: str, document: Any) -> Export:
+    """An `Export` that saves ``document`` as indented UTF-8 JSON."""
+
+    def write(path: Path) -> None:
+        path.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n",
+                        encoding="utf-8")
+
+    return Export(stem, ".json", write)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the user: a `UserError`'s own words, else the exception's type
+    and the first line of its message (a worker's failure, shown in the pane)."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def export_dir(widget: Widget) -> Path:
@@ -72,6 +110,20 @@ class Pane(Container):
     weights) belongs in a worker started from `on_pane_first_show`, so the app
     paints before any model loads.
 
+    Loading: set `LOADING` (what loads) and `REBUILD` (the command that
+    rebuilds it), implement `load` (runs in a worker thread, returns anything)
+    and `loaded` (UI thread, gets that result), show `load_state_text` where
+    the pane's main view goes in `show_load_state`, and call `start_loading`
+    (from `on_pane_first_show`). A failure sets `load_state` to "failed",
+    shows the reason and the rebuild command and notifies once; override
+    `load_failed` for what else the pane can still do.
+
+    Results of requests that may be superseded (a new prompt, a new size):
+    `compute(kind, fn)` runs ``fn`` in the pane's exclusive worker for that
+    kind and calls `computed(kind, result, error)` only for the latest
+    request of that kind; `new_request` / `is_current` number requests for
+    workers the pane runs itself.
+
     Export: `export_data` returns what the pane can save now (an `Export`)
     or None; the app's export key calls `export_now`, which saves through
     `save_file`. Lessons: `lesson_set_text` / `lesson_text` use the pane's
@@ -85,7 +137,37 @@ class Pane(Container):
     EXPORTS: ClassVar[str] = ""
     """What `export_data` saves, for help and the palette (e.g. "images as PNG")."""
 
+    LOADING: ClassVar[str] = ""
+    """What `load` loads, for the loading and failure lines ("the VAE models")."""
+    REBUILD: ClassVar[str] = ""
+    """The command that rebuilds it, shown when loading fails ("" = none)."""
+
+    class Loaded(Message):
+        """`load` returned: ``result`` is what it returned."""
+
+        def __init__(self, result: Any) -> None:
+            super().__init__()
+            self.result = result
+
+    class LoadFailed(Message):
+        """`load` raised: ``error`` says why, in one line."""
+
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    class Computed(Message):
+        """A `compute` worker finished: ``result``, or ``error`` when it raised."""
+
+        def __init__(self, kind: str, serial: int, result: Any, error: str) -> None:
+            super().__init__()
+            self.kind, self.serial, self.result, self.error = kind, serial, result, error
+
     _shown_once: bool = False
+    load_state: str = "idle"
+    """idle (nothing started), loading, ready or failed."""
+    load_error: str = ""
+    _requests: dict[str, int] | None = None
 
     def pane_shown(self) -> None:
         """Called by the app each time this pane's tab becomes active."""
@@ -102,6 +184,111 @@ class Pane(Container):
         never takes the CPU from the one on screen, and resume it in
         `pane_shown`."""
 
+    # -- loading ---------------------------------------------------------------
+
+    def start_loading(self) -> None:
+        """Show the loading state and run `load` in this pane's load worker."""
+        self.load_state, self.load_error = "loading", ""
+        self.show_load_state(self.load_state_text())
+        self.run_worker(self._load_in_worker, thread=True, exclusive=True,
+                        group=f"{self.PANE_ID}-load", exit_on_error=False,
+                        description=f"loading {self.LOADING or self.TITLE}")
+
+    def _load_in_worker(self) -> None:
+        worker = get_current_worker()
+        try:
+            result = self.load()
+        except Exception as exc:  # noqa: BLE001 - shown in the pane, the app stays up
+            message: Message = self.LoadFailed(describe_error(exc))
+        else:
+            message = self.Loaded(result)
+        if not worker.is_cancelled:
+            self.post_message(message)
+
+    def load(self) -> Any:
+        """Load what the pane needs (override; runs in a worker thread)."""
+        return None
+
+    def loaded(self, result: Any) -> None:
+        """Use what `load` returned (override; runs on the UI thread)."""
+
+    def load_failed(self, error: str) -> None:
+        """What the pane does besides showing the failure (override)."""
+
+    def show_load_state(self, text: Text) -> None:
+        """Put the loading / failure text where the pane's main view goes (override)."""
+
+    def load_state_text(self) -> Text:
+        """"⏳ Loading ...", or the failure: what, why, and how to rebuild it."""
+        what = self.LOADING or f"the {self.TITLE} pane"
+        if self.load_state != "failed":
+            return Text(f"⏳ Loading {what}…", style="bold")
+        text = Text(f"Could not load {what}.\n{self.load_error}", style="red")
+        if self.REBUILD:
+            text.append(f"\n\nRebuild it with: {self.REBUILD}")
+        return text
+
+    def report_error(self, text: str) -> None:
+        """One error notification (``markup=False``: the text names files and errors)."""
+        self.notify(text, title=self.TITLE, severity="error", timeout=8, markup=False)
+
+    def on_pane_loaded(self, message: Loaded) -> None:
+        message.stop()
+        self.load_state = "ready"
+        self.loaded(message.result)
+
+    def on_pane_load_failed(self, message: LoadFailed) -> None:
+        message.stop()
+        self.load_state, self.load_error = "failed", message.error
+        self.show_load_state(self.load_state_text())
+        self.report_error(message.error)
+        self.load_failed(message.error)
+
+    # -- requests that a newer one supersedes ------------------------------------
+
+    def new_request(self, kind: str = "") -> int:
+        """Number a new request of ``kind``; results of older ones are now stale."""
+        if self._requests is None:
+            self._requests = {}
+        serial = self._requests.get(kind, 0) + 1
+        self._requests[kind] = serial
+        return serial
+
+    def is_current(self, serial: int, kind: str = "") -> bool:
+        """Whether ``serial`` is the latest request of ``kind``."""
+        return bool(self._requests) and self._requests.get(kind) == serial
+
+    def latest_request(self, kind: str = "") -> int:
+        """The serial of the latest request of ``kind`` (0: none yet)."""
+        return (self._requests or {}).get(kind, 0)
+
+    def compute(self, kind: str, fn: Callable[[], Any], description: str = "") -> int:
+        """Run ``fn`` in this pane's exclusive worker for ``kind`` (a newer call
+        cancels an older one); `computed` gets the result if no newer request
+        of ``kind`` came meanwhile. Returns the request's serial."""
+        serial = self.new_request(kind)
+
+        def body() -> None:
+            worker = get_current_worker()
+            try:
+                result, error = fn(), ""
+            except Exception as exc:  # noqa: BLE001 - shown in the pane, the app stays up
+                result, error = None, describe_error(exc)
+            if not worker.is_cancelled:
+                self.post_message(self.Computed(kind, serial, result, error))
+
+        self.run_worker(body, thread=True, exclusive=True, group=f"{self.PANE_ID}-{kind}",
+                        exit_on_error=False, description=description or f"computing {kind}")
+        return serial
+
+    def computed(self, kind: str, result: Any, error: str) -> None:
+        """A `compute` result that is still current (override)."""
+
+    def on_pane_computed(self, message: Computed) -> None:
+        message.stop()
+        if self.is_current(message.serial, message.kind):
+            self.computed(message.kind, message.result, message.error)
+
     # -- export ----------------------------------------------------------------
 
     def export_data(self) -> Export | None:
@@ -112,6 +299,10 @@ class Pane(Container):
                   title: str = "Saved") -> Path | None:
         """`save_file` for this pane (see the module function)."""
         return save_file(self, stem, suffix, write, title)
+
+    def action_save_file(self) -> None:
+        """Save `export_data` (panes bind their own key, e.g. ``s``, to this)."""
+        self.export_now()
 
     def export_now(self) -> Path | None:
         """Save `export_data`; say so when there is nothing to save."""

@@ -13,20 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static
-from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.images.plots import LABEL_COLOURS, histogram_text, scatter_text
 from genai_tui.images.render import ImageGrid
 from genai_tui.service import vae as svc
-from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.pane import Export, Pane, describe_error, png_export
 from genai_tui.tui.widgets import ViewBar
 
 VIEWS: tuple[str, ...] = ("samples", "recon", "interp", "walk", "map", "anomaly", "denoise")
@@ -127,7 +125,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
     BINDINGS: ClassVar = [
         Binding("n", "new", "New"),
         Binding("v", "cycle_view", "Next view"),
-        Binding("s", "save_png", "Save PNG"),
+        Binding("s", "save_file", "Save PNG"),
         *[Binding(str(i + 1), f"set_view('{view}')", f"View: {VIEW_TITLES[view]}", show=False)
           for i, view in enumerate(VIEWS)],
         Binding("a", "pick(0)", "Interpolate: next input A", show=False),
@@ -157,30 +155,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
     VAEPane.-narrow #vae-side {{ width: 1fr; border-left: none; padding: 0; }}
     """
     can_focus = True
-
-    class Loaded(Message):
-        def __init__(self, models: dict[str, Any], pool: Any, errors: dict[str, str]) -> None:
-            super().__init__()
-            self.models = models
-            self.pool = pool
-            self.errors = errors
-
-    class LoadFailed(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
-    class Ready(Message):
-        def __init__(self, output: ViewOutput, token: int) -> None:
-            super().__init__()
-            self.output = output
-            self.token = token
-
-    class Failed(Message):
-        def __init__(self, text: str, token: int) -> None:
-            super().__init__()
-            self.text = text
-            self.token = token
+    LOADING = "the VAE models and test digits"
+    REBUILD = "genai-tui train vae --bundled"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -188,7 +164,6 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.models: dict[str, Any] = {}
         self.model_errors: dict[str, str] = {}
         self.pool: Any = None
-        self.busy_loading = False
         self.output: ViewOutput | None = None
         self.sample_seed = 0
         self.recon_seed = 0
@@ -200,10 +175,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.anomaly_seed = 0
         self.noise = 0.4
         self.denoise_seed = 0
-        self._token = 0
         self._resize_timer: Timer | None = None
         self._busy_timer: Timer | None = None
-        self._saved = 0
 
     def compose(self) -> ComposeResult:
         yield ViewBar(VIEWS, VIEW_TITLES, SHORT_TITLES, id="vae-bar")
@@ -222,49 +195,33 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.query_one(ViewBar).show(self.view, self.size.width or 80)
 
     def on_pane_first_show(self) -> None:
-        self.busy_loading = True
-        self.query_one("#vae-image", Static).update(
-            Text("⏳ Loading the VAE models and test digits…", style="bold"))
-        self.query_one("#vae-side", Static).update(Text(""))
-        self._load()
+        self.start_loading()
 
-    @work(thread=True, exclusive=True, group="vae-load", exit_on_error=False,
-          description="loading the VAE models")
-    def _load(self) -> None:
+    def show_load_state(self, text: Text) -> None:
+        self.query_one("#vae-image", Static).update(text)
+        self.query_one("#vae-side", Static).update(Text(""))
+
+    def load(self) -> tuple[dict[str, Any], Any, dict[str, str]]:
         models, errors = {}, {}
         for name in svc.MODEL_NAMES:
             try:
                 models[name] = svc.load(name)
-            except UserError as e:
-                errors[name] = str(e)
-            except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
-                errors[name] = f"{type(e).__name__}: {e}"
+            except Exception as e:  # noqa: BLE001 - one missing model leaves the others
+                errors[name] = describe_error(e)
         if not models:
-            self.post_message(self.LoadFailed("; ".join(errors.values())))
-            return
+            raise UserError("; ".join(errors.values()))
         try:
             pool = svc.test_digits(POOL_SIZE)
         except Exception as e:  # noqa: BLE001
-            self.post_message(self.LoadFailed(f"cannot make test digits: {e}"))
-            return
-        self.post_message(self.Loaded(models, pool, errors))
+            raise UserError(f"cannot make test digits: {describe_error(e)}") from e
+        return models, pool, errors
 
-    @on(Loaded)
-    def _on_loaded(self, message: Loaded) -> None:
-        self.busy_loading = False
-        self.models, self.pool, self.model_errors = message.models, message.pool, message.errors
+    def loaded(self, result: tuple[dict[str, Any], Any, dict[str, str]]) -> None:
+        self.models, self.pool, self.model_errors = result
         self.interp_ab = _two_different_labels(self.pool.labels)
-        for err in message.errors.values():
+        for err in self.model_errors.values():
             self.notify(err, severity="error", timeout=8, markup=False)
         self.refresh_view()
-
-    @on(LoadFailed)
-    def _on_load_failed(self, message: LoadFailed) -> None:
-        self.busy_loading = False
-        self.query_one("#vae-image", Static).update(
-            Text("Could not load the VAE.\n" + message.text +
-                 "\n\nTrain it with: genai-tui train vae --out assets/vae", style="red"))
-        self.notify(message.text, severity="error", timeout=8, markup=False)
 
     # layout ------------------------------------------------------------------
 
@@ -300,9 +257,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         """Recompute the current view in a worker (a newer request replaces an older one)."""
         self._apply_narrow()
         self.query_one(ViewBar).show(self.view, self.size.width or 80)
-        if self.busy_loading or not self.models:
+        if self.load_state != "ready" or not self.models:
             return
-        self._token += 1
         width, height = self.image_area()
         side_width = (self.size.width or 80) if self.narrow else SIDE_WIDTH - 2
         params = {
@@ -315,7 +271,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
             "anomaly_seed": self.anomaly_seed, "noise": self.noise,
             "denoise_seed": self.denoise_seed,
         }
-        self._compute(params, self._token)
+        self.compute("view", lambda: compute_view(params, self.models, self.pool),
+                     "computing the VAE view")
         self._computing(True)
 
     BUSY_AFTER = 0.25
@@ -337,39 +294,17 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self._busy_timer = None
         self.query_one("#vae-image", Static).loading = True
 
-    @work(thread=True, exclusive=True, group="vae-compute", exit_on_error=False,
-          description="computing the VAE view")
-    def _compute(self, params: dict[str, Any], token: int) -> None:
-        worker = get_current_worker()
-        try:
-            output = compute_view(params, self.models, self.pool)
-        except UserError as e:
-            self.post_message(self.Failed(str(e), token))
-            return
-        except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
-            self.post_message(self.Failed(f"{type(e).__name__}: {e}", token))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.Ready(output, token))
-
-    @on(Ready)
-    def _on_ready(self, message: Ready) -> None:
-        if message.token != self._token:
-            return  # a newer request is on its way
+    def computed(self, kind: str, output: ViewOutput | None, error: str) -> None:
         self._computing(False)
-        self.output = message.output
-        if message.output.walk is not None and not self.walk.z:
-            self.walk = message.output.walk
-        self.query_one("#vae-image", Static).update(message.output.image)
-        self.query_one("#vae-side", Static).update(message.output.side)
-
-    @on(Failed)
-    def _on_failed(self, message: Failed) -> None:
-        if message.token != self._token:
+        if output is None:
+            self.query_one("#vae-image", Static).update(Text(error, style="red"))
+            self.report_error(error)
             return
-        self._computing(False)
-        self.query_one("#vae-image", Static).update(Text(message.text, style="red"))
-        self.notify(message.text, severity="error", markup=False)
+        self.output = output
+        if output.walk is not None and not self.walk.z:
+            self.walk = output.walk
+        self.query_one("#vae-image", Static).update(output.image)
+        self.query_one("#vae-side", Static).update(output.side)
 
     def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
         self.action_set_view(message.view)
@@ -454,17 +389,11 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
 
     EXPORTS = "the images shown as PNG"
 
-    def action_save_png(self) -> None:
-        self.export_now()
-
     def export_data(self) -> Export | None:
         if self.output is None or self.output.png_images is None:
             return None
-        from genai_tui.images.render import save_png
-
-        images, ncol = self.output.png_images, self.output.png_ncol
-        return Export(f"vae-{self.output.view}", ".png",
-                      lambda path: save_png(images, path, nrow=ncol) and None)
+        return png_export(f"vae-{self.output.view}", self.output.png_images,
+                          self.output.png_ncol)
 
 
 def _two_different_labels(labels: list[int]) -> list[int]:

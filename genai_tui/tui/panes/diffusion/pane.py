@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
-from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.pane import Export, Pane, describe_error, png_export
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
 from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar
@@ -89,7 +89,7 @@ sample of the batch.
         Binding("space", "play", "Play"),
         Binding("full_stop", "step", "Step"),
         Binding("r", "restart", "Resample"),
-        Binding("s", "save_png", "Save PNG"),
+        Binding("s", "save_file", "Save PNG"),
         *[Binding(str(i + 1), f"set_view('{view}')", f"View: {VIEW_TITLES[view]}", show=False)
           for i, view in enumerate(VIEWS)],
         Binding("left", "move_t(-10)", "Forward: t - 10", show=False),
@@ -124,22 +124,11 @@ sample of the batch.
     DiffusionPane #df-seed.-shown { display: block; }
     """
     can_focus = True
+    LOADING = "the diffusion model"
+    REBUILD = "genai-tui train diffusion --bundled"
 
     BATCH: ClassVar[int] = 16
     """Samples per reverse run."""
-
-    class Loaded(Message):
-        def __init__(self, model: Any, error: str, alpha_bars: Any, other: Any,
-                     examples: Any, labels: list[int]) -> None:
-            super().__init__()
-            self.model, self.error = model, error
-            self.alpha_bars, self.other = alpha_bars, other
-            self.examples, self.labels = examples, labels
-
-    class LoadFailed(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
 
     class Frame(Message):
         """One sampler step (the worker sends at most `FRAME_RATE` a second, and only
@@ -175,11 +164,9 @@ sample of the batch.
         self.frames_shown = 0
         self.finals: Any = None
         self.verdict: svc.Judgement | None = None
-        self._run = 0
         self._resume = threading.Event()
         self._resume.set()
         self._grant = threading.Semaphore(0)
-        self._saved = 0
 
     def compose(self) -> ComposeResult:
         yield ViewBar(VIEWS, VIEW_TITLES, id="df-bar")
@@ -223,53 +210,45 @@ sample of the batch.
         self._resume_after_hiding()
 
     def on_pane_first_show(self) -> None:
-        self._load()
+        self.start_loading()
 
-    @work(thread=True, exclusive=True, group="diffusion-load", exit_on_error=False,
-          description="loading the diffusion model")
-    def _load(self) -> None:
+    def show_load_state(self, text: Text) -> None:
+        if self.load_state == "failed":
+            self.state = "failed"
+            self.query_one("#df-forward-images", ImagePanel).show_message(text)
+
+    def load(self) -> dict[str, Any]:
         try:
-            try:
-                model, error = svc.load_model(), ""
-                alpha_bars = model.alpha_bars()
-                other_name = "cosine" if model.schedule_name == "linear" else "linear"
-                other = svc.schedule_alpha_bars(other_name, model.num_timesteps)
-            except UserError as e:
-                # no bundled model: the forward process still works on the linear schedule
-                model, error = None, str(e)
-                alpha_bars = svc.schedule_alpha_bars("linear")
-                other = svc.schedule_alpha_bars("cosine")
-            examples, labels = svc.example_digits(EXAMPLES)
-        except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
-            self.post_message(self.LoadFailed(f"{type(e).__name__}: {e}"))
-            return
-        self.post_message(self.Loaded(model, error, alpha_bars, other, examples, labels))
+            model, error = svc.load_model(), ""
+            alpha_bars = model.alpha_bars()
+            other_name = "cosine" if model.schedule_name == "linear" else "linear"
+            other = svc.schedule_alpha_bars(other_name, model.num_timesteps)
+        except UserError as e:
+            # no bundled model: the forward process still works on the linear schedule
+            model, error = None, str(e)
+            alpha_bars = svc.schedule_alpha_bars("linear")
+            other = svc.schedule_alpha_bars("cosine")
+        examples, labels = svc.example_digits(EXAMPLES)
+        return {"model": model, "error": error, "alpha_bars": alpha_bars, "other": other,
+                "examples": examples, "labels": labels}
 
-    @on(Loaded)
-    def _on_loaded(self, message: Loaded) -> None:
-        self.model = message.model
-        self.alpha_bars = message.alpha_bars
-        self.examples, self.labels = message.examples, message.labels
-        self.query_one(AlphaBarPlot).set_curves(message.alpha_bars, message.other)
+    def loaded(self, result: dict[str, Any]) -> None:
+        self.model = result["model"]
+        self.alpha_bars = result["alpha_bars"]
+        self.examples, self.labels = result["examples"], result["labels"]
+        self.query_one(AlphaBarPlot).set_curves(result["alpha_bars"], result["other"])
         self._new_process()
         if self.model is None:
             self.state = "failed"
-            self.notify(message.error, severity="error", timeout=8)
-            text = Text("No diffusion model: " + message.error + "\n\nTrain one with: "
-                        "genai-tui train diffusion --out assets/diffusion", style="red")
+            self.report_error(result["error"])
+            text = Text("No diffusion model: " + result["error"] + "\n\nTrain one with: "
+                        f"{self.REBUILD}", style="red")
             self.query_one("#df-trio", ImagePanel).show_message(text)
         else:
             self.state = "idle"
             if self.view == "reverse":
                 self.start_run()
         self._show_status()
-
-    @on(LoadFailed)
-    def _on_load_failed(self, message: LoadFailed) -> None:
-        self.state = "failed"
-        self.query_one("#df-forward-images", ImagePanel).show_message(
-            Text("Could not load the diffusion pane: " + message.text, style="red"))
-        self.notify(message.text, severity="error", timeout=8)
 
     # views -------------------------------------------------------------------
 
@@ -349,7 +328,7 @@ sample of the batch.
         """Sample a new batch from pure noise with the current settings."""
         if self.model is None:
             return
-        self._run += 1
+        run = self.new_request("run")
         self.frame, self.finals, self.verdict = None, None, None
         self.frames_shown = 0
         self.state = "running"
@@ -360,7 +339,7 @@ sample of the batch.
         self.query_one("#df-grid", ImagePanel).show_message(
             Text("Sampling… the grid fills in when the run ends.", style="dim"))
         self._show_status()
-        self._sample(self.model, settings, self._run, self._resume, self._grant)
+        self._sample(self.model, settings, run, self._resume, self._grant)
 
     @work(thread=True, exclusive=True, group="diffusion-sample", exit_on_error=False,
           description="sampling from the diffusion model")
@@ -403,12 +382,12 @@ sample of the batch.
                 verdict = None  # no bundled classifier: the grid goes without readings
             self.post_message(self.Finished(last.x_next, verdict, run))
         except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
-            self.post_message(self.Finished(None, None, run, f"{type(e).__name__}: {e}"))
+            self.post_message(self.Finished(None, None, run, describe_error(e)))
 
     @on(Frame)
     def _on_frame(self, message: Frame) -> None:
         message.shown.set()
-        if message.run != self._run:
+        if not self.is_current(message.run, "run"):
             return
         self.frame = message.step
         self.frames_shown += 1
@@ -429,11 +408,11 @@ sample of the batch.
 
     @on(Finished)
     def _on_finished(self, message: Finished) -> None:
-        if message.run != self._run:
+        if not self.is_current(message.run, "run"):
             return
         if message.error:
             self.state = "failed"
-            self.notify(message.error, severity="error", timeout=8)
+            self.report_error(message.error)
             self._show_status()
             return
         self.state = "done"
@@ -624,17 +603,11 @@ sample of the batch.
 
     EXPORTS = "the images shown as PNG"
 
-    def action_save_png(self) -> None:
-        self.export_now()
-
     def export_data(self) -> Export | None:
         images, ncol = self._png_images()
         if images is None:
             return None
-        from genai_tui.images.render import save_png
-
-        return Export(f"diffusion-{self.view}", ".png",
-                      lambda path: save_png(images, path, nrow=ncol) and None)
+        return png_export(f"diffusion-{self.view}", images, ncol)
 
     def _png_images(self) -> tuple[Any, int]:
         if self.view == "forward" and self.process is not None:
