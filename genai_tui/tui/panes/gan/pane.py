@@ -19,7 +19,6 @@ from textual.events import Resize
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from genai_tui.errors import UserError
 from genai_tui.images.charts import BOTH_GLYPH, FAKE_GLYPH, REAL_GLYPH
 from genai_tui.service.gan import (
     GanEvent,
@@ -29,7 +28,7 @@ from genai_tui.service.gan import (
     PointsView,
 )
 from genai_tui.service.runtime import torch_threads
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Pane, describe_error
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
 from genai_tui.tui.panes.gan.widgets import ChartView, MapView, TextLine
 
@@ -284,10 +283,8 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
                             pending.append(trainer.step_g())
                         elif command == "n":
                             pending.append(trainer.step())
-                    except UserError as e:
-                        self.post_message(self.Failed(str(e)))
                     except Exception as e:  # noqa: BLE001 - shown; the pane stays alive
-                        self.post_message(self.Failed(f"{type(e).__name__}: {e}"))
+                        self.post_message(self.Failed(describe_error(e)))
                 if trainer is None:
                     ctl.wake.wait(0.1)
                     ctl.wake.clear()
@@ -329,8 +326,8 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     def on_gan_pane_failed(self, message: Failed) -> None:
         self.busy = False
-        # markup=False: the text quotes the user's CSV (a '[/]' in it crashed the app)
-        self.notify(message.text, title="GAN", severity="error", timeout=8, markup=False)
+        # the kit's notification has markup=False: the text quotes the user's CSV
+        self.report_error(message.text)
         view = self.query_one(MapView)
         if view.view is not None:
             view.set_view(view.view)

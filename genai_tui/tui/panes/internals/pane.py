@@ -1,9 +1,9 @@
 """The Transformer pane: attention, embeddings, positions and the logit lens,
 computed live from the bundled language model (and MiniLM when installed).
 
-Every computation runs in a thread worker (one exclusive group per view) and
-comes back as a `Computed` message tagged with a serial number, so a stale
-result (the prompt changed meanwhile) is dropped. Drawing is done by the pure
+Every computation runs in a thread worker (the pane kit's `compute`: one
+exclusive group per view) whose result is dropped when a newer request of the
+same kind was made meanwhile (the prompt changed). Drawing is done by the pure
 functions in `render.py`.
 """
 
@@ -13,16 +13,13 @@ from typing import Any
 
 from rich.style import Style
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Input, Static
-from textual.worker import get_current_worker
 
-from genai_tui.errors import UserError
 from genai_tui.service import internals as svc
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.internals import render as R
@@ -166,30 +163,13 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     InternalsPane Static.body.-message { width: 100%; }
     """
 
-    class LmLoaded(Message):
-        def __init__(self, lm: Any) -> None:
-            super().__init__()
-            self.lm = lm
-
-    class LmFailed(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-
-    class Computed(Message):
-        def __init__(self, kind: str, serial: int, result: Any = None, error: str = "") -> None:
-            super().__init__()
-            self.kind = kind
-            self.serial = serial
-            self.result = result
-            self.error = error
+    LOADING = "the language model"
+    REBUILD = "genai-tui train lm --bundled"
 
     def __init__(self, *, id: str | None = None, model_path: str | None = None) -> None:
         super().__init__(id=id)
         self.model_path = model_path
         self.lm: Any = None
-        self.lm_error = ""
-        self.lm_loading = False
         self.view = "attention"
         self.inputs = dict(DEFAULT_INPUTS)
         self.context = "prompt"
@@ -211,7 +191,6 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         self.lens: Any = None
         self.lens_layer = -1
         self.lens_pos = -1
-        self._serial: dict[str, int] = {}
         self._done: dict[str, int] = {}
         self._debounce: Timer | None = None
         self._typing = False
@@ -263,58 +242,43 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     @property
     def busy(self) -> bool:
         """True while the model loads or any view waits for a result (tests wait on it)."""
-        if self.lm_loading or self._busy or self._typing:
+        if self.load_state == "loading" or self._busy or self._typing:
             return True
         if self.view == "seq2seq" and self.query_one(Seq2SeqView).busy:
             return True
-        return any(self._done.get(kind) != serial for kind, serial in self._serial.items())
+        return any(self._done.get(kind) != self.latest_request(kind)
+                   for kind in ("attention", "lens", "positions", "embeddings")
+                   if self.latest_request(kind))
 
     def on_pane_first_show(self) -> None:
-        self.lm_loading = True
-        self._show_loading()
+        self.start_loading()
         self._update_status()
-        self._load_lm()
         if self.view == "embeddings" and self.emb_source == "minilm":
             self._compute("embeddings")
 
     # model -------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="internals-load", exit_on_error=False,
-          description="loading the language model")
-    def _load_lm(self) -> None:
-        try:
-            lm = svc.get_lm(self.model_path)
-        except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
-            self.post_message(self.LmFailed(_describe_error(exc)))
-            return
-        self.post_message(self.LmLoaded(lm))
+    def load(self) -> Any:
+        return svc.get_lm(self.model_path)
 
-    def on_internals_pane_lm_loaded(self, message: LmLoaded) -> None:
-        self.lm_loading = False
-        self.lm = message.lm
+    def loaded(self, lm: Any) -> None:
+        self.lm = lm
         for kind in ("attention", "lens", "positions"):
             self._compute(kind)
         if self.view == "embeddings":
             self._compute("embeddings")
         self._update_status()
 
-    def on_internals_pane_lm_failed(self, message: LmFailed) -> None:
-        self.lm_loading = False
-        self.lm_error = message.text
-        text = Text()
-        text.append("✗ " + message.text + "\n", _ERROR)
-        text.append("The MiniLM embeddings (Embeddings view, source MiniLM) work without it.",
-                    "grey50")
+    def show_load_state(self, text: Text) -> None:
+        if self.load_state == "failed":
+            text.append("\nThe MiniLM embeddings (Embeddings view, source MiniLM) work "
+                        "without it.", "grey50")
         self._show_message_everywhere(text)
+
+    def load_failed(self, error: str) -> None:
         if self.emb_source == "lm":
             self._render_embeddings()
         self._update_status()
-        # markup=False: the text names files and errors (a '[/]' in it would crash the app)
-        self.notify(message.text, title="Transformer", severity="error", timeout=8,
-                    markup=False)
-
-    def _show_loading(self) -> None:
-        self._show_message_everywhere(_message("⏳ Loading the language model…"))
 
     def _show_message_everywhere(self, text: Text) -> None:
         """A message (loading, error) in the attention, positions and lens views."""
@@ -339,59 +303,32 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         needs_lm = kind != "embeddings" or self.emb_source == "lm"
         if needs_lm and self.lm is None:
             return  # computed when the model arrives (or its error is shown)
-        serial = self._serial.get(kind, 0) + 1
-        self._serial[kind] = serial
         if kind == "attention":
-            self._work_attention(serial, self.inputs["prompt"])
+            prompt = self.inputs["prompt"]
+            self.compute(kind, lambda: svc.attention(prompt, self.lm, limit=PANE_TOKENS),
+                         "computing attention")
         elif kind == "lens":
-            self._work_lens(serial, self.inputs["prompt"])
+            prompt = self.inputs["prompt"]
+            self.compute(kind, lambda: svc.logit_lens(prompt, self.lm, top=5, limit=PANE_TOKENS),
+                         "computing the logit lens")
         elif kind == "positions":
-            self._work_positions(serial, self._zoom_n())
+            n = self._zoom_n()
+            self.compute(kind, lambda: svc.position_similarity(self.lm, n),
+                         "computing position similarities")
         else:
-            mode = self.emb_mode
-            if self.emb_source == "minilm" and not svc.minilm_available():
-                self._finish("embeddings", serial, None, svc.MINILM_HINT)
-                return
-            if self.emb_source == "minilm" and not svc.minilm_loaded():
-                self._busy["embeddings"] = "⏳ Loading MiniLM sentence embeddings (first use)…"
-                self._render_embeddings()
-            text = self.inputs[f"{mode}:{self.emb_source}"]
-            self._work_embeddings(serial, mode, self.emb_source, text, self.lm)
+            self._compute_embeddings()
 
-    def _finish(self, kind: str, serial: int, result: Any, error: str) -> None:
-        self.post_message(self.Computed(kind, serial, result, error))
+    def _compute_embeddings(self) -> None:
+        mode, source, lm = self.emb_mode, self.emb_source, self.lm
+        if source == "minilm" and not svc.minilm_available():
+            serial = self.new_request("embeddings")
+            self.post_message(self.Computed("embeddings", serial, None, svc.MINILM_HINT))
+            return
+        if source == "minilm" and not svc.minilm_loaded():
+            self._busy["embeddings"] = "⏳ Loading MiniLM sentence embeddings (first use)…"
+            self._render_embeddings()
+        text = self.inputs[f"{mode}:{source}"]
 
-    def _run(self, kind: str, serial: int, fn) -> None:
-        """Worker body: call ``fn`` and post the result, unless cancelled meanwhile."""
-        worker = get_current_worker()
-        try:
-            result, error = fn(), ""
-        except UserError as exc:
-            result, error = None, str(exc)
-        except Exception as exc:  # noqa: BLE001 - shown in the view, the app stays up
-            result, error = None, _describe_error(exc)
-        if not worker.is_cancelled:
-            self._finish(kind, serial, result, error)
-
-    @work(thread=True, exclusive=True, group="internals-attention", exit_on_error=False,
-          description="computing attention")
-    def _work_attention(self, serial: int, prompt: str) -> None:
-        self._run("attention", serial, lambda: svc.attention(prompt, self.lm, limit=PANE_TOKENS))
-
-    @work(thread=True, exclusive=True, group="internals-lens", exit_on_error=False,
-          description="computing the logit lens")
-    def _work_lens(self, serial: int, prompt: str) -> None:
-        self._run("lens", serial, lambda: svc.logit_lens(prompt, self.lm, top=5,
-                                                         limit=PANE_TOKENS))
-
-    @work(thread=True, exclusive=True, group="internals-positions", exit_on_error=False,
-          description="computing position similarities")
-    def _work_positions(self, serial: int, n: int) -> None:
-        self._run("positions", serial, lambda: svc.position_similarity(self.lm, n))
-
-    @work(thread=True, exclusive=True, group="internals-embeddings", exit_on_error=False,
-          description="computing embeddings")
-    def _work_embeddings(self, serial: int, mode: str, source: str, text: str, lm: Any) -> None:
         def compute() -> Any:
             if mode == "neighbours":
                 word, among = _split_query(text)
@@ -404,32 +341,29 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
                 return svc.projection(words, source, model=lm)
             return svc.similarity(words, source, model=lm)
 
-        self._run("embeddings", serial, compute)
+        self.compute("embeddings", compute, "computing embeddings")
 
-    def on_internals_pane_computed(self, message: Computed) -> None:
-        kind = message.kind
-        if message.serial != self._serial.get(kind):
-            return  # a newer request is on its way
-        self._done[kind] = message.serial
+    def computed(self, kind: str, result: Any, error: str) -> None:
+        self._done[kind] = self.latest_request(kind)
         self._busy.pop(kind, None)
-        self._errors[kind] = message.error
+        self._errors[kind] = error
         if kind == "attention":
-            if message.result is not None:
-                self.attn = message.result
+            if result is not None:
+                self.attn = result
                 self.att_query = len(self.attn.ids) - 1
             self._render_attention()
         elif kind == "lens":
-            if message.result is not None:
-                self.lens = message.result
+            if result is not None:
+                self.lens = result
                 self.lens_layer = len(self.lens.layers) - 1
                 self.lens_pos = len(self.lens.ids) - 1
             self._render_lens()
         elif kind == "positions":
-            if message.result is not None:
-                self.positions = message.result
+            if result is not None:
+                self.positions = result
             self._render_positions()
         else:
-            self.emb_result = message.result
+            self.emb_result = result
             self._render_embeddings()
         self._update_status()
 
@@ -727,7 +661,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
             _put(body, _message(busy), message=True)
             return
         if self.emb_source == "lm" and self.lm is None:
-            _put(body, _message("✗ " + self.lm_error, _ERROR) if self.lm_error
+            _put(body, _message("✗ " + self.load_error, _ERROR) if self.load_error
                  else _message("⏳ Loading the language model…"), message=True)
             return
         error = self._errors.get("embeddings")
@@ -800,7 +734,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     def _update_status(self) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
         view = self.view
-        if self.lm_loading and view != "embeddings":
+        if self.load_state == "loading" and view != "embeddings":
             t.append(" loading the language model…", _INFO)
         elif view == "attention" and self.attn is not None:
             a = self.attn
@@ -828,7 +762,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
             t.append("   ↑↓ layer  ←→ position  ✓ = the actual next token", _HINT)
         elif view == "seq2seq":
             t.append(" encoder-decoder: dates in words -> ISO 8601", _INFO)
-        elif self.lm_error and view != "embeddings":
+        elif self.load_error and view != "embeddings":
             t.append(" no language model", _ERROR)
         self.query_one("#int-status", Static).update(t)
 
@@ -847,9 +781,3 @@ def _split_query(text: str) -> tuple[str, list[str] | None]:
         return word.strip(), svc.parse_words(rest)
     return text, None
 
-
-def _describe_error(exc: BaseException) -> str:
-    if isinstance(exc, UserError):
-        return str(exc)
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
