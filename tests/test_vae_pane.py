@@ -152,7 +152,7 @@ async def test_a_slow_view_shows_a_loading_indicator(monkeypatch) -> None:
     # on screen (under the new view's name) with no sign of work.
     import threading
 
-    from genai_tui.tui.panes import vae as vae_pane
+    from genai_tui.tui.panes.vae import pane as vae_pane
 
     release = threading.Event()
     real = vae_pane.compute_view
