@@ -51,3 +51,36 @@ def test_set_torch_threads(n) -> None:
 
     before, after = _in_a_thread(body)
     assert after == (before if n is None else n)
+
+
+def test_settle_heap_takes_live_objects_out_of_the_collectors_walk() -> None:
+    import gc
+
+    from genai_tui.service.runtime import settle_heap, thaw_heap
+
+    keep = [[i] for i in range(20_000)]  # 20k tracked lists a full collection would walk
+    try:
+        settle_heap()
+        assert gc.get_freeze_count() >= len(keep)
+        assert not any(o is keep for o in gc.get_objects())
+    finally:
+        thaw_heap()
+    assert gc.get_freeze_count() == 0
+    assert any(o is keep for o in gc.get_objects())
+
+
+async def test_a_loaded_pane_settles_the_heap_and_the_app_thaws_it_at_exit() -> None:
+    import gc
+
+    from genai_tui.tui.app import GenaiApp
+
+    app = GenaiApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await app.show_pane_now("vae")
+        for _ in range(200):
+            if pane.load_state != "loading":
+                break
+            await pilot.pause(0.05)
+        assert pane.load_state == "ready"
+        assert gc.get_freeze_count() > 10_000  # torch, the model and the panes so far
+    assert gc.get_freeze_count() == 0

@@ -88,3 +88,23 @@ def gc_paused() -> Iterator[None]:
             _gc_pausers -= 1
             if _gc_pausers == 0 and _gc_was_enabled:
                 gc.enable()
+
+
+def settle_heap() -> None:
+    """Collect once, then exempt everything alive now from later collections.
+
+    Call when a model has loaded: torch's modules, the weights and the panes
+    built so far live as long as the app, yet every full collection walked
+    them again (300k objects; 0.15 s on an idle machine, 0.9 s on a busy one,
+    with the GIL held, so the UI froze). `gc.freeze` moves them to the
+    permanent generation: a monkey run's longest collection fell from 880 ms
+    to 140 ms. Frozen objects are still freed by reference counting; only a
+    cycle among them that dies later is kept.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def thaw_heap() -> None:
+    """Undo `settle_heap` (when the app ends, so a test process can free its panes)."""
+    gc.unfreeze()

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, TabbedContent, TabPane, TextArea
 
 from genai_tui.lesson import Lesson
+from genai_tui.service.runtime import thaw_heap
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.help import HelpScreen
 from genai_tui.tui.keys import key_label, works_while_typing
@@ -210,6 +211,9 @@ class GenaiApp(App[None]):
         if self.lesson is not None:
             yield LessonBar(id="lesson-bar")
         yield Footer(compact=True, show_command_palette=False)
+
+    def on_unmount(self) -> None:
+        thaw_heap()  # the panes' models were frozen out of the collector (settle_heap)
 
     async def on_mount(self) -> None:
         self.ran = True

@@ -25,6 +25,7 @@ from textual.widgets import Input, TextArea
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
+from genai_tui.service.runtime import settle_heap
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ class Pane(Container):
             message: Message = self.LoadFailed(describe_error(exc))
         else:
             message = self.Loaded(result)
+            settle_heap()  # the model lives as long as the app: no full collection walks it
         if not worker.is_cancelled:
             self.post_message(message)
 

@@ -30,7 +30,7 @@ from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import validate
 from genai_tui.service import generate as svc
 from genai_tui.service.backend import BackendSpec, Capabilities, Prefix, TextGenerator
-from genai_tui.service.runtime import gc_paused, torch_threads
+from genai_tui.service.runtime import gc_paused, settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.panes.generate import export
@@ -386,6 +386,7 @@ reshapes that distribution, then one token is drawn.
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
             self.post_message(self.ModelFailed(_describe_load_error(exc, spec), spec))
             return
+        settle_heap()  # the model lives as long as the app: no full collection walks it
         self.post_message(self.ModelLoaded(generator, spec))
 
     def on_generate_pane_model_loaded(self, message: ModelLoaded) -> None:

@@ -29,6 +29,7 @@ from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import seq2seq as svc
+from genai_tui.service.runtime import settle_heap
 from genai_tui.tui.panes.internals import seq2seq_render as R
 from genai_tui.tui.panes.internals.widgets import Board, SafeInput
 
@@ -140,7 +141,9 @@ class Seq2SeqView(Vertical):
           description="loading the encoder-decoder")
     def _load(self) -> None:
         try:
-            self.post_message(self.Loaded(svc.load(self.model_path)))
+            model = svc.load(self.model_path)
+            settle_heap()  # the model lives as long as the app: no full collection walks it
+            self.post_message(self.Loaded(model))
         except Exception as exc:  # noqa: BLE001 - shown in the view, the app stays up
             self.post_message(self.Loaded(None, _describe(exc)))
 
