@@ -26,7 +26,7 @@ from genai_tui.service import diffusion as svc
 from genai_tui.tui.pane import Export, Pane, describe_error, png_export
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
 from genai_tui.tui.textbox import SafeInput
-from genai_tui.tui.widgets import ViewBar
+from genai_tui.tui.widgets import ViewBar, numbered
 
 VIEWS: tuple[str, ...] = ("forward", "reverse", "samples")
 VIEW_TITLES: dict[str, str] = {"forward": "Forward: add noise",
@@ -169,7 +169,7 @@ sample of the batch.
         self._grant = threading.Semaphore(0)
 
     def compose(self) -> ComposeResult:
-        yield ViewBar(VIEWS, VIEW_TITLES, id="df-bar")
+        yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view, id="df-bar")
         with ContentSwitcher(initial="df-forward", id="df-views"):
             with Vertical(id="df-forward"):
                 with Horizontal(id="df-forward-top"):
@@ -193,9 +193,6 @@ sample of the batch.
                     type="integer", disabled=True)
 
     # loading -----------------------------------------------------------------
-
-    def on_mount(self) -> None:
-        self.query_one(ViewBar).show(self.view)
 
     def on_resize(self, event: events.Resize) -> None:
         # the reverse view's trio gets the largest scale that leaves the batch strip
@@ -257,7 +254,7 @@ sample of the batch.
             return
         self.view = view
         self.query_one(ContentSwitcher).current = f"df-{view}"
-        self.query_one(ViewBar).show(view)
+        self.query_one(ViewBar).set_value(view)
         if view == "reverse" and self.state == "idle":
             self.start_run()
         self._show_status()
@@ -266,7 +263,7 @@ sample of the batch.
         self.action_set_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
 
     def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
-        self.action_set_view(message.view)
+        self.action_set_view(message.value)
 
     # forward process ---------------------------------------------------------
 
