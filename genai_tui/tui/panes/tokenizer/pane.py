@@ -11,9 +11,7 @@ them the text and tokenizer.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
-from time import perf_counter
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -25,18 +23,17 @@ from textual.timer import Timer
 from textual.widgets import Button, Checkbox, ContentSwitcher, Select, Static
 from textual.worker import get_current_worker
 
-from genai_tui.errors import UserError
 from genai_tui.service import tokenize as svc
-from genai_tui.service.runtime import gc_paused
 from genai_tui.tui.pane import Pane
 from genai_tui.tui.panes.tokenizer.explain import describe_token, formed_text, ui
-from genai_tui.tui.panes.tokenizer.layout import Cancelled, TokenCells, char_span
+from genai_tui.tui.panes.tokenizer.layout import char_span
 from genai_tui.tui.panes.tokenizer.registry_screen import RegistryScreen
 from genai_tui.tui.panes.tokenizer.replay_view import REPLAY_CHARS, ReplayView
 from genai_tui.tui.panes.tokenizer.safe_text_area import SafeTextArea
-from genai_tui.tui.panes.tokenizer.stats import Counts, StatsBar
+from genai_tui.tui.panes.tokenizer.stats import StatsBar
 from genai_tui.tui.panes.tokenizer.token_view import TokenView
 from genai_tui.tui.panes.tokenizer.tokenizer_select import LOADING, TokenizerSelect
+from genai_tui.tui.panes.tokenizer.tokens_column import TokensColumn
 from genai_tui.tui.panes.tokenizer.vocab_view import VocabView
 
 SAMPLE_TEXT = (
@@ -138,37 +135,6 @@ words end up as one token, rare words as several.
             self.infos = infos
             self.error = error
 
-    class Tokenized(Message):
-        def __init__(
-            self,
-            side: str,
-            version: int,
-            name: str,
-            counts: Counts,
-            cells: TokenCells,
-            starts: list[int],
-            text_length: int,
-        ) -> None:
-            super().__init__()
-            self.side = side
-            self.version = version
-            self.name = name
-            self.counts = counts
-            self.cells = cells
-            self.starts = starts
-            """Character offset where each token starts (from the service)."""
-            self.text_length = text_length
-
-    class Failed(Message):
-        """A tokenize worker failed; ``what`` is "tokens-a" or "tokens-b"."""
-
-        def __init__(self, what: str, version: int, name: str, message: str) -> None:
-            super().__init__()
-            self.what = what
-            self.version = version
-            self.name = name
-            self.message = ui(message)
-
     class DetailReady(Message):
         """How the selected token was formed (the merge lookup)."""
 
@@ -185,7 +151,7 @@ words end up as one token, rare words as several.
         self.compare = False
         self.view = "tokens"
         self.text_version = 0
-        self.results: dict[str, TokenizerPane.Tokenized | None] = {"a": None, "b": None}
+        self.results: dict[str, TokensColumn.Tokenized | None] = {"a": None, "b": None}
         self._debounce: Timer | None = None
         self._detail_key: tuple[Any, ...] | None = None
         self._selected_side = "a"
@@ -213,12 +179,8 @@ words end up as one token, rare words as several.
         with ContentSwitcher(initial="tok-view-tokens", id="tok-views"):
             with Vertical(id="tok-view-tokens"):
                 with Horizontal(id="tok-columns"):
-                    with Vertical(id="tok-col-a", classes="tok-col"):
-                        yield StatsBar(id="tok-stats-a")
-                        yield TokenView(empty_text="(tokenizing…)", id="tok-tokens-a")
-                    with Vertical(id="tok-col-b", classes="tok-col"):
-                        yield StatsBar(id="tok-stats-b")
-                        yield TokenView(empty_text="(tokenizing…)", id="tok-tokens-b")
+                    yield TokensColumn("a", id="tok-col-a", classes="tok-col")
+                    yield TokensColumn("b", id="tok-col-b", classes="tok-col")
                 yield Static(
                     Text("Select a token (Tab to the tokens, then ←/→, or click one) to see "
                          "its id, bytes and how BPE formed it."),
@@ -338,44 +300,9 @@ words end up as one token, rare words as several.
         name = self.tokenizer(side)
         if name == LOADING:
             return
-        text = self.text
-        version = self.text_version
-        self.query_one(f"#tok-stats-{side}", StatsBar).show_message(
-            f"{name}: tokenizing {len(text):,} characters…"
-        )
-        self._run(
-            partial(self._tokenize_job, side, version, name, text),
-            group=f"tok-tokenize-{side}", description=f"tokenize with {name}",
-        )
+        self.query_one(f"#tok-col-{side}", TokensColumn).start(name, self.text, self.text_version)
 
-    def _tokenize_job(self, side: str, version: int, name: str, text: str) -> None:
-        started = perf_counter()
-        try:
-            with gc_paused():
-                result = svc.tokenize(text, name)
-                if _worker_cancelled():
-                    return
-                tokens = result.tokens
-                ids = [t.id for t in tokens]
-                starts = [t.start for t in tokens]
-                cells = TokenCells.build(ids, [t.bytes for t in tokens], _worker_cancelled)
-                counts = Counts(name, len(tokens), result.chars, result.bytes, 0.0)
-                # Keep plain lists, not a million TokenInfo objects: every
-                # later full garbage collection would have to walk them.
-                del tokens, result
-        except Cancelled:
-            return
-        except Exception as exc:  # shown in the stats bar; the pane stays alive
-            message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            self.post_message(self.Failed(f"tokens-{side}", version, name, message))
-            return
-        counts = replace(counts, seconds=perf_counter() - started)
-        if not _worker_cancelled():
-            self.post_message(
-                self.Tokenized(side, version, name, counts, cells, starts, len(text))
-            )
-
-    def on_tokenizer_pane_tokenized(self, event: Tokenized) -> None:
+    def on_tokens_column_tokenized(self, event: TokensColumn.Tokenized) -> None:
         if event.version != self.text_version or event.name != self.tokenizer(event.side):
             return
         self.results[event.side] = event
@@ -399,7 +326,7 @@ words end up as one token, rare words as several.
                     other.counts if both and side == "b" and other is not None else None,
                 )
 
-    def on_tokenizer_pane_failed(self, event: Failed) -> None:
+    def on_tokens_column_failed(self, event: TokensColumn.Failed) -> None:
         side = event.what[-1]
         if event.version != self.text_version or event.name != self.tokenizer(side):
             return
@@ -475,7 +402,7 @@ words end up as one token, rare words as several.
         if event.key == self._detail_key:
             self.query_one("#tok-detail", Static).update(event.text)
 
-    def _highlight_in_text(self, shown: Tokenized, index: int) -> None:
+    def _highlight_in_text(self, shown: TokensColumn.Tokenized, index: int) -> None:
         """Mark the token's characters in the text area."""
         if shown.version != self.text_version:
             return
