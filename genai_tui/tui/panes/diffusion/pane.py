@@ -1,15 +1,15 @@
 """The diffusion pane: the forward process (noise a digit to any t) and the reverse
 process (a sampler turning pure noise into digits, step by step, live).
 
-The model loads and samples in thread workers; the sampler worker paces itself
-to at most `FRAME_RATE` frames a second and waits on thread events while
-paused. The UI thread only swaps numpy images into the widgets. No torch here.
+The model loads (the pane kit) and samples in thread workers; the sampler
+worker (`sampler.drive`) paces itself to at most `FRAME_RATE` frames a second
+and waits on its `SamplerControl` while paused. The UI thread only swaps
+numpy images into the widgets. No torch here.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -24,6 +24,7 @@ from textual.worker import get_current_worker
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
 from genai_tui.tui.pane import Export, Pane, describe_error, png_export
+from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
 from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar, numbered
@@ -164,9 +165,7 @@ sample of the batch.
         self.frames_shown = 0
         self.finals: Any = None
         self.verdict: svc.Judgement | None = None
-        self._resume = threading.Event()
-        self._resume.set()
-        self._grant = threading.Semaphore(0)
+        self._control = SamplerControl()
 
     def compose(self) -> ComposeResult:
         yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view, id="df-bar")
@@ -329,49 +328,28 @@ sample of the batch.
         self.frame, self.finals, self.verdict = None, None, None
         self.frames_shown = 0
         self.state = "running"
-        self._resume.set()
-        self._grant = threading.Semaphore(0)
+        self._control = SamplerControl()
         settings = svc.SampleSettings(n=self.BATCH, sampler=self.sampler, steps=self.steps,
                                       seed=self.seed)
         self.query_one("#df-grid", ImagePanel).show_message(
             Text("Sampling… the grid fills in when the run ends.", style="dim"))
         self._show_status()
-        self._sample(self.model, settings, run, self._resume, self._grant)
+        self._sample(self.model, settings, run, self._control)
 
     @work(thread=True, exclusive=True, group="diffusion-sample", exit_on_error=False,
           description="sampling from the diffusion model")
     def _sample(self, model: svc.DiffusionModel, settings: svc.SampleSettings, run: int,
-                resume: threading.Event, grant: threading.Semaphore) -> None:
+                control: SamplerControl) -> None:
         worker = get_current_worker()
+
+        def cancelled() -> bool:
+            return worker.is_cancelled
+
         try:
-            steps = svc.sample_steps(model, settings)
-            last = None
-            next_time = time.monotonic()
-            shown = threading.Event()
-            for step in steps:
-                if worker.is_cancelled:
-                    return
-                last = step
-                shown.clear()
-                self.post_message(self.Frame(step, run, shown))
-                if step.done:
-                    break
-                # back-pressure: a slow UI slows the animation rather than queueing frames
-                while not shown.wait(0.05):
-                    if worker.is_cancelled:
-                        return
-                # pace to FRAME_RATE so every step is seen, then honour pause / single step
-                next_time += 1.0 / FRAME_RATE
-                delay = next_time - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                else:
-                    next_time = time.monotonic()
-                if not resume.is_set():
-                    if not _wait_while_paused(worker, resume, grant):
-                        return
-                    next_time = time.monotonic()
-            if last is None or worker.is_cancelled:
+            last = drive(svc.sample_steps(model, settings),
+                         lambda step, shown: self.post_message(self.Frame(step, run, shown)),
+                         cancelled, control, FRAME_RATE, lambda step: step.done)
+            if last is None:
                 return
             try:
                 verdict = svc.judge(last.x_next)
@@ -487,7 +465,7 @@ sample of the batch.
     def pane_hidden(self) -> None:
         # A sampler on a hidden tab would take the CPU from the pane on screen.
         if self.state == "running":
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
             self._paused_by_hiding = True
             self._show_status()
@@ -495,7 +473,7 @@ sample of the batch.
     def _resume_after_hiding(self) -> None:
         if self._paused_by_hiding and self.state == "paused":
             self._paused_by_hiding = False
-            self._resume.set()
+            self._control.play()
             self.state = "running"
             self._show_status()
 
@@ -506,10 +484,10 @@ sample of the batch.
             self.action_set_view("reverse")
             return
         if self.state == "running":
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
         elif self.state == "paused":
-            self._resume.set()
+            self._control.play()
             self.state = "running"
         elif self.state in ("idle", "done"):
             self.start_run()
@@ -521,13 +499,13 @@ sample of the batch.
             return
         if self.state in ("idle", "done"):
             self.start_run()
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
         elif self.state == "running":
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
         elif self.state == "paused":
-            self._grant.release()
+            self._control.step_once()
         self._show_status()
 
     def action_restart(self) -> None:
@@ -617,14 +595,3 @@ sample of the batch.
         if self.view == "samples" and self.finals is not None:
             return self.finals, 8
         return None, 0
-
-
-def _wait_while_paused(worker: Any, resume: threading.Event,
-                       grant: threading.Semaphore) -> bool:
-    """Block until resumed or granted one step; False when the worker is cancelled."""
-    while not resume.is_set():
-        if worker.is_cancelled:
-            return False
-        if grant.acquire(timeout=0.05):
-            return True
-    return not worker.is_cancelled
