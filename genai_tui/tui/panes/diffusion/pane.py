@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Input, Static
 from textual.worker import get_current_worker
@@ -24,8 +24,9 @@ from textual.worker import get_current_worker
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
 from genai_tui.tui.pane import Export, Pane, describe_error, png_export
+from genai_tui.tui.panes.diffusion.forward import ForwardView
 from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive
-from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
+from genai_tui.tui.panes.diffusion.widgets import ImagePanel
 from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar, numbered
 
@@ -149,12 +150,6 @@ sample of the batch.
         super().__init__(id=id)
         self.view = "forward"
         self.model: Any = None
-        self.process: svc.ForwardProcess | None = None
-        self.examples: Any = None
-        self.labels: list[int] = []
-        self.digit = 0
-        self.t = 250
-        self.alpha_bars: Any = None
         self.sampler = "ddim"
         self.steps = 50
         self.seed = 0
@@ -170,13 +165,7 @@ sample of the batch.
     def compose(self) -> ComposeResult:
         yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view, id="df-bar")
         with ContentSwitcher(initial="df-forward", id="df-views"):
-            with Vertical(id="df-forward"):
-                with Horizontal(id="df-forward-top"):
-                    yield ImagePanel("⏳ Loading the diffusion model…", id="df-forward-images")
-                    with Vertical(id="df-forward-side"):
-                        yield Static(id="df-forward-info")
-                        yield AlphaBarPlot(id="df-plot")
-                yield TSlider(id="df-slider")
+            yield ForwardView(id="df-forward")
             with Vertical(id="df-reverse"):
                 yield Static(id="df-status")
                 yield ImagePanel("⏳ Loading the diffusion model…", max_scale=2, ncol=3,
@@ -230,10 +219,8 @@ sample of the batch.
 
     def loaded(self, result: dict[str, Any]) -> None:
         self.model = result["model"]
-        self.alpha_bars = result["alpha_bars"]
-        self.examples, self.labels = result["examples"], result["labels"]
-        self.query_one(AlphaBarPlot).set_curves(result["alpha_bars"], result["other"])
-        self._new_process()
+        self.forward.set_data(result["alpha_bars"], result["other"], result["examples"],
+                              result["labels"])
         if self.model is None:
             self.state = "failed"
             self.report_error(result["error"])
@@ -266,54 +253,17 @@ sample of the batch.
 
     # forward process ---------------------------------------------------------
 
-    def _new_process(self) -> None:
-        if self.examples is None or self.alpha_bars is None:
-            return
-        self.process = svc.ForwardProcess(self.alpha_bars, self.examples[self.digit],
-                                          seed=self.digit)
-        self.t = min(self.t, self.process.num_timesteps - 1)
-        self._show_forward()
-
-    def _show_forward(self) -> None:
-        process = self.process
-        if process is None:
-            return
-        view = process.at(self.t)
-        self.query_one("#df-forward-images", ImagePanel).show(
-            [view.x0[None], view.x_t[None]], captions=["x_0", f"x_t  t={self.t}"], ncol=2)
-        ab = view.alpha_bar
-        info = Text(no_wrap=True, overflow="ellipsis")
-        info.append(f"t = {self.t}", style="bold")
-        info.append(f" of {process.num_timesteps - 1}\n")
-        info.append("ᾱ_t ", style="bold #5fd7ff")
-        info.append(f"= {ab:.4f}\n")
-        info.append(f"x_t = {ab ** 0.5:.3f}·x_0\n    + {(1 - ab) ** 0.5:.3f}·ε\n")
-        snr = view.signal_to_noise
-        info.append(f"SNR {snr:.3g}" if snr < 1e4 else "SNR > 1e4", style="dim")
-        info.append(f"  digit {self.labels[self.digit]}" if self.labels else "", style="dim")
-        self.query_one("#df-forward-info", Static).update(info)
-        self.query_one(AlphaBarPlot).mark(self.t)
-        self.query_one(TSlider).set(self.t, process.num_timesteps)
+    @property
+    def forward(self) -> ForwardView:
+        return self.query_one(ForwardView)
 
     def action_move_t(self, delta: int) -> None:
-        if self.view != "forward" or self.process is None:
-            return
-        self._set_t(self.t + delta)
-
-    def _set_t(self, t: int) -> None:
-        if self.process is None:
-            return
-        self.t = max(0, min(self.process.num_timesteps - 1, t))
-        self._show_forward()
-
-    def on_tslider_changed(self, message: TSlider.Changed) -> None:
-        self._set_t(message.t)
+        if self.view == "forward":
+            self.forward.set_t(self.forward.t + delta)
 
     def action_next(self) -> None:
         if self.view == "forward":
-            if self.examples is not None:
-                self.digit = (self.digit + 1) % len(self.examples)
-                self._new_process()
+            self.forward.next_digit()
         else:
             self.seed += 1
             self._restart_in_reverse()
@@ -585,9 +535,8 @@ sample of the batch.
         return png_export(f"diffusion-{self.view}", images, ncol)
 
     def _png_images(self) -> tuple[Any, int]:
-        if self.view == "forward" and self.process is not None:
-            view = self.process.at(self.t)
-            return [view.x0[None], view.x_t[None]], 2
+        if self.view == "forward" and self.forward.process is not None:
+            return self.forward.png_images(), 2
         if self.view == "reverse" and self.frame is not None:
             i = min(self.follow, len(self.frame.x_t) - 1)
             f = self.frame
