@@ -44,7 +44,8 @@ async def _until(pilot, condition, what: str, tries: int = 600) -> None:
 
 
 async def _loaded(pilot, pane: DiffusionPane) -> None:
-    await _until(pilot, lambda: pane.process is not None and pane.model is not None, "load")
+    await _until(pilot, lambda: pane.forward.process is not None and pane.model is not None,
+                 "load")
     await pilot.pause()
 
 
@@ -53,35 +54,36 @@ async def test_forward_keys_and_slider_move_t() -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         pane = app.query_one(DiffusionPane)
         await _loaded(pilot, pane)
-        assert pane.view == "forward" and pane.t == 250 and app.focused is pane
+        assert pane.view == "forward" and pane.forward.t == 250 and app.focused is pane
         info = pane.query_one("#df-forward-info")
         await pilot.press("right", "right", "right")
-        assert pane.t == 280
+        assert pane.forward.t == 280
         assert "t = 280" in str(info.render())
         await pilot.press("pageup")
-        assert pane.t == 180
+        assert pane.forward.t == 180
         await pilot.press("home")
-        assert pane.t == 0
+        assert pane.forward.t == 0
         images = pane.query_one("#df-forward-images", ImagePanel).images
         # alpha-bar_0 = 0.9999: x_0 shows through almost untouched
         assert abs(images[1] - images[0]).max() < 0.05
         await pilot.press("left")
-        assert pane.t == 0  # clamped
+        assert pane.forward.t == 0  # clamped
         await pilot.press("end")
-        assert pane.t == pane.process.num_timesteps - 1
+        assert pane.forward.t == pane.forward.process.num_timesteps - 1
         images = pane.query_one("#df-forward-images", ImagePanel).images
         assert abs(images[1] - images[0]).mean() > 0.2  # pure noise by the end
-        assert pane.query_one(AlphaBarPlot).t == pane.t
+        assert pane.query_one(AlphaBarPlot).t == pane.forward.t
         # a click on the slider's track jumps there
         slider = pane.query_one(TSlider)
         start, width = slider._track()
         await pilot.click(TSlider, offset=(start + width // 2, 0))
-        assert abs(pane.t - 500) <= 1000 / width + 1
-        assert slider.t == pane.t
+        assert abs(pane.forward.t - 500) <= 1000 / width + 1
+        assert slider.t == pane.forward.t
         # another digit, same t
-        t, first = pane.t, pane.process.x0
+        t, first = pane.forward.t, pane.forward.process.x0
         await pilot.press("n")
-        assert pane.digit == 1 and pane.t == t and (pane.process.x0 != first).any()
+        forward = pane.forward
+        assert forward.digit == 1 and forward.t == t and (forward.process.x0 != first).any()
 
 
 async def test_reverse_animation_pauses_steps_and_resumes() -> None:

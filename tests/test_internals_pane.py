@@ -67,39 +67,39 @@ async def type_input(pilot, pane: InternalsPane, value: str) -> None:
 async def test_attention_view(lm) -> None:
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
         pane = await start(pilot)
-        a = pane.attn
+        a = pane.att.result
         assert a is not None and "".join(a.tokens) == DEFAULT_PROMPT
         heatmap = text_of(pane, "#int-att-map")
         assert "·list" in heatmap and "future" in heatmap  # token labels, mask key
         first_row = next(line for line in heatmap.splitlines() if line.strip().startswith("0 "))
         assert first_row.count("·") >= len(a.ids) - 1  # row 0 sees only itself
         T = len(a.ids)
-        assert pane.att_query == T - 1 and pane.att_layer == 0 and pane.att_head == 0
+        assert pane.att.query == T - 1 and pane.att.layer_index == 0 and pane.att.head == 0
         detail = text_of(pane, "#int-att-detail")
         assert "Q·K/√d" in detail and "softmax" in detail
         # the scores before the softmax shown beside the weights are the service's
         s = a.head_scores(0, 0)[T - 1]
         assert f"{s[0]:+7.2f}" in detail
         await pilot.press("up", "up")
-        assert pane.att_query == T - 3
+        assert pane.att.query == T - 3
         assert f"query {T - 3}" in text_of(pane, "#int-status")
         await pilot.press("right_square_bracket", "right")
-        assert (pane.att_layer, pane.att_head) == (1, 1)
+        assert (pane.att.layer_index, pane.att.head) == (1, 1)
         await pilot.press("right")
-        assert pane.att_head == 0  # wraps around
+        assert pane.att.head == 0  # wraps around
         await pilot.press("left_square_bracket", "left_square_bracket")
-        assert pane.att_layer == 2
+        assert pane.att.layer_index == 2
         await pilot.press("m")
-        assert pane.att_mode == "all"
+        assert pane.att.mode == "all"
         multiples = text_of(pane, "#int-att-map")
         assert "L0" in multiples and "L2" in multiples and "mean" in multiples
         assert not pane.query_one("#int-att-side").display
         await pilot.press("m")
-        assert pane.att_mode == "mean"
+        assert pane.att.mode == "mean"
         table = text_of(pane, "#int-att-detail")
         assert "h0" in table and "h1" in table and "mean" in table
         await pilot.press("m")
-        assert pane.att_mode == "head"
+        assert pane.att.mode == "head"
 
 
 async def test_click_selects_query_row() -> None:
@@ -108,7 +108,7 @@ async def test_click_selects_query_row() -> None:
         board = pane.query_one("#int-att-board")
         # header lines (4) then rows; click the label of row 2
         await pilot.click(board, offset=(8, 4 + 2))
-        assert pane.att_query == 2
+        assert pane.att.query == 2
 
 
 async def test_clicking_the_bars_switches_views_and_tools() -> None:
@@ -120,7 +120,7 @@ async def test_clicking_the_bars_switches_views_and_tools() -> None:
         await pilot.click(bar, offset=(18, 0))
         assert pane.view == "embeddings"
         await pilot.click(pane.query_one("#int-emb-modes"), offset=(28, 0))  # "PCA map"
-        assert pane.emb_mode == "map"
+        assert pane.emb.mode == "map"
         await settle(pilot, pane)
         assert "PC1" in text_of(pane, "#int-emb-body")
 
@@ -138,13 +138,13 @@ async def test_mouse_alone_reaches_another_layer_and_head() -> None:
 
         assert "m Mode" in keys() and "s Source" not in keys()
         await pilot.click(footer, offset=(2, 0))  # "m Mode", the first item
-        assert pane.att_mode == "all"
+        assert pane.att.mode == "all"
         await pilot.pause()
         sm = str(pane.query_one("#int-att-map", Static).render()).splitlines()
         row = next(i for i, line in enumerate(sm) if line.startswith("L1"))
         col = sm[row].index("h1")
         await pilot.click(pane.query_one("#int-att-map"), offset=(col, row))
-        assert (pane.att_layer, pane.att_head, pane.att_mode) == (1, 1, "head")
+        assert (pane.att.layer_index, pane.att.head, pane.att.mode) == (1, 1, "head")
         await pilot.press("3")
         await pilot.pause()
         assert "+ More" in keys() and "m Mode" not in keys()
@@ -157,16 +157,16 @@ async def test_typing_updates_and_keys_stay_in_the_input() -> None:
         pane.input.value = ""
         await pilot.press(*"mass 1234")
         assert pane.input.value == "mass 1234"
-        assert pane.att_mode == "head" and pane.view == "attention"
+        assert pane.att.mode == "head" and pane.view == "attention"
         await settle(pilot, pane)  # debounced: recomputed without Enter
-        assert "".join(pane.attn.tokens) == "mass 1234"
-        assert "".join(pane.lens.tokens) == "mass 1234"
+        assert "".join(pane.att.result.tokens) == "mass 1234"
+        assert "".join(pane.lens.result.tokens) == "mass 1234"
         await pilot.press("escape")
         assert not pane.input.has_focus
         await type_input(pilot, pane, "")
         assert "empty" in text_of(pane, "#int-att-map")
         await type_input(pilot, pane, "back again")
-        assert "".join(pane.attn.tokens) == "back again"
+        assert "".join(pane.att.result.tokens) == "back again"
 
 
 async def test_hostile_prompt_is_inert() -> None:
@@ -187,7 +187,7 @@ async def test_embeddings_view_lm_tokens(lm) -> None:
         pane = await start(pilot)
         await pilot.press("2")
         assert pane.view == "embeddings"
-        if pane.emb_source != "lm":
+        if pane.emb.source != "lm":
             await pilot.press("s")
         await type_input(pilot, pane, "list")
         body = text_of(pane, "#int-emb-body")
@@ -195,23 +195,23 @@ async def test_embeddings_view_lm_tokens(lm) -> None:
         expected = svc.neighbors("list", "lm", 12, model=lm).neighbors[0]
         assert expected.label.replace(" ", "·") in body
         await pilot.press("m")
-        assert pane.emb_mode == "analogy"
+        assert pane.emb.mode == "analogy"
         assert pane.input.value == "functions - function + method"
         await settle(pilot, pane)
         assert "functions - function + method ≈" in text_of(pane, "#int-emb-body")
         await pilot.press("m")
-        assert pane.emb_mode == "map"
+        assert pane.emb.mode == "map"
         await settle(pilot, pane)
         body = text_of(pane, "#int-emb-body")
         assert "PC1" in body and "PC2" in body and "●" in body and "False" in body
         await pilot.press("m")
         await settle(pilot, pane)
-        assert pane.emb_mode == "similarity"
+        assert pane.emb.mode == "similarity"
         assert "cosine" in text_of(pane, "#int-emb-body")
         await type_input(pilot, pane, "king, queen")
         await pilot.press("m")  # neighbours again
         await settle(pilot, pane)
-        assert pane.emb_mode == "neighbours"
+        assert pane.emb.mode == "neighbours"
         assert pane.input.value == "list"  # each tool keeps its own input
         await pilot.press("m", "m", "m")
         await settle(pilot, pane)
@@ -223,7 +223,7 @@ async def test_embeddings_view_minilm() -> None:
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
         pane = await start(pilot)
         await pilot.press("2")
-        if pane.emb_source != "minilm":
+        if pane.emb.source != "minilm":
             await pilot.press("s")
         await settle(pilot, pane)
         body = text_of(pane, "#int-emb-body")
@@ -235,7 +235,7 @@ async def test_embeddings_view_minilm() -> None:
         assert "searched 4 words" in body
         await pilot.press("m", "m", "m")
         await settle(pilot, pane)
-        assert pane.emb_mode == "similarity"
+        assert pane.emb.mode == "similarity"
         assert "Ankara" in text_of(pane, "#int-emb-body")
 
 
@@ -247,7 +247,7 @@ async def test_embeddings_without_minilm_says_how_to_enable(monkeypatch) -> None
     monkeypatch.setattr(svc, "_minilm", None)
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
         pane = await start(pilot)
-        assert pane.emb_source == "lm"
+        assert pane.emb.source == "lm"
         await pilot.press("2", "s")
         await settle(pilot, pane)
         body = text_of(pane, "#int-emb-body")
@@ -263,28 +263,28 @@ async def test_positions_view(lm) -> None:
         pane = await start(pilot)
         await pilot.press("3")
         assert pane.view == "positions" and not pane.query_one("#int-inrow").display
-        n = pane.positions.n
+        n = pane.pos.result.n
         assert n == 64 == lm.block_size
         assert "position vectors 0..63" in text_of(pane, "#int-pos-map")
         assert "distance" in text_of(pane, "#int-pos-chart")
         await pilot.press("minus")
         await settle(pilot, pane)
-        assert pane.positions.n == 32
+        assert pane.pos.result.n == 32
         await pilot.press("minus", "minus", "minus")
         await settle(pilot, pane)
-        assert pane.positions.n == 16
+        assert pane.pos.result.n == 16
         await pilot.press("plus")
         await settle(pilot, pane)
-        assert pane.positions.n == 32 and "0..31 of 64" in text_of(pane, "#int-status")
+        assert pane.pos.result.n == 32 and "0..31 of 64" in text_of(pane, "#int-status")
 
 
 async def test_lens_view(lm) -> None:
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
         pane = await start(pilot)
         await pilot.press("4")
-        lens = pane.lens
+        lens = pane.lens.result
         T = len(lens.ids)
-        assert (pane.lens_layer, pane.lens_pos) == (3, T - 1)
+        assert (pane.lens.layer_index, pane.lens.pos) == (3, T - 1)
         table = text_of(pane, "#int-lens-table")
         for name in ("embed", "layer 0", "layer 2"):
             assert name in table
@@ -293,11 +293,11 @@ async def test_lens_view(lm) -> None:
         top = lens.cells[-1][-1].top[0]
         assert top.token.replace(" ", "·")[:10] in detail
         await pilot.press("up", "left", "left")
-        assert (pane.lens_layer, pane.lens_pos) == (2, T - 3)
+        assert (pane.lens.layer_index, pane.lens.pos) == (2, T - 3)
         detail = text_of(pane, "#int-lens-detail")
         assert "actual next" in detail and "rank" in detail
         await pilot.press("down", "down", "down")
-        assert pane.lens_layer == 3
+        assert pane.lens.layer_index == 3
 
 
 async def test_model_failure_is_shown_and_minilm_still_works(monkeypatch) -> None:

@@ -102,3 +102,14 @@ def test_json_export_writes_utf8(tmp_path) -> None:
     export.write(tmp_path / "a.json")
     assert json.loads((tmp_path / "a.json").read_text(encoding="utf-8")) == {"token": "é"}
     assert export.suffix == ".json"
+
+
+def test_one_truncation_helper_counts_cells() -> None:
+    from rich.cells import cell_len
+
+    from genai_tui.tui.text import fit, truncate
+
+    assert truncate("abcdef", 4) == "abc…" and truncate("ab", 4) == "ab"
+    assert truncate("日本語", 4) == "日…" and truncate("x", 0) == ""
+    assert fit("日本語テキスト", 6) == "日本… " and cell_len(fit("日本語", 4)) == 4
+    assert fit("ab", 4) == "ab  "

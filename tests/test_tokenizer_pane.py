@@ -11,9 +11,10 @@ from textual.widgets import DataTable, Static
 from genai_tui.service import tokenize as svc
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.tokenizer import TokenizerPane
-from genai_tui.tui.panes.tokenizer.pane import SAMPLE_TEXT, StatsBar
+from genai_tui.tui.panes.tokenizer.pane import SAMPLE_TEXT
 from genai_tui.tui.panes.tokenizer.replay_view import ReplayView
 from genai_tui.tui.panes.tokenizer.safe_text_area import SafeTextArea
+from genai_tui.tui.panes.tokenizer.stats import StatsBar
 from genai_tui.tui.panes.tokenizer.token_view import TokenView
 
 SIZE = (100, 30)

@@ -109,7 +109,7 @@ def test_outside_strings_are_made_visible() -> None:
 @example(" \u2000")  # a token ending inside U+2000 shares it with the next
 def test_char_span_covers_exactly_the_token(text: str) -> None:
     from genai_tui.service import tokenize as svc
-    from genai_tui.tui.panes.tokenizer.pane import char_span
+    from genai_tui.tui.panes.tokenizer.layout import char_span
 
     text = text.encode("utf-8", "replace").decode("utf-8", "replace")  # no lone surrogates
     tokens = svc.tokenize(text, "genai-bpe").tokens

@@ -104,31 +104,16 @@ def _open_metrics(path: Path | None) -> Any:
 
 def _train(trainer: Any, steps: int, sink: Any, quiet: bool) -> dict[str, list[float]]:
     """Run ``steps`` steps with a progress bar on stderr; returns the metric history."""
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from genai_tui.cli.output import progress_bar
 
     history: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real", "d_fake")}
     history["js"] = []
     points = trainer.settings.mode == "points"
     on_hist: list[float] = []
-    console = Console(stderr=True, quiet=quiet, highlight=False)
-    # The stats take ~45 columns: on a narrow terminal drop the time left and
-    # shorten the rest, or Rich cuts every column down to "…".
-    narrow = console.width < 100
-    columns = [TextColumn("{task.description}"), BarColumn(bar_width=10 if narrow else 20),
-               MofNCompleteColumn(), TextColumn("{task.fields[stats]}"), TimeElapsedColumn()]
-    if not narrow:
-        columns.append(TimeRemainingColumn())
     last_draw = 0.0
-    with Progress(*columns, console=console, transient=False) as bar:
-        label = "GAN" if narrow else f"GAN {trainer.settings.mode}"
+    # The stats take ~45 columns: below 100 the bar is shorter and the time left goes.
+    with progress_bar(steps, ["stats"], quiet=quiet, labelled=False, narrow_below=100) as bar:
+        label = "GAN" if bar.narrow else f"GAN {trainer.settings.mode}"
         task = bar.add_task(label, total=steps, stats="")
         for ev in trainer.train(steps):
             for key in ("d_loss", "g_loss", "d_real", "d_fake"):

@@ -47,8 +47,15 @@ def command_line(ctx: typer.Context) -> str:
     return shlex.join(words)
 
 
-def progress_bar(total: int, fields: list[str], quiet: bool) -> Any:
-    """A Rich progress bar on stderr with one column per metric in ``fields``."""
+def progress_bar(total: int, fields: list[str], quiet: bool, *, labelled: bool = True,
+                 narrow_below: int = 0) -> Any:
+    """A Rich progress bar on stderr with one column per metric in ``fields``
+    (``labelled=False``: the field's text alone, e.g. a preformatted stats line).
+
+    On a console narrower than ``narrow_below`` columns the bar is shorter and
+    the time left is dropped, or Rich cuts every column down to "…";
+    ``bar.narrow`` says which was chosen (for a shorter description).
+    """
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -59,11 +66,18 @@ def progress_bar(total: int, fields: list[str], quiet: bool) -> Any:
         TimeRemainingColumn,
     )
 
-    columns = [TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn()]
-    columns += [TextColumn(f"{name} {{task.fields[{name}]}}") for name in fields]
-    columns += [TimeElapsedColumn(), TimeRemainingColumn()]
-    console = Console(stderr=True, quiet=quiet)
-    return Progress(*columns, console=console, transient=False)
+    console = Console(stderr=True, quiet=quiet, highlight=False)
+    narrow = console.width < narrow_below
+    columns = [TextColumn("{task.description}"), BarColumn(bar_width=10 if narrow else 24),
+               MofNCompleteColumn()]
+    columns += [TextColumn(f"{name} {{task.fields[{name}]}}" if labelled
+                           else f"{{task.fields[{name}]}}") for name in fields]
+    columns.append(TimeElapsedColumn())
+    if not narrow:
+        columns.append(TimeRemainingColumn())
+    bar = Progress(*columns, console=console, transient=False)
+    bar.narrow = narrow  # type: ignore[attr-defined]
+    return bar
 
 
 def text_arg(value: str, what: str = "the text") -> str:

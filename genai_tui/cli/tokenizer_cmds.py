@@ -7,7 +7,6 @@ tokenizers load inside the commands (none of them needs torch).
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
@@ -16,8 +15,6 @@ import typer
 from genai_tui.cli._app import app, train_app
 from genai_tui.cli.output import emit_json, say, text_arg
 from genai_tui.errors import UserError
-
-MAX_VOCAB = 65536
 
 
 @train_app.command("tokenizer")
@@ -47,18 +44,12 @@ def train_tokenizer(
     """Train a byte-level BPE tokenizer (GPT-4 pre-split pattern) and save it
     as a .bpe text file with a JSON card next to it (--kind char: save the
     corpus's character set as a .chars file instead)."""
-    import time
-
     from genai_tui import corpus as corpus_mod
-    from genai_tui.tokenizers import bpe
-
-    if kind not in ("bpe", "char"):
-        raise UserError(f"--kind must be 'bpe' or 'char', got {kind!r}")
-    if not 256 <= vocab_size <= MAX_VOCAB:
-        raise UserError(f"--vocab-size must be between 256 and {MAX_VOCAB}, got {vocab_size}")
     from genai_tui.cli.outpaths import train_target
     from genai_tui.paths import asset
+    from genai_tui.service import train_tokenizer as service
 
+    service.check(kind, vocab_size)
     default = Path(f"genai-bpe-{vocab_size}.bpe" if kind == "bpe" else "genai-chars.chars")
     bundled_file = asset("tokenizers", "genai-bpe-4k.bpe" if kind == "bpe" else "genai-chars.chars")
     if out is None and not bundled:
@@ -72,14 +63,17 @@ def train_tokenizer(
         text = corpus_mod.load_text_corpus(corpus)
         description = f"user file {corpus.name}"
     name = name or out.stem
-    command = _command(kind, vocab_size, corpus, out, name)
+    command = service.command_line(kind, vocab_size, corpus, out, name)
     if kind == "char":
-        _train_chars(text, description, out, corpus, command)
+        done = service.save_chars(text, out, description=description, corpus=corpus,
+                                  command=command)
+        say(f"saved {done.characters} characters (+256 byte tokens) -> {done.path} "
+            f"(+ {done.card_path.name})")
         return
     total = vocab_size - 256
     every = max(1, total // 16)
 
-    def progress(event: bpe.MergeEvent) -> None:
+    def progress(event) -> None:  # bpe.MergeEvent
         if not quiet and (event.rank % every == 0 or event.rank == total - 1):
             from genai_tui.textsafe import visible_bytes
 
@@ -89,107 +83,12 @@ def train_tokenizer(
                 err=True,
             )
 
-    start = time.perf_counter()
-    tok = bpe.train(text, vocab_size, name=name, progress=progress)
-    seconds = time.perf_counter() - start
-    path = tok.save(out)
-    card = _card(tok, text, description, seconds, corpus, command)
-    card_path = path.with_suffix(".json")
-    try:
-        import json
-
-        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    except OSError as e:
-        raise UserError(f"cannot write {str(card_path)!r}: {e.strerror or e}") from None
-    if tok.vocab_size < vocab_size:
-        say(f"note: the corpus ran out of pairs at {tok.vocab_size} tokens", err=True)
-    say(f"trained {tok.vocab_size} tokens in {seconds:.1f} s -> {path} (+ {card_path.name})")
-
-
-def _command(kind: str, vocab_size: int, corpus: Path | None, out: Path, name: str) -> str:
-    """The command line that reproduces this training run (recorded in the card)."""
-    parts = ["genai-tui", "train", "tokenizer"]
-    if kind != "bpe":
-        parts += ["--kind", kind]
-    else:
-        parts += ["--vocab-size", str(vocab_size)]
-    if corpus is not None:
-        parts += ["--corpus", str(corpus)]
-    parts += ["--out", str(out)]
-    if kind == "bpe" and name != out.stem:
-        parts += ["--name", name]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def _train_chars(
-    text: str, description: str, out: Path, corpus: Path | None, command: str
-) -> None:
-    import hashlib
-    import json
-
-    from genai_tui.tokenizers.simple import CharTokenizer
-
-    tok = CharTokenizer.from_text(text, name=out.stem)
-    path = tok.save(out)
-    data = text.encode("utf-8")
-    card = {
-        "name": tok.name,
-        "kind": "characters + 256 byte fallback tokens",
-        "format": "genai-chars v1 (see genai_tui/tokenizers/simple.py)",
-        "characters": len(tok.chars),
-        "vocab_size": tok.vocab_size,
-        "corpus": {
-            "description": description,
-            "file": str(corpus) if corpus else None,
-            "characters": len(text),
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        },
-        "command": command,
-    }
-    card_path = path.with_suffix(".json")
-    try:
-        card_path.write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", "utf-8")
-    except OSError as e:
-        raise UserError(f"cannot write {str(card_path)!r}: {e.strerror or e}") from None
-    say(f"saved {len(tok.chars)} characters (+256 byte tokens) -> {path} (+ {card_path.name})")
-
-
-def _card(
-    tok, text: str, description: str, seconds: float, corpus: Path | None, command: str
-) -> dict:
-    import hashlib
-    import platform
-
-    from genai_tui.tokenizers import bpe
-
-    data = text.encode("utf-8")
-    ids = tok.encode(text)
-    pattern_name = {
-        bpe.GPT4_SPLIT_PATTERN: "cl100k_base (GPT-4)",
-        bpe.GPT2_SPLIT_PATTERN: "r50k_base (GPT-2)",
-    }.get(tok.pattern, "custom")
-    return {
-        "name": tok.name,
-        "kind": "byte-level BPE",
-        "format": "genai-bpe v1 (see genai_tui/tokenizers/bpe.py)",
-        "vocab_size": tok.vocab_size,
-        "merges": len(tok.merges),
-        "pre_split_pattern": pattern_name,
-        "corpus": {
-            "description": description,
-            "file": str(corpus) if corpus else None,
-            "characters": len(text),
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        },
-        "corpus_tokens": len(ids),
-        "bytes_per_token": round(len(data) / max(1, len(ids)), 3),
-        "train_seconds": round(seconds, 2),
-        "python": platform.python_version(),
-        "command": command,
-        "tie_break": "most frequent pair; ties -> smallest (left id, right id)",
-    }
+    done = service.train_bpe(text, vocab_size, name, out, description=description,
+                             corpus=corpus, command=command, progress=progress)
+    if done.vocab_size < vocab_size:
+        say(f"note: the corpus ran out of pairs at {done.vocab_size} tokens", err=True)
+    say(f"trained {done.vocab_size} tokens in {done.seconds:.1f} s -> {done.path} "
+        f"(+ {done.card_path.name})")
 
 
 @app.command("tokenizers")

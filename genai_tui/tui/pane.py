@@ -102,7 +102,74 @@ def save_file(widget: Widget, stem: str, suffix: str, write: Callable[[Path], No
     return path
 
 
-class Pane(Container):
+class Computes:
+    """Requests that a newer one supersedes, for a pane or one of its views.
+
+    `compute(kind, fn)` runs ``fn`` in this widget's exclusive worker for that
+    kind (removing the widget cancels it) and calls `computed(kind, result,
+    error)` only for the latest request of that kind; `new_request` /
+    `is_current` number requests for workers the widget runs itself. Mix it
+    into a Textual widget (it uses ``run_worker`` and ``post_message``).
+    """
+
+    class Computed(Message):
+        """A `compute` worker finished: ``result``, or ``error`` when it raised."""
+
+        def __init__(self, kind: str, serial: int, result: Any, error: str) -> None:
+            super().__init__()
+            self.kind, self.serial, self.result, self.error = kind, serial, result, error
+
+    _requests: dict[str, int] | None = None
+
+    @property
+    def _request_group(self) -> str:
+        return getattr(self, "PANE_ID", "") or getattr(self, "id", None) or type(self).__name__
+
+    def new_request(self, kind: str = "") -> int:
+        """Number a new request of ``kind``; results of older ones are now stale."""
+        if self._requests is None:
+            self._requests = {}
+        serial = self._requests.get(kind, 0) + 1
+        self._requests[kind] = serial
+        return serial
+
+    def is_current(self, serial: int, kind: str = "") -> bool:
+        """Whether ``serial`` is the latest request of ``kind``."""
+        return bool(self._requests) and self._requests.get(kind) == serial
+
+    def latest_request(self, kind: str = "") -> int:
+        """The serial of the latest request of ``kind`` (0: none yet)."""
+        return (self._requests or {}).get(kind, 0)
+
+    def compute(self, kind: str, fn: Callable[[], Any], description: str = "") -> int:
+        """Run ``fn`` in this widget's exclusive worker for ``kind`` (a newer call
+        cancels an older one); `computed` gets the result if no newer request
+        of ``kind`` came meanwhile. Returns the request's serial."""
+        serial = self.new_request(kind)
+
+        def body() -> None:
+            worker = get_current_worker()
+            try:
+                result, error = fn(), ""
+            except Exception as exc:  # noqa: BLE001 - shown in the pane, the app stays up
+                result, error = None, describe_error(exc)
+            if not worker.is_cancelled:
+                self.post_message(self.Computed(kind, serial, result, error))
+
+        self.run_worker(body, thread=True, exclusive=True, group=f"{self._request_group}-{kind}",
+                        exit_on_error=False, description=description or f"computing {kind}")
+        return serial
+
+    def computed(self, kind: str, result: Any, error: str) -> None:
+        """A `compute` result that is still current (override)."""
+
+    def on_computes_computed(self, message: Computed) -> None:
+        message.stop()
+        if self.is_current(message.serial, message.kind):
+            self.computed(message.kind, message.result, message.error)
+
+
+class Pane(Computes, Container):
     """One tab of the app: a concept shown with a live model.
 
     Subclasses set `PANE_ID`, `TITLE` and `HELP` (Markdown, a few lines
@@ -120,10 +187,7 @@ class Pane(Container):
     `load_failed` for what else the pane can still do.
 
     Results of requests that may be superseded (a new prompt, a new size):
-    `compute(kind, fn)` runs ``fn`` in the pane's exclusive worker for that
-    kind and calls `computed(kind, result, error)` only for the latest
-    request of that kind; `new_request` / `is_current` number requests for
-    workers the pane runs itself.
+    see `Computes` (`compute` / `computed`, `new_request` / `is_current`).
 
     Export: `export_data` returns what the pane can save now (an `Export`)
     or None; the app's export key calls `export_now`, which saves through
@@ -157,18 +221,10 @@ class Pane(Container):
             super().__init__()
             self.error = error
 
-    class Computed(Message):
-        """A `compute` worker finished: ``result``, or ``error`` when it raised."""
-
-        def __init__(self, kind: str, serial: int, result: Any, error: str) -> None:
-            super().__init__()
-            self.kind, self.serial, self.result, self.error = kind, serial, result, error
-
     _shown_once: bool = False
     load_state: str = "idle"
     """idle (nothing started), loading, ready or failed."""
     load_error: str = ""
-    _requests: dict[str, int] | None = None
 
     def pane_shown(self) -> None:
         """Called by the app each time this pane's tab becomes active."""
@@ -245,51 +301,6 @@ class Pane(Container):
         self.show_load_state(self.load_state_text())
         self.report_error(message.error)
         self.load_failed(message.error)
-
-    # -- requests that a newer one supersedes ------------------------------------
-
-    def new_request(self, kind: str = "") -> int:
-        """Number a new request of ``kind``; results of older ones are now stale."""
-        if self._requests is None:
-            self._requests = {}
-        serial = self._requests.get(kind, 0) + 1
-        self._requests[kind] = serial
-        return serial
-
-    def is_current(self, serial: int, kind: str = "") -> bool:
-        """Whether ``serial`` is the latest request of ``kind``."""
-        return bool(self._requests) and self._requests.get(kind) == serial
-
-    def latest_request(self, kind: str = "") -> int:
-        """The serial of the latest request of ``kind`` (0: none yet)."""
-        return (self._requests or {}).get(kind, 0)
-
-    def compute(self, kind: str, fn: Callable[[], Any], description: str = "") -> int:
-        """Run ``fn`` in this pane's exclusive worker for ``kind`` (a newer call
-        cancels an older one); `computed` gets the result if no newer request
-        of ``kind`` came meanwhile. Returns the request's serial."""
-        serial = self.new_request(kind)
-
-        def body() -> None:
-            worker = get_current_worker()
-            try:
-                result, error = fn(), ""
-            except Exception as exc:  # noqa: BLE001 - shown in the pane, the app stays up
-                result, error = None, describe_error(exc)
-            if not worker.is_cancelled:
-                self.post_message(self.Computed(kind, serial, result, error))
-
-        self.run_worker(body, thread=True, exclusive=True, group=f"{self.PANE_ID}-{kind}",
-                        exit_on_error=False, description=description or f"computing {kind}")
-        return serial
-
-    def computed(self, kind: str, result: Any, error: str) -> None:
-        """A `compute` result that is still current (override)."""
-
-    def on_pane_computed(self, message: Computed) -> None:
-        message.stop()
-        if self.is_current(message.serial, message.kind):
-            self.computed(message.kind, message.result, message.error)
 
     # -- export ----------------------------------------------------------------
 

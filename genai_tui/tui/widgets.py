@@ -10,41 +10,78 @@ from textual.message import Message
 from textual.widgets import Footer as TextualFooter
 from textual.widgets import Static
 
+Choice = tuple[str, str, str]
+"""(value, title, key hint) of one `ViewBar` entry; the key may be ""."""
+
+
+def numbered(values: Sequence[str], titles: Mapping[str, str]) -> list[Choice]:
+    """`ViewBar` choices for a pane's views on the number keys 1, 2, 3..."""
+    return [(value, titles[value], str(i + 1)) for i, value in enumerate(values)]
+
 
 class ViewBar(Static):
-    """A pane's numbered view names, the current one highlighted; click one to
-    switch. Below `narrow_below` columns the short titles are used."""
+    """A one-line row of choices (a pane's views, a tool's modes), the current one
+    highlighted; click one to pick it. Below `narrow_below` columns of its own
+    width the short titles are used."""
+
+    DEFAULT_CSS = "ViewBar { height: 1; width: 1fr; }"
 
     class Picked(Message):
-        def __init__(self, view: str) -> None:
-            super().__init__()
-            self.view = view
+        """The user clicked ``value`` in ``bar`` (the bar already shows it)."""
 
-    def __init__(self, views: Sequence[str], titles: Mapping[str, str],
-                 short_titles: Mapping[str, str] | None = None, narrow_below: int = 96,
-                 **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._views = tuple(views)
-        self._titles = titles
-        self._short = short_titles or titles
+        def __init__(self, bar: ViewBar, value: str) -> None:
+            super().__init__()
+            self.bar = bar
+            self.value = value
+
+        @property
+        def control(self) -> ViewBar:
+            return self.bar
+
+    def __init__(self, choices: Sequence[Choice], value: str, *,
+                 short_titles: Mapping[str, str] | None = None, prefix: str = "",
+                 narrow_below: int = 96, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.choices = list(choices)
+        self.value = value
+        self.prefix = prefix
+        self._short = short_titles or {}
         self._narrow_below = narrow_below
 
-    def show(self, current: str, width: int | None = None) -> None:
-        titles = self._short if width is not None and width < self._narrow_below else self._titles
+    def on_mount(self) -> None:
+        self.refresh_bar()
+
+    def on_resize(self) -> None:
+        self.refresh_bar()
+
+    def set_value(self, value: str) -> None:
+        self.value = value
+        self.refresh_bar()
+
+    def refresh_bar(self) -> None:
+        narrow = bool(self._short) and (self.size.width or 80) < self._narrow_below
         text = Text(no_wrap=True, overflow="ellipsis")
-        for i, view in enumerate(self._views):
-            style = "bold reverse" if view == current else ""
+        if self.prefix:
+            text.append(self.prefix, style="dim")
+        for value, title, key in self.choices:
+            style = "bold reverse" if value == self.value else ""
             start = len(text)
-            text.append(f" {i + 1} ", style=style or "dim")
-            text.append(titles[view] + " ", style=style)
-            text.apply_meta({"view": view}, start, len(text))
+            if key:
+                text.append(f" {key} ", style=style or "dim")
+            else:
+                text.append(" ")
+            text.append((self._short.get(value, title) if narrow else title) + " ",
+                        style=style)
+            text.apply_meta({"choice": value}, start, len(text))
         self.update(text)
 
     def on_click(self, event: events.Click) -> None:
-        view = event.style.meta.get("view")
-        if view:
+        value = event.style.meta.get("choice")
+        if value is not None:
             event.stop()
-            self.post_message(self.Picked(view))
+            self.set_value(value)
+            self.post_message(self.Picked(self, value))
 
 
 class Footer(TextualFooter):

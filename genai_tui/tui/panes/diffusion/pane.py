@@ -1,22 +1,22 @@
 """The diffusion pane: the forward process (noise a digit to any t) and the reverse
 process (a sampler turning pure noise into digits, step by step, live).
 
-The model loads and samples in thread workers; the sampler worker paces itself
-to at most `FRAME_RATE` frames a second and waits on thread events while
-paused. The UI thread only swaps numpy images into the widgets. No torch here.
+The model loads (the pane kit) and samples in thread workers; the sampler
+worker (`sampler.drive`) paces itself to at most `FRAME_RATE` frames a second
+and waits on its `SamplerControl` while paused. The UI thread only swaps
+numpy images into the widgets. No torch here.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import ContentSwitcher, Input, Static
 from textual.worker import get_current_worker
@@ -24,9 +24,11 @@ from textual.worker import get_current_worker
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
 from genai_tui.tui.pane import Export, Pane, describe_error, png_export
-from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
+from genai_tui.tui.panes.diffusion.forward import ForwardView
+from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive
+from genai_tui.tui.panes.diffusion.widgets import ImagePanel
 from genai_tui.tui.textbox import SafeInput
-from genai_tui.tui.widgets import ViewBar
+from genai_tui.tui.widgets import ViewBar, numbered
 
 VIEWS: tuple[str, ...] = ("forward", "reverse", "samples")
 VIEW_TITLES: dict[str, str] = {"forward": "Forward: add noise",
@@ -148,12 +150,6 @@ sample of the batch.
         super().__init__(id=id)
         self.view = "forward"
         self.model: Any = None
-        self.process: svc.ForwardProcess | None = None
-        self.examples: Any = None
-        self.labels: list[int] = []
-        self.digit = 0
-        self.t = 250
-        self.alpha_bars: Any = None
         self.sampler = "ddim"
         self.steps = 50
         self.seed = 0
@@ -164,20 +160,12 @@ sample of the batch.
         self.frames_shown = 0
         self.finals: Any = None
         self.verdict: svc.Judgement | None = None
-        self._resume = threading.Event()
-        self._resume.set()
-        self._grant = threading.Semaphore(0)
+        self._control = SamplerControl()
 
     def compose(self) -> ComposeResult:
-        yield ViewBar(VIEWS, VIEW_TITLES, id="df-bar")
+        yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view, id="df-bar")
         with ContentSwitcher(initial="df-forward", id="df-views"):
-            with Vertical(id="df-forward"):
-                with Horizontal(id="df-forward-top"):
-                    yield ImagePanel("⏳ Loading the diffusion model…", id="df-forward-images")
-                    with Vertical(id="df-forward-side"):
-                        yield Static(id="df-forward-info")
-                        yield AlphaBarPlot(id="df-plot")
-                yield TSlider(id="df-slider")
+            yield ForwardView(id="df-forward")
             with Vertical(id="df-reverse"):
                 yield Static(id="df-status")
                 yield ImagePanel("⏳ Loading the diffusion model…", max_scale=2, ncol=3,
@@ -193,9 +181,6 @@ sample of the batch.
                     type="integer", disabled=True)
 
     # loading -----------------------------------------------------------------
-
-    def on_mount(self) -> None:
-        self.query_one(ViewBar).show(self.view)
 
     def on_resize(self, event: events.Resize) -> None:
         # the reverse view's trio gets the largest scale that leaves the batch strip
@@ -234,10 +219,8 @@ sample of the batch.
 
     def loaded(self, result: dict[str, Any]) -> None:
         self.model = result["model"]
-        self.alpha_bars = result["alpha_bars"]
-        self.examples, self.labels = result["examples"], result["labels"]
-        self.query_one(AlphaBarPlot).set_curves(result["alpha_bars"], result["other"])
-        self._new_process()
+        self.forward.set_data(result["alpha_bars"], result["other"], result["examples"],
+                              result["labels"])
         if self.model is None:
             self.state = "failed"
             self.report_error(result["error"])
@@ -257,7 +240,7 @@ sample of the batch.
             return
         self.view = view
         self.query_one(ContentSwitcher).current = f"df-{view}"
-        self.query_one(ViewBar).show(view)
+        self.query_one(ViewBar).set_value(view)
         if view == "reverse" and self.state == "idle":
             self.start_run()
         self._show_status()
@@ -266,58 +249,21 @@ sample of the batch.
         self.action_set_view(VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)])
 
     def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
-        self.action_set_view(message.view)
+        self.action_set_view(message.value)
 
     # forward process ---------------------------------------------------------
 
-    def _new_process(self) -> None:
-        if self.examples is None or self.alpha_bars is None:
-            return
-        self.process = svc.ForwardProcess(self.alpha_bars, self.examples[self.digit],
-                                          seed=self.digit)
-        self.t = min(self.t, self.process.num_timesteps - 1)
-        self._show_forward()
-
-    def _show_forward(self) -> None:
-        process = self.process
-        if process is None:
-            return
-        view = process.at(self.t)
-        self.query_one("#df-forward-images", ImagePanel).show(
-            [view.x0[None], view.x_t[None]], captions=["x_0", f"x_t  t={self.t}"], ncol=2)
-        ab = view.alpha_bar
-        info = Text(no_wrap=True, overflow="ellipsis")
-        info.append(f"t = {self.t}", style="bold")
-        info.append(f" of {process.num_timesteps - 1}\n")
-        info.append("ᾱ_t ", style="bold #5fd7ff")
-        info.append(f"= {ab:.4f}\n")
-        info.append(f"x_t = {ab ** 0.5:.3f}·x_0\n    + {(1 - ab) ** 0.5:.3f}·ε\n")
-        snr = view.signal_to_noise
-        info.append(f"SNR {snr:.3g}" if snr < 1e4 else "SNR > 1e4", style="dim")
-        info.append(f"  digit {self.labels[self.digit]}" if self.labels else "", style="dim")
-        self.query_one("#df-forward-info", Static).update(info)
-        self.query_one(AlphaBarPlot).mark(self.t)
-        self.query_one(TSlider).set(self.t, process.num_timesteps)
+    @property
+    def forward(self) -> ForwardView:
+        return self.query_one(ForwardView)
 
     def action_move_t(self, delta: int) -> None:
-        if self.view != "forward" or self.process is None:
-            return
-        self._set_t(self.t + delta)
-
-    def _set_t(self, t: int) -> None:
-        if self.process is None:
-            return
-        self.t = max(0, min(self.process.num_timesteps - 1, t))
-        self._show_forward()
-
-    def on_tslider_changed(self, message: TSlider.Changed) -> None:
-        self._set_t(message.t)
+        if self.view == "forward":
+            self.forward.set_t(self.forward.t + delta)
 
     def action_next(self) -> None:
         if self.view == "forward":
-            if self.examples is not None:
-                self.digit = (self.digit + 1) % len(self.examples)
-                self._new_process()
+            self.forward.next_digit()
         else:
             self.seed += 1
             self._restart_in_reverse()
@@ -332,49 +278,28 @@ sample of the batch.
         self.frame, self.finals, self.verdict = None, None, None
         self.frames_shown = 0
         self.state = "running"
-        self._resume.set()
-        self._grant = threading.Semaphore(0)
+        self._control = SamplerControl()
         settings = svc.SampleSettings(n=self.BATCH, sampler=self.sampler, steps=self.steps,
                                       seed=self.seed)
         self.query_one("#df-grid", ImagePanel).show_message(
             Text("Sampling… the grid fills in when the run ends.", style="dim"))
         self._show_status()
-        self._sample(self.model, settings, run, self._resume, self._grant)
+        self._sample(self.model, settings, run, self._control)
 
     @work(thread=True, exclusive=True, group="diffusion-sample", exit_on_error=False,
           description="sampling from the diffusion model")
     def _sample(self, model: svc.DiffusionModel, settings: svc.SampleSettings, run: int,
-                resume: threading.Event, grant: threading.Semaphore) -> None:
+                control: SamplerControl) -> None:
         worker = get_current_worker()
+
+        def cancelled() -> bool:
+            return worker.is_cancelled
+
         try:
-            steps = svc.sample_steps(model, settings)
-            last = None
-            next_time = time.monotonic()
-            shown = threading.Event()
-            for step in steps:
-                if worker.is_cancelled:
-                    return
-                last = step
-                shown.clear()
-                self.post_message(self.Frame(step, run, shown))
-                if step.done:
-                    break
-                # back-pressure: a slow UI slows the animation rather than queueing frames
-                while not shown.wait(0.05):
-                    if worker.is_cancelled:
-                        return
-                # pace to FRAME_RATE so every step is seen, then honour pause / single step
-                next_time += 1.0 / FRAME_RATE
-                delay = next_time - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                else:
-                    next_time = time.monotonic()
-                if not resume.is_set():
-                    if not _wait_while_paused(worker, resume, grant):
-                        return
-                    next_time = time.monotonic()
-            if last is None or worker.is_cancelled:
+            last = drive(svc.sample_steps(model, settings),
+                         lambda step, shown: self.post_message(self.Frame(step, run, shown)),
+                         cancelled, control, FRAME_RATE, lambda step: step.done)
+            if last is None:
                 return
             try:
                 verdict = svc.judge(last.x_next)
@@ -490,7 +415,7 @@ sample of the batch.
     def pane_hidden(self) -> None:
         # A sampler on a hidden tab would take the CPU from the pane on screen.
         if self.state == "running":
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
             self._paused_by_hiding = True
             self._show_status()
@@ -498,7 +423,7 @@ sample of the batch.
     def _resume_after_hiding(self) -> None:
         if self._paused_by_hiding and self.state == "paused":
             self._paused_by_hiding = False
-            self._resume.set()
+            self._control.play()
             self.state = "running"
             self._show_status()
 
@@ -509,10 +434,10 @@ sample of the batch.
             self.action_set_view("reverse")
             return
         if self.state == "running":
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
         elif self.state == "paused":
-            self._resume.set()
+            self._control.play()
             self.state = "running"
         elif self.state in ("idle", "done"):
             self.start_run()
@@ -524,13 +449,13 @@ sample of the batch.
             return
         if self.state in ("idle", "done"):
             self.start_run()
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
         elif self.state == "running":
-            self._resume.clear()
+            self._control.pause()
             self.state = "paused"
         elif self.state == "paused":
-            self._grant.release()
+            self._control.step_once()
         self._show_status()
 
     def action_restart(self) -> None:
@@ -610,9 +535,8 @@ sample of the batch.
         return png_export(f"diffusion-{self.view}", images, ncol)
 
     def _png_images(self) -> tuple[Any, int]:
-        if self.view == "forward" and self.process is not None:
-            view = self.process.at(self.t)
-            return [view.x0[None], view.x_t[None]], 2
+        if self.view == "forward" and self.forward.process is not None:
+            return self.forward.png_images(), 2
         if self.view == "reverse" and self.frame is not None:
             i = min(self.follow, len(self.frame.x_t) - 1)
             f = self.frame
@@ -620,14 +544,3 @@ sample of the batch.
         if self.view == "samples" and self.finals is not None:
             return self.finals, 8
         return None, 0
-
-
-def _wait_while_paused(worker: Any, resume: threading.Event,
-                       grant: threading.Semaphore) -> bool:
-    """Block until resumed or granted one step; False when the worker is cancelled."""
-    while not resume.is_set():
-        if worker.is_cancelled:
-            return False
-        if grant.acquire(timeout=0.05):
-            return True
-    return not worker.is_cancelled

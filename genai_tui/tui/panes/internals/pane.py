@@ -1,43 +1,41 @@
 """The Transformer pane: attention, embeddings, positions and the logit lens,
-computed live from the bundled language model (and MiniLM when installed).
+computed live from the bundled language model (and MiniLM when installed), and
+the encoder-decoder view.
 
-Every computation runs in a thread worker (the pane kit's `compute`: one
-exclusive group per view) whose result is dropped when a newer request of the
-same kind was made meanwhile (the prompt changed). Drawing is done by the pure
-functions in `render.py`.
+This file owns the pane: the model (loaded by the pane kit), the input box
+(one text per context: the prompt, each embedding tool with each source, with
+a debounce), the status line, the view switch and the keys, which it hands to
+the current view. Each view (`attention.py`, `embeddings.py`, `positions.py`,
+`lens.py`, `seq2seq_view.py`) owns its worker and its drawing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Input, Static
 
 from genai_tui.service import internals as svc
 from genai_tui.tui.pane import Pane
-from genai_tui.tui.panes.internals import render as R
+from genai_tui.tui.panes.internals.attention import AttentionView
+from genai_tui.tui.panes.internals.embeddings import EmbeddingsView
+from genai_tui.tui.panes.internals.lens import LensView
+from genai_tui.tui.panes.internals.positions import PositionsView
 from genai_tui.tui.panes.internals.seq2seq_view import Seq2SeqView
-from genai_tui.tui.panes.internals.widgets import Board, ChoiceBar, SafeInput
+from genai_tui.tui.panes.internals.view import ERROR, INFO, LmView, message
+from genai_tui.tui.panes.internals.widgets import Board, SafeInput
+from genai_tui.tui.widgets import ViewBar
 
 VIEWS = [("attention", "Attention", "1"), ("embeddings", "Embeddings", "2"),
          ("positions", "Positions", "3"), ("lens", "Logit lens", "4"),
          ("seq2seq", "Enc-dec", "5")]
-ATT_MODES = [("head", "one head", ""), ("all", "all heads", ""), ("mean", "mean of heads", "")]
-EMB_MODES = [("neighbours", "neighbours", ""), ("analogy", "a-b+c", ""), ("map", "PCA map", ""),
-             ("similarity", "similarity", "")]
-SOURCES = [("lm", "LM tokens", ""), ("minilm", "MiniLM", "")]
-ZOOMS = (16, 32, 64, 128, 256, 512, 1024)
-PANE_TOKENS = 64
-"""The attention and lens views look at the last this many tokens of the prompt."""
-SIDE_MIN = 34
-"""Narrowest query panel beside the heatmap; below that it goes under the heatmap."""
+LM_VIEWS = ("attention", "embeddings", "positions", "lens")
 DEBOUNCE = 0.35
 """Seconds of no typing before the view recomputes."""
 
@@ -64,14 +62,6 @@ PLACEHOLDERS = {
 }
 LABELS = {"prompt": "Prompt›", "neighbours": "Word›", "analogy": "a-b+c›", "map": "Words›",
           "similarity": "Texts›"}
-
-_HINT = Style(color="grey50")
-_INFO = Style(color="grey85")
-_ERROR = Style(color="red", bold=True)
-
-
-def _message(text: str, style: Style | str = "bold") -> Text:
-    return Text(text, style=style)
 
 
 class InternalsPane(Pane):
@@ -173,64 +163,47 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         self.view = "attention"
         self.inputs = dict(DEFAULT_INPUTS)
         self.context = "prompt"
-        # attention
-        self.attn: Any = None
-        self.att_layer = 0
-        self.att_head = 0
-        self.att_mode = "head"
-        self.att_query = 0
-        # embeddings
-        self.emb_mode = "neighbours"
-        self.emb_source = "lm"
-        self.emb_result: Any = None
-        self.emb_error = ""
-        # positions
-        self.positions: Any = None
-        self.pos_zoom = 2
-        # lens
-        self.lens: Any = None
-        self.lens_layer = -1
-        self.lens_pos = -1
-        self._done: dict[str, int] = {}
         self._debounce: Timer | None = None
         self._typing = False
-        self._errors: dict[str, str] = {}
-        self._busy: dict[str, str] = {}
 
-    # layout ------------------------------------------------------------------------
+    # the views ---------------------------------------------------------------------
+
+    @property
+    def att(self) -> AttentionView:
+        return self.query_one(AttentionView)
+
+    @property
+    def emb(self) -> EmbeddingsView:
+        return self.query_one(EmbeddingsView)
+
+    @property
+    def pos(self) -> PositionsView:
+        return self.query_one(PositionsView)
+
+    @property
+    def lens(self) -> LensView:
+        return self.query_one(LensView)
+
+    def lm_view(self, kind: str) -> LmView:
+        return {"attention": self.att, "embeddings": self.emb, "positions": self.pos,
+                "lens": self.lens}[kind]
 
     def compose(self) -> ComposeResult:
-        yield ChoiceBar(VIEWS, self.view, id="int-views")
+        yield ViewBar(VIEWS, self.view, id="int-views")
         with Horizontal(id="int-inrow"):
             yield Static(LABELS["prompt"], id="int-inlabel")
             yield SafeInput(self.inputs["prompt"], placeholder=PLACEHOLDERS["prompt"],
                             id="int-input", compact=True)
         yield Static(id="int-status")
         with ContentSwitcher(initial="int-attention", id="int-switch"):
-            with Horizontal(id="int-attention"):
-                with Board(id="int-att-board"):
-                    yield Static(id="int-att-map", classes="body")
-                with Board(id="int-att-side"):
-                    yield Static(id="int-att-detail", classes="body")
-            with Vertical(id="int-embeddings"):
-                with Horizontal(id="int-emb-bars"):
-                    yield ChoiceBar(EMB_MODES, self.emb_mode, prefix="m", id="int-emb-modes")
-                    yield ChoiceBar(SOURCES, self.emb_source, prefix=" s", id="int-emb-source")
-                with Board(id="int-emb-board"):
-                    yield Static(id="int-emb-body", classes="body")
-            with Horizontal(id="int-positions"):
-                with Board(id="int-pos-board"):
-                    yield Static(id="int-pos-map", classes="body")
-                with Board(id="int-pos-side"):
-                    yield Static(id="int-pos-chart", classes="body")
-            with Vertical(id="int-lens"):
-                with Board(id="int-lens-board"):
-                    yield Static(id="int-lens-table", classes="body")
-                    yield Static(id="int-lens-detail", classes="body")
+            yield AttentionView(id="int-attention")
+            yield EmbeddingsView(id="int-embeddings")
+            yield PositionsView(id="int-positions")
+            yield LensView(id="int-lens")
             yield Seq2SeqView(id="int-seq2seq")
 
     def on_mount(self) -> None:
-        waiting = _message("The language model loads when this tab is first shown.", "grey50")
+        waiting = message("The language model loads when this tab is first shown.", "grey50")
         self._show_message_everywhere(waiting)
         self._update_status()
 
@@ -242,18 +215,16 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     @property
     def busy(self) -> bool:
         """True while the model loads or any view waits for a result (tests wait on it)."""
-        if self.load_state == "loading" or self._busy or self._typing:
+        if self.load_state == "loading" or self._typing:
             return True
         if self.view == "seq2seq" and self.query_one(Seq2SeqView).busy:
             return True
-        return any(self._done.get(kind) != self.latest_request(kind)
-                   for kind in ("attention", "lens", "positions", "embeddings")
-                   if self.latest_request(kind))
+        return any(self.lm_view(kind).busy for kind in LM_VIEWS)
 
     def on_pane_first_show(self) -> None:
         self.start_loading()
         self._update_status()
-        if self.view == "embeddings" and self.emb_source == "minilm":
+        if self.view == "embeddings" and self.emb.source == "minilm":
             self._compute("embeddings")
 
     # model -------------------------------------------------------------------------
@@ -263,6 +234,8 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
 
     def loaded(self, lm: Any) -> None:
         self.lm = lm
+        for kind in LM_VIEWS:
+            self.lm_view(kind).lm = lm
         for kind in ("attention", "lens", "positions"):
             self._compute(kind)
         if self.view == "embeddings":
@@ -276,95 +249,26 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         self._show_message_everywhere(text)
 
     def load_failed(self, error: str) -> None:
-        if self.emb_source == "lm":
-            self._render_embeddings()
+        self.emb.lm_error = error
+        if self.emb.source == "lm":
+            self.emb.draw()
         self._update_status()
 
     def _show_message_everywhere(self, text: Text) -> None:
         """A message (loading, error) in the attention, positions and lens views."""
-        for body in ("#int-att-map", "#int-pos-map", "#int-lens-table"):
-            _put(self.query_one(body, Static), text, message=True)
-        self._message_layout_attention()
-        self._message_layout_positions(True)
-
-    def _message_layout_attention(self) -> None:
-        # A message uses the whole width (the query panel beside it is empty).
-        self.query_one("#int-att-board", Board).styles.width = "1fr"
-        self.query_one("#int-att-side", Board).set_class(True, "-hidden")
-
-    def _message_layout_positions(self, message: bool) -> None:
-        # The map's board is as wide as the map; a message takes the whole width.
-        self.query_one("#int-pos-board", Board).styles.width = "1fr" if message else None
+        for view in (self.att, self.pos, self.lens):
+            view.show_message(text)
 
     # computing ---------------------------------------------------------------------
 
     def _compute(self, kind: str) -> None:
-        """Start (or restart) the worker for one view with the current inputs."""
-        needs_lm = kind != "embeddings" or self.emb_source == "lm"
-        if needs_lm and self.lm is None:
-            return  # computed when the model arrives (or its error is shown)
-        if kind == "attention":
-            prompt = self.inputs["prompt"]
-            self.compute(kind, lambda: svc.attention(prompt, self.lm, limit=PANE_TOKENS),
-                         "computing attention")
-        elif kind == "lens":
-            prompt = self.inputs["prompt"]
-            self.compute(kind, lambda: svc.logit_lens(prompt, self.lm, top=5, limit=PANE_TOKENS),
-                         "computing the logit lens")
-        elif kind == "positions":
-            n = self._zoom_n()
-            self.compute(kind, lambda: svc.position_similarity(self.lm, n),
-                         "computing position similarities")
-        else:
-            self._compute_embeddings()
+        """Start (or restart) one view's worker with the current inputs."""
+        view = self.lm_view(kind)
+        view.text = self.inputs[self.emb.context if kind == "embeddings" else "prompt"]
+        view.recompute()
 
-    def _compute_embeddings(self) -> None:
-        mode, source, lm = self.emb_mode, self.emb_source, self.lm
-        if source == "minilm" and not svc.minilm_available():
-            serial = self.new_request("embeddings")
-            self.post_message(self.Computed("embeddings", serial, None, svc.MINILM_HINT))
-            return
-        if source == "minilm" and not svc.minilm_loaded():
-            self._busy["embeddings"] = "⏳ Loading MiniLM sentence embeddings (first use)…"
-            self._render_embeddings()
-        text = self.inputs[f"{mode}:{source}"]
-
-        def compute() -> Any:
-            if mode == "neighbours":
-                word, among = _split_query(text)
-                return svc.neighbors(word, source, 12, model=lm, among=among)
-            if mode == "analogy":
-                a, b, c = svc.parse_analogy(text)
-                return svc.analogy(a, b, c, source, 10, model=lm)
-            words = svc.parse_words(text)
-            if mode == "map":
-                return svc.projection(words, source, model=lm)
-            return svc.similarity(words, source, model=lm)
-
-        self.compute("embeddings", compute, "computing embeddings")
-
-    def computed(self, kind: str, result: Any, error: str) -> None:
-        self._done[kind] = self.latest_request(kind)
-        self._busy.pop(kind, None)
-        self._errors[kind] = error
-        if kind == "attention":
-            if result is not None:
-                self.attn = result
-                self.att_query = len(self.attn.ids) - 1
-            self._render_attention()
-        elif kind == "lens":
-            if result is not None:
-                self.lens = result
-                self.lens_layer = len(self.lens.layers) - 1
-                self.lens_pos = len(self.lens.ids) - 1
-            self._render_lens()
-        elif kind == "positions":
-            if result is not None:
-                self.positions = result
-            self._render_positions()
-        else:
-            self.emb_result = result
-            self._render_embeddings()
+    def on_lm_view_changed(self, event: LmView.Changed) -> None:
+        event.stop()
         self._update_status()
 
     # inputs ------------------------------------------------------------------------
@@ -374,9 +278,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         return self.query_one("#int-input", SafeInput)
 
     def _context_for_view(self) -> str:
-        if self.view == "embeddings":
-            return f"{self.emb_mode}:{self.emb_source}"
-        return "prompt"
+        return self.emb.context if self.view == "embeddings" else "prompt"
 
     def _switch_context(self) -> None:
         """Save the input for the old context and show the new one's."""
@@ -436,12 +338,11 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         if view == self.view or view not in {v for v, _, _ in VIEWS}:
             return
         self.view = view
-        self.query_one("#int-views", ChoiceBar).set_value(view)
+        self.query_one("#int-views", ViewBar).set_value(view)
         self.query_one("#int-switch", ContentSwitcher).current = f"int-{view}"
         self.query_one("#int-inrow").display = view not in ("positions", "seq2seq")
         self._switch_context()
-        if view == "embeddings" and self._done.get("embeddings") is None \
-                and "embeddings" not in self._busy:
+        if view == "embeddings" and not self.emb.answered and not self.emb.waiting:
             self._compute("embeddings")
         self._render_view()
         self._update_status()
@@ -449,80 +350,48 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         if not self.input.has_focus or view == "positions":
             self._focus_board()
 
+    def _current(self) -> LmView | None:
+        return self.lm_view(self.view) if self.view in LM_VIEWS else None
+
     def action_layer(self, step: int) -> None:
-        if self.view == "attention" and self.attn is not None:
-            self.att_layer = (self.att_layer + step) % self.attn.n_layer
-            self._render_attention()
-        elif self.view == "lens" and self.lens is not None:
-            self.action_vertical(-step)
-            return
+        if (view := self._current()) is not None:
+            view.layer(step)
         self._update_status()
 
     def action_horizontal(self, step: int) -> None:
-        if self.view == "attention" and self.attn is not None:
-            if self.att_mode == "mean":
-                self.att_mode = "head"
-            self.att_head = (self.att_head + step) % self.attn.n_head
-            self._render_attention()
-        elif self.view == "lens" and self.lens is not None:
-            self.lens_pos = max(0, min(len(self.lens.ids) - 1, self.lens_pos + step))
-            self._render_lens()
+        if (view := self._current()) is not None:
+            view.horizontal(step)
         self._update_status()
 
     def action_vertical(self, step: int) -> None:
-        if self.view == "attention" and self.attn is not None:
-            self.att_query = max(0, min(len(self.attn.ids) - 1, self.att_query + step))
-            self._render_attention()
-        elif self.view == "lens" and self.lens is not None:
-            self.lens_layer = max(0, min(len(self.lens.layers) - 1, self.lens_layer + step))
-            self._render_lens()
+        if (view := self._current()) is not None:
+            view.vertical(step)
         self._update_status()
 
     def action_mode(self) -> None:
         if self.view == "attention":
-            order = [m for m, _, _ in ATT_MODES]
-            self.att_mode = order[(order.index(self.att_mode) + 1) % len(order)]
-            self._render_attention()
+            self.att.next_mode()
         elif self.view == "embeddings":
-            order = [m for m, _, _ in EMB_MODES]
-            self._set_emb_mode(order[(order.index(self.emb_mode) + 1) % len(order)])
+            self.emb.next_mode()
+            self._emb_changed()
         self._update_status()
 
-    def _set_emb_mode(self, mode: str) -> None:
-        self.emb_mode = mode
-        self.query_one("#int-emb-modes", ChoiceBar).set_value(mode)
+    def _emb_changed(self) -> None:
         self._switch_context()
         self._compute("embeddings")
 
     def action_source(self) -> None:
-        self._set_source("lm" if self.emb_source == "minilm" else "minilm")
+        self._set_source("lm" if self.emb.source == "minilm" else "minilm")
 
     def _set_source(self, source: str) -> None:
-        self.emb_source = source
-        self.query_one("#int-emb-source", ChoiceBar).set_value(source)
-        self._switch_context()
-        self.emb_result = None
-        self._compute("embeddings")
-        self._render_embeddings()
+        self.emb.set_source(source)
+        self._emb_changed()
+        self.emb.draw()
         self._update_status()
 
     def action_zoom(self, step: int) -> None:
-        if self.lm is None:
-            return
-        new = max(0, min(len(self._zooms()) - 1, self.pos_zoom + step))
-        if new != self.pos_zoom:
-            self.pos_zoom = new
-            self._compute("positions")
+        self.pos.zoom(step)
         self._update_status()
-
-    def _zooms(self) -> list[int]:
-        block = self.lm.block_size if self.lm is not None else 256
-        return [z for z in ZOOMS if z < block] + [block]
-
-    def _zoom_n(self) -> int:
-        zooms = self._zooms()
-        self.pos_zoom = min(self.pos_zoom, len(zooms) - 1)
-        return zooms[self.pos_zoom]
 
     def action_focus_input(self) -> None:
         if self.view != "positions":
@@ -534,42 +403,25 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     def _focus_board(self) -> None:
         if self.view == "seq2seq":
             self.query_one(Seq2SeqView).focus_board()
-            return
-        board = {"attention": "#int-att-board", "embeddings": "#int-emb-board",
-                 "positions": "#int-pos-board", "lens": "#int-lens-board"}[self.view]
-        self.query_one(board, Board).focus()
+        else:
+            self.lm_view(self.view).focus_board()
 
-    @on(ChoiceBar.Picked)
-    def _picked(self, event: ChoiceBar.Picked) -> None:
+    @on(ViewBar.Picked)
+    def _picked(self, event: ViewBar.Picked) -> None:
         bar = event.bar.id
         if bar == "int-views":
             self.action_view(event.value)
         elif bar == "int-emb-modes":
-            self._set_emb_mode(event.value)
+            self.emb.set_mode(event.value)
+            self._emb_changed()
             self._update_status()
         elif bar == "int-emb-source":
             self._set_source(event.value)
 
     @on(Board.Clicked)
     def _board_clicked(self, event: Board.Clicked) -> None:
-        meta = event.meta
-        if "att_row" in meta and self.attn is not None:
-            self.att_query = int(meta["att_row"])
-            self._render_attention()
-        elif "sm" in meta and self.attn is not None:
-            layer, head = (int(x) for x in str(meta["sm"]).split(","))
-            self.att_layer = layer
-            if head < self.attn.n_head:
-                self.att_head, self.att_mode = head, "head"
-            else:
-                self.att_mode = "mean"
-            self._render_attention()
-        elif "lens" in meta and self.lens is not None:
-            layer, pos = (int(x) for x in str(meta["lens"]).split(","))
-            if layer >= 0:
-                self.lens_layer = layer
-            self.lens_pos = pos
-            self._render_lens()
+        if (view := self._current()) is not None:
+            view.clicked(event.meta)
         self._update_status()
 
     def on_resize(self, event: events.Resize) -> None:
@@ -578,206 +430,20 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     # drawing -----------------------------------------------------------------------
 
     def _render_view(self) -> None:
-        {"attention": self._render_attention, "embeddings": self._render_embeddings,
-         "positions": self._render_positions, "lens": self._render_lens,
-         "seq2seq": self.query_one(Seq2SeqView).shown}[self.view]()
-
-    def _width(self) -> int:
-        return max(40, self.size.width or self.app.size.width)
-
-    def _height(self) -> int:
-        switch = self.query_one("#int-switch")
-        return max(8, switch.size.height or (self.app.size.height - 8))
-
-    def _render_attention(self) -> None:
-        main = self.query_one("#int-att-map", Static)
-        side = self.query_one("#int-att-detail", Static)
-        board = self.query_one("#int-att-board", Board)
-        side_board = self.query_one("#int-att-side", Board)
-        error = self._errors.get("attention")
-        if error:
-            _put(main, _message("✗ " + error, _ERROR), message=True)
-            side.update("")
-            self._message_layout_attention()
-            return
-        a = self.attn
-        if a is None:
-            return
-        self.att_layer %= a.n_layer
-        self.att_head %= a.n_head
-        self.att_query = max(0, min(len(a.ids) - 1, self.att_query))
-        wide = self.att_mode == "all"
-        if wide:
-            board.styles.width = "1fr"
-        side_board.set_class(wide, "-hidden")
-        note = f"(the first {a.truncated} tokens are not shown)\n" if a.truncated else ""
-        if wide:
-            text = R.small_multiples(a.weights, self.att_layer,
-                                     None if self.att_mode == "mean" else self.att_head,
-                                     label=note + "every layer (rows) x head (columns); "
-                                     "click one to look closer")
-            _put(main, text)
-            return
-        head = None if self.att_mode == "mean" else self.att_head
-        text = Text(note, style="grey50", no_wrap=True)
-        text.append_text(R.attention_heatmap(a.tokens, a.head(self.att_layer, head),
-                                             query=self.att_query))
-        text.append("\n")
-        text.append_text(R.scale_legend())
-        total = self._width()
-        map_w = max(R.HEATMAP_LEFT + 2 * len(a.ids) + 2, 43)  # 43: the scale legend
-        stacked = map_w + SIDE_MIN > total
-        side_w = total - 2 if stacked else total - map_w - 3  # padding + scrollbar
-        if head is None:
-            detail = R.head_table(a.tokens, a.weights[self.att_layer], self.att_query, side_w)
+        if self.view == "seq2seq":
+            self.query_one(Seq2SeqView).shown()
         else:
-            detail = R.query_detail(a.tokens, a.head(self.att_layer, head),
-                                    a.head_scores(self.att_layer, head), self.att_query,
-                                    side_w, f"layer {self.att_layer} head {head}")
-        side_board.set_class(stacked, "-hidden")
-        if stacked:
-            board.styles.width = "1fr"
-            text.append("\n\n")
-            text.append_text(detail)
-            side.update("")
-        else:
-            board.styles.width = map_w
-            side.update(detail)
-        _put(main, text)
-        self.call_after_refresh(self._scroll_query_into_view)
-
-    def _scroll_query_into_view(self) -> None:
-        if self.attn is None or self.att_mode == "all":
-            return
-        board = self.query_one("#int-att-board", Board)
-        row = 5 + self.att_query  # header lines + the row
-        if row >= board.scroll_y + board.size.height - 1 or row < board.scroll_y + 5:
-            board.scroll_to(y=max(0, row - board.size.height // 2), animate=False)
-
-    def _render_embeddings(self) -> None:
-        body = self.query_one("#int-emb-body", Static)
-        busy = self._busy.get("embeddings")
-        if busy:
-            _put(body, _message(busy), message=True)
-            return
-        if self.emb_source == "lm" and self.lm is None:
-            _put(body, _message("✗ " + self.load_error, _ERROR) if self.load_error
-                 else _message("⏳ Loading the language model…"), message=True)
-            return
-        error = self._errors.get("embeddings")
-        if error:
-            text = Text("✗ " + error, style=_ERROR)
-            if error == svc.MINILM_HINT:
-                text.append("\nPress s for the LM's token table, which is always there.",
-                            "grey50")
-            _put(body, text, message=True)
-            return
-        r = self.emb_result
-        if r is None:
-            _put(body, _message("…", "grey50"), message=True)
-            return
-        body.set_class(False, "-message")
-        width = self._width() - 2
-        if isinstance(r, svc.NeighborResult):
-            if len(r.query) == 3:
-                a, b, c = (q.text for q in r.query)
-                title = f"{a} - {b} + {c} ≈"
-            else:
-                title = f"nearest to {r.query[0].text}"
-            body.update(R.neighbor_list(r, width, title))
-        elif isinstance(r, svc.Projection):
-            body.update(R.scatter(r.labels, r.points, width, self._height() - 2, r.explained))
-        elif isinstance(r, svc.SimilarityMatrix):
-            body.update(R.similarity_table(r, width))
-
-    def _render_positions(self) -> None:
-        main = self.query_one("#int-pos-map", Static)
-        side = self.query_one("#int-pos-chart", Static)
-        error = self._errors.get("positions")
-        if error:
-            _put(main, _message("✗ " + error, _ERROR), message=True)
-            self._message_layout_positions(True)
-            return
-        p = self.positions
-        if p is None:
-            return
-        height = self._height()
-        map_w = max(20, min(p.n + 6, self._width() * 3 // 5))
-        text = Text(f"cosine similarity of position vectors 0..{p.n - 1}\n", style="bold",
-                    no_wrap=True)
-        text.append_text(R.position_map(p.matrix, map_w, height - 1))
-        self._message_layout_positions(False)
-        _put(main, text)
-        side_w = max(16, self._width() - map_w - 4)
-        side.update(R.distance_chart(p.by_distance, side_w, min(12, height)))
-
-    def _render_lens(self) -> None:
-        table = self.query_one("#int-lens-table", Static)
-        detail = self.query_one("#int-lens-detail", Static)
-        error = self._errors.get("lens")
-        if error:
-            _put(table, _message("✗ " + error, _ERROR), message=True)
-            detail.update("")
-            return
-        lens = self.lens
-        if lens is None:
-            return
-        self.lens_layer = max(0, min(len(lens.layers) - 1, self.lens_layer))
-        self.lens_pos = max(0, min(len(lens.ids) - 1, self.lens_pos))
-        width = self._width() - 2
-        text = R.lens_table(lens, self.lens_layer, self.lens_pos, width)
-        _put(table, text)
-        detail_text = Text("\n", no_wrap=True)
-        detail_text.append_text(R.lens_detail(lens, self.lens_layer, self.lens_pos, width))
-        detail.update(detail_text)
+            self.lm_view(self.view).draw()
 
     def _update_status(self) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
         view = self.view
         if self.load_state == "loading" and view != "embeddings":
-            t.append(" loading the language model…", _INFO)
-        elif view == "attention" and self.attn is not None:
-            a = self.attn
-            t.append(f" layer {self.att_layer}/{a.n_layer - 1}", _INFO)
-            if self.att_mode == "all":
-                t.append("  all heads", _INFO)
-            else:
-                head = "mean" if self.att_mode == "mean" else f"{self.att_head}/{a.n_head - 1}"
-                t.append(f"  head {head}", _INFO)
-            t.append(f"  query {self.att_query} ", _INFO)
-            t.append(R.token_label(a.tokens[self.att_query], 10).rstrip(), "bold")
-            t.append("  [ ] layer ←→ head ↑↓ query m mode", _HINT)
-        elif view == "embeddings":
-            t.append(" m tool  s source  Enter compute", _HINT)
-            if self.emb_source == "minilm":
-                t.append("   all-MiniLM-L6-v2, 384-d sentence vectors", _INFO)
-            elif self.lm is not None:
-                t.append(f"   token table {self.lm.vocab_size} x {self.lm.model.config.n_embd}",
-                         _INFO)
-        elif view == "positions" and self.positions is not None:
-            t.append(f" positions 0..{self.positions.n - 1} of {self.lm.block_size}", _INFO)
-            t.append("   + / - zoom", _HINT)
-        elif view == "lens" and self.lens is not None:
-            t.append(f" {self.lens.layers[self.lens_layer]}, position {self.lens_pos}", _INFO)
-            t.append("   ↑↓ layer  ←→ position  ✓ = the actual next token", _HINT)
+            t.append(" loading the language model…", INFO)
         elif view == "seq2seq":
-            t.append(" encoder-decoder: dates in words -> ISO 8601", _INFO)
-        elif self.load_error and view != "embeddings":
-            t.append(" no language model", _ERROR)
+            t.append(" encoder-decoder: dates in words -> ISO 8601", INFO)
+        elif self.lm_view(view).status(t):
+            pass
+        elif self.load_error:
+            t.append(" no language model", ERROR)
         self.query_one("#int-status", Static).update(t)
-
-
-def _put(static: Static, renderable: Text, message: bool = False) -> None:
-    """Show a chart (as wide as it is: the board scrolls) or a message (wrapped
-    to the board's width, so a long error is never cut off)."""
-    static.set_class(message, "-message")
-    static.update(renderable)
-
-
-def _split_query(text: str) -> tuple[str, list[str] | None]:
-    """``"China: Russia, banana"`` -> ("China", ["Russia", "banana"]); else (text, None)."""
-    word, sep, rest = text.partition(":")
-    if sep and word.strip() and rest.strip():
-        return word.strip(), svc.parse_words(rest)
-    return text, None
-

@@ -16,6 +16,7 @@ from rich.style import Style
 from rich.text import Text
 
 from genai_tui.textsafe import escape_controls, visible
+from genai_tui.tui.text import fit
 
 # A perceptual sequential ramp (matplotlib's "inferno", 10 stops): dark = 0, yellow = 1.
 RAMP = ("#1b0c41", "#3b0f70", "#5d126e", "#7e2482", "#a52c60", "#cf4446",
@@ -60,22 +61,6 @@ def diverging_color(value: float) -> str:
     v = min(1.0, max(-1.0, value))
     i = int(round((v + 1) / 2 * (len(DIVERGING) - 1)))
     return DIVERGING[i]
-
-
-def fit(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` terminal cells (… marks a cut), padded with spaces."""
-    if width <= 0:
-        return ""
-    if cell_len(text) <= width:
-        return text + " " * (width - cell_len(text))
-    out, used = [], 0
-    for ch in text:
-        w = cell_len(ch)
-        if used + w > width - 1:
-            break
-        out.append(ch)
-        used += w
-    return "".join(out) + "…" + " " * (width - 1 - used)
 
 
 def token_label(token: str, width: int) -> str:

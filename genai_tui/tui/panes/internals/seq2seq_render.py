@@ -15,7 +15,8 @@ from rich.style import Style
 from rich.text import Text
 
 from genai_tui.textsafe import visible
-from genai_tui.tui.panes.internals.render import DIM, LABEL, RAMP, SELECT, TITLE, fit, ramp_color
+from genai_tui.tui.panes.internals.render import DIM, LABEL, RAMP, SELECT, TITLE, ramp_color
+from genai_tui.tui.text import fit
 
 MASKED_COLOR = "#303030"
 """A position the mask forbids (not a weight of 0: it was never computed)."""

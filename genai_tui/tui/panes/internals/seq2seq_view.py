@@ -30,6 +30,7 @@ from textual.worker import get_current_worker
 from genai_tui.errors import UserError
 from genai_tui.service import seq2seq as svc
 from genai_tui.service.runtime import settle_heap
+from genai_tui.tui.pane import describe_error
 from genai_tui.tui.panes.internals import seq2seq_render as R
 from genai_tui.tui.panes.internals.widgets import Board, SafeInput
 
@@ -145,7 +146,7 @@ class Seq2SeqView(Vertical):
             settle_heap()  # the model lives as long as the app: no full collection walks it
             self.post_message(self.Loaded(model))
         except Exception as exc:  # noqa: BLE001 - shown in the view, the app stays up
-            self.post_message(self.Loaded(None, _describe(exc)))
+            self.post_message(self.Loaded(None, describe_error(exc)))
 
     def on_seq2seq_view_loaded(self, message: Loaded) -> None:
         self.model_loading = False
@@ -186,7 +187,7 @@ class Seq2SeqView(Vertical):
         except UserError as exc:
             self.post_message(self.Stepped(serial, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - shown in the view, the app stays up
-            self.post_message(self.Stepped(serial, error=_describe(exc)))
+            self.post_message(self.Stepped(serial, error=describe_error(exc)))
 
     def on_seq2seq_view_stepped(self, message: Stepped) -> None:
         if message.serial != self._serial:
@@ -321,10 +322,3 @@ class Seq2SeqView(Vertical):
                      f"{'greedy' if self.beam == 1 else f'beam {self.beam}'}", _INFO)
             t.append("  [ ] layer ←→ head ↑↓ row m mean b beam / edit", _HINT)
         self.query_one("#s2s-status", Static).update(t)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, UserError):
-        return str(exc)
-    first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

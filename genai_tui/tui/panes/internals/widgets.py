@@ -1,81 +1,16 @@
-"""Small widgets of the Transformer pane."""
+"""Small widgets of the Transformer pane: `Board`, a scrollable chart area that
+leaves the arrow keys to the pane (the choice bars are `tui.widgets.ViewBar`)."""
 
 from __future__ import annotations
 
-from rich.style import Style
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Static
 
 from genai_tui.tui.textbox import SafeInput
 
-__all__ = ["Board", "ChoiceBar", "SafeInput"]
-
-_CHOSEN = Style(bold=True, color="black", bgcolor="#5fafff")
-_OTHER = Style(color="grey70")
-_KEY = Style(color="grey50")
-
-
-class ChoiceBar(Static):
-    """A one-line row of choices (like tabs, one line high); click one to pick it."""
-
-    DEFAULT_CSS = "ChoiceBar { height: 1; width: 1fr; }"
-
-    class Picked(Message):
-        def __init__(self, bar: ChoiceBar, value: str) -> None:
-            super().__init__()
-            self.bar = bar
-            self.value = value
-
-        @property
-        def control(self) -> ChoiceBar:
-            return self.bar
-
-    def __init__(self, choices: list[tuple[str, str, str]], value: str, *, prefix: str = "",
-                 id: str | None = None) -> None:
-        """``choices``: (value, label, key hint) triples."""
-        super().__init__(id=id)
-        self.choices = choices
-        self.value = value
-        self.prefix = prefix
-        self.note = Text()
-
-    def on_mount(self) -> None:
-        self.refresh_bar()
-
-    def set_value(self, value: str) -> None:
-        self.value = value
-        self.refresh_bar()
-
-    def set_note(self, note: Text) -> None:
-        self.note = note
-        self.refresh_bar()
-
-    def refresh_bar(self) -> None:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        if self.prefix:
-            t.append(self.prefix, _KEY)
-        for value, label, key in self.choices:
-            meta = Style(meta={"choice": value})
-            t.append(" ", meta)
-            if key:
-                t.append(key, (_CHOSEN if value == self.value else _KEY) + meta)
-            t.append(f" {label} ", (_CHOSEN if value == self.value else _OTHER) + meta)
-        if self.note:
-            t.append("  ")
-            t.append_text(self.note)
-        self.update(t)
-
-    def on_click(self, event: events.Click) -> None:
-        value = event.style.meta.get("choice")
-        if value is not None:
-            event.stop()
-            self.set_value(value)
-            self.post_message(self.Picked(self, value))
-
+__all__ = ["Board", "SafeInput"]
 
 class Board(VerticalScroll, inherit_bindings=False):
     """A scrollable area that leaves the arrow keys to the pane (they move the

@@ -158,3 +158,14 @@ def replay_bytes_map(steps: Sequence[svc.ReplayStep], text_bytes: bytes) -> dict
         if left in known and right in known:
             known[step.new_id] = known[left] + known[right]
     return known
+
+
+def formed_text(head: Text, name: str, kind: tuple[str, bool], token_id: int,
+                data: bytes) -> Text:
+    """``head`` (what the token is) over how BPE formed it; ``kind`` is the
+    tokenizer's (kind, has merges). Looks merges up: call it in a worker."""
+    text = Text()
+    text.append_text(head)
+    text.append("\n")
+    text.append_text(describe_merge(name, kind[0], token_id, data, has_merges=kind[1]))
+    return text

@@ -1,7 +1,8 @@
 """What the token views show, and how tokens flow into lines.
 
 Pure Python (no Textual): built in worker threads for texts of any size, then
-handed to a `TokenView`, which renders only the lines on screen.
+handed to a `TokenView`, which renders only the lines on screen. `char_span`
+says which characters of the text a token covers (the text box marks them).
 """
 
 from __future__ import annotations
@@ -128,3 +129,28 @@ def line_of(starts: Sequence[int], index: int) -> int:
         else:
             hi = mid - 1
     return lo
+
+
+def char_span(starts: list[int], index: int, data: bytes, text_length: int) -> tuple[int, int]:
+    """The characters token ``index`` covers: from its start (the character
+    holding its first byte) over the characters its bytes begin, never past
+    the next token's start (a tokenizer that drops spaces, e.g. WordPiece,
+    leaves them unmarked); a token that ends inside a character shares that
+    character with the next token."""
+    start = starts[index]
+    inside = bool(data) and data[0] & 0xC0 == 0x80
+    end = start + sum(1 for b in data if b & 0xC0 != 0x80) + (1 if inside else 0)
+    if index + 1 < len(starts) and starts[index + 1] > start:
+        end = min(end, starts[index + 1] + (1 if _ends_inside_character(data) else 0))
+    return start, min(max(end, start + 1), text_length)
+
+
+def _ends_inside_character(data: bytes) -> bool:
+    """True when ``data``'s last UTF-8 character is missing continuation bytes."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte & 0xC0 != 0x80:  # the last lead (or ASCII) byte
+            need = 1 if byte < 0x80 else 2 if byte >= 0xC0 and byte < 0xE0 else \
+                3 if byte >= 0xE0 and byte < 0xF0 else 4 if byte >= 0xF0 else 1
+            return back < need
+    return False

@@ -1,12 +1,17 @@
 """The tokenizer explorer: see text become tokens, compare tokenizers,
-replay BPE merges, browse a vocabulary."""
+replay BPE merges, browse a vocabulary.
+
+This file owns the pane: the toolbar (tokenizer menus, compare), the text box
+and its debounce, the tokenize workers feeding the token views and stats bars,
+the selected token's detail, and the view switch. The replay and vocabulary
+views (`replay_view.py`, `vocab_view.py`) own their workers; the pane tells
+them the text and tokenizer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from functools import partial
-from time import perf_counter
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -15,29 +20,21 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widget import Widget
-from textual.widgets import Button, Checkbox, ContentSwitcher, DataTable, Input, Select, Static
+from textual.widgets import Button, Checkbox, ContentSwitcher, Select, Static
 from textual.worker import get_current_worker
 
-from genai_tui.errors import UserError
 from genai_tui.service import tokenize as svc
-from genai_tui.service.runtime import gc_paused
 from genai_tui.tui.pane import Pane
-from genai_tui.tui.panes.tokenizer.explain import (
-    chip,
-    describe_merge,
-    describe_token,
-    hex_bytes,
-    replay_bytes_map,
-    token_bytes,
-    ui,
-)
-from genai_tui.tui.panes.tokenizer.layout import Cancelled, TokenCells
+from genai_tui.tui.panes.tokenizer.explain import describe_token, formed_text, ui
+from genai_tui.tui.panes.tokenizer.layout import char_span
 from genai_tui.tui.panes.tokenizer.registry_screen import RegistryScreen
-from genai_tui.tui.panes.tokenizer.replay_view import ReplayView
+from genai_tui.tui.panes.tokenizer.replay_view import REPLAY_CHARS, ReplayView
 from genai_tui.tui.panes.tokenizer.safe_text_area import SafeTextArea
+from genai_tui.tui.panes.tokenizer.stats import StatsBar
 from genai_tui.tui.panes.tokenizer.token_view import TokenView
-from genai_tui.tui.panes.tokenizer.vocab_view import VOCAB_LIMIT, VocabView
+from genai_tui.tui.panes.tokenizer.tokenizer_select import LOADING, TokenizerSelect
+from genai_tui.tui.panes.tokenizer.tokens_column import TokensColumn
+from genai_tui.tui.panes.tokenizer.vocab_view import VocabView
 
 SAMPLE_TEXT = (
     "I want to learn Generative AI.\n"
@@ -48,149 +45,14 @@ SAMPLE_TEXT = (
     "Numbers 1234567, emoji 🙂, café, naïve, 東京"
 )
 
-REPLAY_CHARS = min(2_000, getattr(svc, "REPLAY_MAX_CHARS", 2_000))
-"""The replay runs on the first this-many characters (each step keeps the
-whole token sequence, and the merge loop is plain Python)."""
-
 BIG_TEXT = 100_000
 """Above this many characters, wait longer after the last keystroke."""
-
-LOADING = ""
-"""Select value while the registry loads."""
 
 PREFERRED = ("genai-bpe", "cl100k_base", "o200k_base", "char", "byte")
 
 
-def char_span(starts: list[int], index: int, data: bytes, text_length: int) -> tuple[int, int]:
-    """The characters token ``index`` covers: from its start (the character
-    holding its first byte) over the characters its bytes begin, never past
-    the next token's start (a tokenizer that drops spaces, e.g. WordPiece,
-    leaves them unmarked); a token that ends inside a character shares that
-    character with the next token."""
-    start = starts[index]
-    inside = bool(data) and data[0] & 0xC0 == 0x80
-    end = start + sum(1 for b in data if b & 0xC0 != 0x80) + (1 if inside else 0)
-    if index + 1 < len(starts) and starts[index + 1] > start:
-        end = min(end, starts[index + 1] + (1 if _ends_inside_character(data) else 0))
-    return start, min(max(end, start + 1), text_length)
-
-
-def _ends_inside_character(data: bytes) -> bool:
-    """True when ``data``'s last UTF-8 character is missing continuation bytes."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte & 0xC0 != 0x80:  # the last lead (or ASCII) byte
-            need = 1 if byte < 0x80 else 2 if byte >= 0xC0 and byte < 0xE0 else \
-                3 if byte >= 0xE0 and byte < 0xF0 else 4 if byte >= 0xF0 else 1
-            return back < need
-    return False
-
-
 def _worker_cancelled() -> bool:
     return get_current_worker().is_cancelled
-
-
-@dataclass(frozen=True)
-class Counts:
-    """What the stats bar shows for one tokenization."""
-
-    name: str
-    count: int
-    chars: int
-    bytes: int
-    seconds: float
-
-    @property
-    def chars_per_token(self) -> float:
-        return self.chars / self.count if self.count else 0.0
-
-
-class StatsBar(Widget):
-    """Counts for one token view: tokens, characters, bytes, chars/token."""
-
-    show_timing: ClassVar[bool] = True
-    """Show how long tokenizing took (snapshot tests turn it off)."""
-
-    DEFAULT_CSS = """
-    StatsBar { height: 1; padding: 0 1; background: $boost; }
-    StatsBar.-error { color: $text-error; }
-    """
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._state: tuple[str, Any] = ("message", "loading tokenizers…")
-
-    def show_result(self, result: Counts, versus: Counts | None = None) -> None:
-        """Show the counts; ``versus`` (the other side in compare mode) adds
-        how many more or fewer tokens this tokenizer needs."""
-        self._state = ("result", (result, versus))
-        self.remove_class("-error")
-        self.refresh()
-
-    def show_message(self, message: str, error: bool = False) -> None:
-        self._state = ("message", message)
-        self.set_class(error, "-error")
-        self.refresh()
-
-    def render(self) -> Text:
-        kind, value = self._state
-        if kind == "message":
-            return Text(ui(value), no_wrap=True, overflow="ellipsis")
-        result, versus = value
-        wide = self.size.width >= 70
-        out = Text(no_wrap=True, overflow="ellipsis")
-        if wide:
-            out.append(f"{ui(result.name)} · ", style="bold")
-        out.append(f"{result.count:,}", style="bold")
-        out.append(" tokens" if wide else " tok")
-        if versus is not None and versus.count:
-            change = (result.count - versus.count) / versus.count * 100
-            out.append(f" ({change:+.0f}%)", style="green" if change < 0 else "yellow")
-        out.append(" · ")
-        out.append(f"{result.chars_per_token:.2f}", style="bold")
-        out.append(" chars/token" if wide else " ch/tok")
-        out.append(" · ")
-        out.append(f"{result.chars:,}", style="bold")
-        out.append(" chars" if wide else " ch")
-        out.append(" · ")
-        out.append(f"{result.bytes:,}", style="bold")
-        out.append(" bytes" if wide else " B")
-        if wide and self.show_timing:
-            out.append(f" · {result.seconds * 1000:,.0f} ms", style="dim")
-        return out
-
-
-class TokenizerSelect(Select[str]):
-    """A Select of the registry; unavailable tokenizers are listed but
-    disabled (their reasons are in the tokenizer list, `ctrl+l`)."""
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(
-            [(Text("loading…", style="dim"), LOADING)], allow_blank=False, compact=True, id=id
-        )
-        self.disabled_indices: list[int] = []
-
-    def set_tokenizers(self, infos: list[svc.TokenizerInfo]) -> None:
-        options: list[tuple[Text, str]] = []
-        self.disabled_indices = []
-        for n, info in enumerate(infos):
-            if info.available:
-                options.append((Text(ui(info.name)), info.name))
-            else:
-                options.append((Text(f"{ui(info.name)} (n/a)", style="dim strike"), info.name))
-                self.disabled_indices.append(n)
-        self.set_options(options)
-
-    def _setup_options_renderables(self) -> None:
-        super()._setup_options_renderables()
-        try:
-            from textual.widgets._select import SelectOverlay
-
-            overlay = self.query_one(SelectOverlay)
-            for index in self.disabled_indices:
-                overlay.disable_option_at_index(index)
-        except Exception:  # private API moved: the pane refuses them on change
-            pass
 
 
 class TokenizerPane(Pane):
@@ -273,63 +135,11 @@ words end up as one token, rare words as several.
             self.infos = infos
             self.error = error
 
-    class Tokenized(Message):
-        def __init__(
-            self,
-            side: str,
-            version: int,
-            name: str,
-            counts: Counts,
-            cells: TokenCells,
-            starts: list[int],
-            text_length: int,
-        ) -> None:
-            super().__init__()
-            self.side = side
-            self.version = version
-            self.name = name
-            self.counts = counts
-            self.cells = cells
-            self.starts = starts
-            """Character offset where each token starts (from the service)."""
-            self.text_length = text_length
-
-    class Failed(Message):
-        """A worker's call failed; ``what`` is "tokens-a", "replay", ..."""
-
-        def __init__(self, what: str, version: int, name: str, message: str) -> None:
-            super().__init__()
-            self.what = what
-            self.version = version
-            self.name = name
-            self.message = ui(message)
-
-    class ReplayReady(Message):
-        def __init__(
-            self,
-            version: int,
-            name: str,
-            steps: list[svc.ReplayStep],
-            known: dict[int, bytes],
-            truncated_from: int,
-        ) -> None:
-            super().__init__()
-            self.version = version
-            self.name = name
-            self.steps = steps
-            self.known = known
-            self.truncated_from = truncated_from
-
-    class VocabReady(Message):
-        def __init__(self, key: tuple[str, str], rows: list[tuple[int, bytes]]) -> None:
-            super().__init__()
-            self.key = key
-            self.rows = rows
-
     class DetailReady(Message):
-        def __init__(self, target: str, key: tuple[Any, ...], text: Text) -> None:
+        """How the selected token was formed (the merge lookup)."""
+
+        def __init__(self, key: tuple[Any, ...], text: Text) -> None:
             super().__init__()
-            self.target = target
             self.key = key
             self.text = text
 
@@ -341,14 +151,9 @@ words end up as one token, rare words as several.
         self.compare = False
         self.view = "tokens"
         self.text_version = 0
-        self.results: dict[str, TokenizerPane.Tokenized | None] = {"a": None, "b": None}
+        self.results: dict[str, TokensColumn.Tokenized | None] = {"a": None, "b": None}
         self._debounce: Timer | None = None
-        self._vocab_debounce: Timer | None = None
-        self._replay_key: tuple[int, str] | None = None
-        self._replay_wanted: tuple[int, str] | None = None
-        self._vocab_key: tuple[str, str] | None = None
         self._detail_key: tuple[Any, ...] | None = None
-        self._vocab_detail_key: tuple[Any, ...] | None = None
         self._selected_side = "a"
 
     def compose(self) -> ComposeResult:
@@ -374,12 +179,8 @@ words end up as one token, rare words as several.
         with ContentSwitcher(initial="tok-view-tokens", id="tok-views"):
             with Vertical(id="tok-view-tokens"):
                 with Horizontal(id="tok-columns"):
-                    with Vertical(id="tok-col-a", classes="tok-col"):
-                        yield StatsBar(id="tok-stats-a")
-                        yield TokenView(empty_text="(tokenizing…)", id="tok-tokens-a")
-                    with Vertical(id="tok-col-b", classes="tok-col"):
-                        yield StatsBar(id="tok-stats-b")
-                        yield TokenView(empty_text="(tokenizing…)", id="tok-tokens-b")
+                    yield TokensColumn("a", id="tok-col-a", classes="tok-col")
+                    yield TokensColumn("b", id="tok-col-b", classes="tok-col")
                 yield Static(
                     Text("Select a token (Tab to the tokens, then ←/→, or click one) to see "
                          "its id, bytes and how BPE formed it."),
@@ -447,7 +248,7 @@ words end up as one token, rare words as several.
     @property
     def busy(self) -> bool:
         """Work pending: a debounce timer or a worker of this pane or its views."""
-        if self._debounce is not None or self._vocab_debounce is not None:
+        if self._debounce is not None or self.query_one(VocabView).pending:
             return True
         mine = {self, *self.query("*")}
         return any(
@@ -499,44 +300,9 @@ words end up as one token, rare words as several.
         name = self.tokenizer(side)
         if name == LOADING:
             return
-        text = self.text
-        version = self.text_version
-        self.query_one(f"#tok-stats-{side}", StatsBar).show_message(
-            f"{name}: tokenizing {len(text):,} characters…"
-        )
-        self._run(
-            partial(self._tokenize_job, side, version, name, text),
-            group=f"tok-tokenize-{side}", description=f"tokenize with {name}",
-        )
+        self.query_one(f"#tok-col-{side}", TokensColumn).start(name, self.text, self.text_version)
 
-    def _tokenize_job(self, side: str, version: int, name: str, text: str) -> None:
-        started = perf_counter()
-        try:
-            with gc_paused():
-                result = svc.tokenize(text, name)
-                if _worker_cancelled():
-                    return
-                tokens = result.tokens
-                ids = [t.id for t in tokens]
-                starts = [t.start for t in tokens]
-                cells = TokenCells.build(ids, [t.bytes for t in tokens], _worker_cancelled)
-                counts = Counts(name, len(tokens), result.chars, result.bytes, 0.0)
-                # Keep plain lists, not a million TokenInfo objects: every
-                # later full garbage collection would have to walk them.
-                del tokens, result
-        except Cancelled:
-            return
-        except Exception as exc:  # shown in the stats bar; the pane stays alive
-            message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            self.post_message(self.Failed(f"tokens-{side}", version, name, message))
-            return
-        counts = replace(counts, seconds=perf_counter() - started)
-        if not _worker_cancelled():
-            self.post_message(
-                self.Tokenized(side, version, name, counts, cells, starts, len(text))
-            )
-
-    def on_tokenizer_pane_tokenized(self, event: Tokenized) -> None:
+    def on_tokens_column_tokenized(self, event: TokensColumn.Tokenized) -> None:
         if event.version != self.text_version or event.name != self.tokenizer(event.side):
             return
         self.results[event.side] = event
@@ -547,10 +313,8 @@ words end up as one token, rare words as several.
         if view.cursor >= 0 and self._selected_side == event.side:
             self._show_token_detail(event.side, view.cursor, highlight=False)
         if event.side == "a":
-            replay = self.query_one(ReplayView)
-            if (replay.steps and self._replay_key == (event.version, event.name)
-                    and len(self.text) <= REPLAY_CHARS):
-                replay.set_final_ids(event.cells.ids)
+            self.query_one(ReplayView).tokens_ready(event.version, event.name, event.cells.ids,
+                                                   len(self.text) <= REPLAY_CHARS)
 
     def _show_stats(self) -> None:
         a, b = self.results["a"], self.results["b"]
@@ -562,23 +326,15 @@ words end up as one token, rare words as several.
                     other.counts if both and side == "b" and other is not None else None,
                 )
 
-    def on_tokenizer_pane_failed(self, event: Failed) -> None:
-        if event.what.startswith("tokens-"):
-            side = event.what[-1]
-            if event.version != self.text_version or event.name != self.tokenizer(side):
-                return
-            self.results[side] = None
-            self.query_one(f"#tok-stats-{side}", StatsBar).show_message(
-                f"{event.name}: {event.message}", error=True
-            )
-            self.query_one(f"#tok-tokens-{side}", TokenView).set_cells(None)
-        elif event.what == "replay":
-            self.query_one(ReplayView).show_message(
-                Text(f"{ui(event.name)}: {event.message}", style="italic")
-            )
-        elif event.what == "vocab":
-            self._vocab_key = None  # let the same search run again
-            self.query_one(VocabView).show_message(Text(f"{ui(event.name)}: {event.message}"))
+    def on_tokens_column_failed(self, event: TokensColumn.Failed) -> None:
+        side = event.what[-1]
+        if event.version != self.text_version or event.name != self.tokenizer(side):
+            return
+        self.results[side] = None
+        self.query_one(f"#tok-stats-{side}", StatsBar).show_message(
+            f"{event.name}: {event.message}", error=True
+        )
+        self.query_one(f"#tok-tokens-{side}", TokenView).set_cells(None)
         self.notify(event.message, title=ui(event.name), severity="error", markup=False)
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -630,32 +386,23 @@ words end up as one token, rare words as several.
         self._detail_key = key
         kind = self._kind(shown.name)
         self._run(
-            partial(self._detail_job, "tokens", key, head, shown.name, kind, token_id, data),
+            partial(self._detail_job, key, head, shown.name, kind, token_id, data),
             group="tok-detail", description="merge info",
         )
         if highlight:
             self._highlight_in_text(shown, index)
 
-    def _detail_job(
-        self, target: str, key: tuple[Any, ...], head: Text, name: str,
-        kind: tuple[str, bool], token_id: int, data: bytes,
-    ) -> None:
-        merge = describe_merge(name, kind[0], token_id, data, has_merges=kind[1])
-        if _worker_cancelled():
-            return
-        text = Text()
-        text.append_text(head)
-        text.append("\n")
-        text.append_text(merge)
-        self.post_message(self.DetailReady(target, key, text))
+    def _detail_job(self, key: tuple[Any, ...], head: Text, name: str,
+                    kind: tuple[str, bool], token_id: int, data: bytes) -> None:
+        text = formed_text(head, name, kind, token_id, data)
+        if not _worker_cancelled():
+            self.post_message(self.DetailReady(key, text))
 
     def on_tokenizer_pane_detail_ready(self, event: DetailReady) -> None:
-        if event.target == "tokens" and event.key == self._detail_key:
+        if event.key == self._detail_key:
             self.query_one("#tok-detail", Static).update(event.text)
-        elif event.target == "vocab" and event.key == self._vocab_detail_key:
-            self.query_one(VocabView).show_detail(event.text)
 
-    def _highlight_in_text(self, shown: Tokenized, index: int) -> None:
+    def _highlight_in_text(self, shown: TokensColumn.Tokenized, index: int) -> None:
         """Mark the token's characters in the text area."""
         if shown.version != self.text_version:
             return
@@ -700,7 +447,7 @@ words end up as one token, rare words as several.
         if self.view == "replay":
             self._start_replay()
         elif self.view == "vocab":
-            self._start_vocab(immediate=True)
+            self._start_vocab()
 
     def action_toggle_compare(self) -> None:
         checkbox = self.query_one("#tok-compare", Checkbox)
@@ -745,77 +492,9 @@ words end up as one token, rare words as several.
         name = self.tokenizer("a")
         if name == LOADING:
             return
-        key = (self.text_version, name)
-        if key == self._replay_key or key == self._replay_wanted:
-            return
-        self._replay_wanted = key
-        text = self.text
-        replay = self.query_one(ReplayView)
-        info = self.infos.get(name)
-        if info is not None and not getattr(info, "has_merges", True):
-            self._replay_key = key
-            self._replay_wanted = None
-            bpe = ", ".join(n for n, i in self.infos.items()
-                            if i.available and getattr(i, "has_merges", False))
-            replay.show_message(Text(
-                f"{ui(name)} has no merges to replay: it is a {ui(info.kind)} tokenizer. "
-                f"Pick a BPE tokenizer ({ui(bpe) or 'none available'}) in the menu above "
-                "or with F8.", style="italic",
-            ))
-            return
-        if not replay.steps:
-            replay.show_message(
-                Text(f"Replaying {ui(name)}'s merges on your text…", style="italic")
-            )
-        self._run(
-            partial(self._replay_job, key, name, text),
-            group="tok-replay", description=f"replay {name} merges",
-        )
-
-    def _replay_job(self, key: tuple[int, str], name: str, text: str) -> None:
-        cut = text[:REPLAY_CHARS]
-        try:
-            steps = list(svc.replay(cut, name))
-            if _worker_cancelled():
-                return
-            known = replay_bytes_map(steps, cut.encode("utf-8", "surrogatepass"))
-            for step in steps[-1:]:
-                for token_id in set(step.ids) - known.keys():
-                    found = token_bytes(name, token_id)
-                    if found is not None:
-                        known[token_id] = found
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            self.post_message(self.Failed("replay", key[0], name, message))
-            return
-        if not _worker_cancelled():
-            truncated_from = len(text) if len(text) > len(cut) else 0
-            self.post_message(self.ReplayReady(key[0], name, steps, known, truncated_from))
-
-    def on_tokenizer_pane_replay_ready(self, event: ReplayReady) -> None:
-        key = (event.version, event.name)
-        if key != self._replay_wanted:
-            return
-        replay = self.query_one(ReplayView)
-        if not event.steps:
-            self._replay_key = key
-            replay.show_message(
-                Text(f"{ui(event.name)} has no merges to replay.", style="italic")
-            )
-            return
-        note = ""
-        if event.truncated_from:
-            note = (f"Replaying the first {REPLAY_CHARS:,} of {event.truncated_from:,} "
-                    "characters.")
-        final_ids = None
-        shown = self.results["a"]
-        if (not event.truncated_from and shown is not None and shown.version == event.version
-                and shown.name == event.name):
-            final_ids = shown.cells.ids
-        same_tokenizer = self._replay_key is not None and self._replay_key[1] == event.name
-        replay.set_replay(event.name, event.steps, event.known, note, final_ids,
-                          keep_position=same_tokenizer)
-        self._replay_key = key
+        bpe = [n for n, i in self.infos.items() if i.available and getattr(i, "has_merges", False)]
+        self.query_one(ReplayView).start(name, self.text, self.text_version,
+                                         self.infos.get(name), bpe)
 
     def _replay_view(self) -> ReplayView:
         if self.view != "replay":
@@ -833,66 +512,7 @@ words end up as one token, rare words as several.
 
     # -- vocabulary --------------------------------------------------------------
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id != "vocab-search":
-            return
-        event.stop()
-        if self._vocab_debounce is not None:
-            self._vocab_debounce.stop()
-        self._vocab_debounce = self.set_timer(0.15, self._start_vocab)
-
-    def _start_vocab(self, immediate: bool = False) -> None:
-        self._vocab_debounce = None
+    def _start_vocab(self) -> None:
         name = self.tokenizer("a")
-        if name == LOADING:
-            return
-        query = self.query_one(VocabView).query_text
-        key = (name, query)
-        if key == self._vocab_key:
-            return
-        self._vocab_key = key
-        self._run(partial(self._vocab_job, key), group="tok-vocab", description="search vocab")
-
-    def _vocab_job(self, key: tuple[str, str]) -> None:
-        name, query = key
-        try:
-            rows = [(int(i), bytes(b)) for i, b in svc.vocab(name, query, VOCAB_LIMIT + 1)]
-        except Exception as exc:
-            message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-            self.post_message(self.Failed("vocab", 0, name, message))
-            return
-        if not _worker_cancelled():
-            self.post_message(self.VocabReady(key, rows))
-
-    def on_tokenizer_pane_vocab_ready(self, event: VocabReady) -> None:
-        if event.key != self._vocab_key:
-            return
-        rows = event.rows[:VOCAB_LIMIT]
-        name, query = event.key
-        if not rows:
-            self._vocab_detail_key = None  # a late merge lookup must not fill the detail
-        self.query_one(VocabView).show_rows(name, rows, len(event.rows) > VOCAB_LIMIT, query)
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if (event.data_table.id != "vocab-table" or event.row_key is None
-                or event.row_key.value is None):  # None: a cleared table (cursor_row -1)
-            return
-        event.stop()
-        vocab = self.query_one(VocabView)
-        name = vocab.tokenizer
-        token_id = int(event.row_key.value)
-        data = vocab.rows.get(token_id, b"")
-        head = Text()
-        head.append(f"{ui(name)} ", style="bold")
-        head.append("id ")
-        head.append(str(token_id), style="bold")
-        head.append(" · ")
-        head.append_text(chip(data))
-        head.append(f" · {len(data)} byte{'s' if len(data) != 1 else ''}: ")
-        head.append(hex_bytes(data), style="italic")
-        key = ("vocab", name, token_id)
-        self._vocab_detail_key = key
-        self._run(
-            partial(self._detail_job, "vocab", key, head, name, self._kind(name), token_id, data),
-            group="tok-detail", description="merge info",
-        )
+        if name != LOADING:
+            self.query_one(VocabView).browse(name, self._kind(name))

@@ -1,5 +1,10 @@
 """BPE merge replay: the user's text from raw bytes to final tokens, one
-merge at a time."""
+merge at a time.
+
+Owns its worker (`service.tokenize.replay` on the first `REPLAY_CHARS`
+characters), which runs when the pane calls `start`; a result for a text or
+tokenizer that changed meanwhile is dropped.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,29 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Button, Static
+from textual.worker import get_current_worker
 
+from genai_tui.service import tokenize as svc
 from genai_tui.service.tokenize import ReplayStep
-from genai_tui.tui.panes.tokenizer.explain import CHIP, CHIP_NEW, CHIP_RIGHT, chip, ui
+from genai_tui.tui.pane import describe_error
+from genai_tui.tui.panes.tokenizer.explain import (
+    CHIP,
+    CHIP_NEW,
+    CHIP_RIGHT,
+    chip,
+    replay_bytes_map,
+    token_bytes,
+    ui,
+)
 from genai_tui.tui.panes.tokenizer.layout import TokenCells
 from genai_tui.tui.panes.tokenizer.token_view import TokenView
+
+REPLAY_CHARS = min(2_000, getattr(svc, "REPLAY_MAX_CHARS", 2_000))
+"""The replay runs on the first this-many characters (each step keeps the
+whole token sequence, and the merge loop is plain Python)."""
 
 
 class ReplayView(Vertical, can_focus=True):
@@ -43,6 +64,15 @@ class ReplayView(Vertical, can_focus=True):
 
     index: reactive[int] = reactive(0, init=False)
 
+    class Ready(Message):
+        """The replay worker's steps for (version, name), or why it failed."""
+
+        def __init__(self, key: tuple[int, str], steps: list[ReplayStep],
+                     known: dict[int, bytes], truncated_from: int, error: str = "") -> None:
+            super().__init__()
+            self.key, self.steps, self.known = key, steps, known
+            self.truncated_from, self.error = truncated_from, error
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.steps: list[ReplayStep] = []
@@ -50,6 +80,12 @@ class ReplayView(Vertical, can_focus=True):
         self.tokenizer = ""
         self.note = ""
         self.final_ids: list[int] | None = None
+        self._key: tuple[int, str] | None = None
+        """(text version, tokenizer) of the replay shown."""
+        self._wanted: tuple[int, str] | None = None
+        """(text version, tokenizer) of the replay being computed."""
+        self._tokens: tuple[int, str, list[int]] | None = None
+        """The encoder's latest output: (text version, tokenizer, ids)."""
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="replay-bar"):
@@ -60,6 +96,86 @@ class ReplayView(Vertical, can_focus=True):
             yield Static("", id="replay-pos")
         yield Static(Text("Show this view to replay the merges on your text."), id="replay-merge")
         yield TokenView(selectable=False, empty_text="(no replay yet)", id="replay-tokens")
+
+    # -- the worker ---------------------------------------------------------
+
+    def start(self, name: str, text: str, version: int, info: svc.TokenizerInfo | None,
+              bpe_names: list[str]) -> None:
+        """Replay ``name``'s merges on ``text`` (version ``version`` of the pane's
+        text) unless that replay is shown or on its way; ``bpe_names`` are
+        suggested when ``name`` has no merges."""
+        key = (version, name)
+        if key == self._key or key == self._wanted:
+            return
+        self._wanted = key
+        if info is not None and not getattr(info, "has_merges", True):
+            self._key, self._wanted = key, None
+            self.show_message(Text(
+                f"{ui(name)} has no merges to replay: it is a {ui(info.kind)} tokenizer. "
+                f"Pick a BPE tokenizer ({ui(', '.join(bpe_names)) or 'none available'}) "
+                "in the menu above or with F8.", style="italic",
+            ))
+            return
+        if not self.steps:
+            self.show_message(Text(f"Replaying {ui(name)}'s merges on your text…",
+                                   style="italic"))
+        self.run_worker(lambda: self._replay_job(key, text), thread=True, exclusive=True,
+                        group="tok-replay", exit_on_error=False,
+                        description=f"replay {name} merges")
+
+    def _replay_job(self, key: tuple[int, str], text: str) -> None:
+        worker = get_current_worker()
+        name = key[1]
+        cut = text[:REPLAY_CHARS]
+        try:
+            steps = list(svc.replay(cut, name))
+            if worker.is_cancelled:
+                return
+            known = replay_bytes_map(steps, cut.encode("utf-8", "surrogatepass"))
+            for step in steps[-1:]:
+                for token_id in set(step.ids) - known.keys():
+                    found = token_bytes(name, token_id)
+                    if found is not None:
+                        known[token_id] = found
+        except Exception as exc:  # noqa: BLE001 - shown in the view, the pane stays alive
+            self.post_message(self.Ready(key, [], {}, 0, ui(describe_error(exc))))
+            return
+        if not worker.is_cancelled:
+            truncated_from = len(text) if len(text) > len(cut) else 0
+            self.post_message(self.Ready(key, steps, known, truncated_from))
+
+    def on_replay_view_ready(self, event: Ready) -> None:
+        event.stop()
+        if event.key != self._wanted:
+            return
+        version, name = event.key
+        if event.error:
+            self.show_message(Text(f"{ui(name)}: {event.error}", style="italic"))
+            self.notify(event.error, title=ui(name), severity="error", markup=False)
+            return
+        if not event.steps:
+            self._key = event.key
+            self.show_message(Text(f"{ui(name)} has no merges to replay.", style="italic"))
+            return
+        note = ""
+        if event.truncated_from:
+            note = (f"Replaying the first {REPLAY_CHARS:,} of {event.truncated_from:,} "
+                    "characters.")
+        final_ids = None
+        if not event.truncated_from and self._tokens is not None \
+                and self._tokens[:2] == event.key:
+            final_ids = self._tokens[2]
+        same_tokenizer = self._key is not None and self._key[1] == name
+        self.set_replay(name, event.steps, event.known, note, final_ids,
+                        keep_position=same_tokenizer)
+        self._key = event.key
+
+    def tokens_ready(self, version: int, name: str, ids: list[int], whole_text: bool) -> None:
+        """The encoder tokenized version ``version`` with ``name`` (``whole_text``: the
+        text fits the replay), so the last step can be checked against its ids."""
+        self._tokens = (version, name, ids)
+        if self.steps and self._key == (version, name) and whole_text:
+            self.set_final_ids(ids)
 
     # -- data -------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from genai_tui.errors import UserError
 from genai_tui.service import vae as svc
 from genai_tui.tui.pane import Export, Pane, describe_error, png_export
 from genai_tui.tui.panes.vae.views import ViewOutput, WalkState, compute_view
-from genai_tui.tui.widgets import ViewBar
+from genai_tui.tui.widgets import ViewBar, numbered
 
 VIEWS: tuple[str, ...] = ("samples", "recon", "interp", "walk", "map", "anomaly", "denoise")
 VIEW_TITLES: dict[str, str] = {
@@ -131,7 +131,8 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self._busy_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
-        yield ViewBar(VIEWS, VIEW_TITLES, SHORT_TITLES, id="vae-bar")
+        yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view, short_titles=SHORT_TITLES,
+                      id="vae-bar")
         with Horizontal(id="vae-body"):
             yield Static(id="vae-image")
             yield Static(id="vae-side")
@@ -144,7 +145,6 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
 
     def on_mount(self) -> None:
         self._apply_narrow()
-        self.query_one(ViewBar).show(self.view, self.size.width or 80)
 
     def on_pane_first_show(self) -> None:
         self.start_loading()
@@ -198,7 +198,6 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
 
     def on_resize(self, event: events.Resize) -> None:
         self._apply_narrow()
-        self.query_one(ViewBar).show(self.view, event.size.width)
         if self._resize_timer is not None:
             self._resize_timer.stop()
         self._resize_timer = self.set_timer(0.15, self.refresh_view)
@@ -208,7 +207,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
     def refresh_view(self) -> None:
         """Recompute the current view in a worker (a newer request replaces an older one)."""
         self._apply_narrow()
-        self.query_one(ViewBar).show(self.view, self.size.width or 80)
+        self.query_one(ViewBar).set_value(self.view)
         if self.load_state != "ready" or not self.models:
             return
         width, height = self.image_area()
@@ -259,7 +258,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
         self.query_one("#vae-side", Static).update(output.side)
 
     def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
-        self.action_set_view(message.view)
+        self.action_set_view(message.value)
 
     # actions -----------------------------------------------------------------
 
