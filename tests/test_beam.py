@@ -149,7 +149,7 @@ def test_steps_show_live_pruned_and_finished_beams(lm) -> None:
 def test_bad_settings_are_user_errors(lm) -> None:
     with pytest.raises(UserError, match="beam width"):
         svc.beam_generate("x", svc.BeamSettings(num_beams=0), lm)
-    with pytest.raises(UserError, match="early stopping"):
+    with pytest.raises(UserError, match="early.stopping"):
         svc.parse_early_stopping("maybe")
     with pytest.raises(UserError, match="context"):
         svc.beam_generate("x " * 40, svc.BeamSettings(max_tokens=60), lm)

@@ -225,6 +225,80 @@ def test_cli_out_of_range_knobs_exit_2_with_one_line(args, fragment, model_dir, 
     assert err.count("\n") == 1 and err.startswith("genai-tui: error:") and fragment in err
 
 
+# -- beam search: generate --beam ----------------------------------------------------
+
+
+def test_cli_beam_json_prints_every_step_and_the_services_ranking(model_dir, lm,
+                                                                   capsys) -> None:
+    from genai_tui.service import beam as bs
+
+    code, out, _ = run(["generate", "def f(x):", "--model", str(model_dir), "--beam", "3",
+                        "-n", "6", "--no-end-at-paragraph", "--length-penalty", "0.5", "--json"],
+                       capsys)
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    steps, summary = lines[:-1], lines[-1]
+    expected = list(bs.beam_updates("def f(x):", bs.BeamSettings(
+        num_beams=3, max_tokens=6, end_at_paragraph=False, length_penalty=0.5), lm))
+    assert [s["step"] for s in steps] == list(range(6)) and steps[-1]["done"]
+    for printed, step in zip(steps, expected, strict=True):
+        for key in ("live", "pruned", "finished", "kept"):
+            assert [b["ids"] for b in printed[key]] == [list(b.ids) for b in getattr(step, key)]
+        assert [b["logprob"] for b in printed["live"]] == pytest.approx(
+            [b.logprob for b in step.live], abs=1e-4)
+        assert all(set(b) >= {"text", "token", "ids", "logprob", "parent"}
+                   for b in printed["live"] + printed["pruned"])
+    assert len(steps[0]["pruned"]) == 3  # 2 x width candidates, width kept
+    assert summary["done"] and summary["stop_reason"] == "length" and summary["steps"] == 6
+    assert summary["early_stopping"] is False and summary["end_at_paragraph"] is False
+    assert [r["ids"] for r in summary["ranking"]] == [list(b.ids) for b in expected[-1].ranking]
+    assert [r["score"] for r in summary["ranking"]] == pytest.approx(
+        [b.score for b in expected[-1].ranking])
+    assert summary["text"] == expected[-1].ranking[0].text
+
+
+def test_cli_beam_text_lists_live_pruned_and_the_final_ranking(model_dir, lm, capsys) -> None:
+    code, out, err = run(["generate", "x = 1", "--model", str(model_dir), "--beam", "2",
+                          "-n", "4", "--no-end-at-paragraph"], capsys)
+    assert code == 0
+    assert err.count("step ") >= 4 and "pruned 2: [" in err and "(+" not in err
+    assert "final ranking (score = log-prob / length ** length-penalty):" in err
+    assert "  1. score" in err and "  2. score" in err
+    assert out.startswith("x = 1")
+
+
+def test_beam_options_come_from_the_knob_registry(capsys) -> None:
+    """One set of names, ranges and defaults: the CLI's options, the pane's beam grid
+    and the service's `BeamSettings` all read `sampling.knobs.BEAM_KNOBS`."""
+    from genai_tui.sampling.knobs import BEAM_KNOBS
+    from genai_tui.service.beam import BeamSettings
+    from genai_tui.tui.panes.generate.knobs import BEAM_SPECS
+
+    code, out, _ = run(["generate", "--help"], capsys)
+    assert code == 0
+    for knob in BEAM_KNOBS:
+        assert knob.option in out
+        assert getattr(BeamSettings(), knob.field) == knob.default
+        spec = next(s for s in BEAM_SPECS if s.field == knob.field)
+        assert (spec.label, spec.help, spec.choices) == (knob.label, knob.help, knob.choices)
+    assert "--no-end-at-paragraph" in out
+    assert [s.field for s in BEAM_SPECS] == ["num_beams", "length_penalty", "early_stopping",
+                                             "max_tokens", "end_at_paragraph"]
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--beam", "65"], "beam width must be a whole number in [1, 64]"),
+    (["--beam", "2", "--length-penalty", "11"], "length penalty must be a number in [-10, 10]"),
+    (["--beam", "2", "--early-stopping", "maybe"], "early-stopping must be one of false, true"),
+    (["--beam", "2", "--backend", "http://127.0.0.1:9/v1"], "local model only"),
+    (["--beam", "2", "-n", "60"], "context"),
+])
+def test_cli_bad_beam_settings_exit_2_with_one_line(args, fragment, model_dir, capsys) -> None:
+    code, out, err = run(["generate", "x", "--model", str(model_dir)] + args, capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err, err
+
+
 def test_cli_missing_model_exits_2(tmp_path, capsys) -> None:
     code, _, err = run(["generate", "x", "--model", str(tmp_path / "none")], capsys)
     assert code == 2 and "does not exist" in err and err.count("\n") == 1

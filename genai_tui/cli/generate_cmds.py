@@ -19,7 +19,14 @@ import typer
 from genai_tui.cli._app import app, train_app
 from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
-from genai_tui.sampling.knobs import KNOBS, knobs_from_values, option_help, validate
+from genai_tui.sampling.knobs import (
+    BEAM_KNOBS,
+    KNOBS,
+    format_value,
+    knobs_from_values,
+    option_help,
+    validate,
+)
 
 
 def _knob_parameters() -> list[inspect.Parameter]:
@@ -49,11 +56,39 @@ def _knob_parameters() -> list[inspect.Parameter]:
     return params
 
 
+def _beam_parameters() -> list[inspect.Parameter]:
+    """One Typer option per beam-search knob of the registry (``--beam N`` switches it on)."""
+    params = []
+    for knob in BEAM_KNOBS:
+        help_text = "Beam search: " + knob.help[0].lower() + knob.help[1:]
+        annotation: object
+        if knob.field == "num_beams":
+            annotation, default = int, 0
+            help_text = (f"Beam search with N beams instead of sampling (0 = off; the pane "
+                         f"starts at {knob.default}). {knob.help} In {knob.range_text()}.")
+        elif knob.kind == "float":
+            annotation, default = float, knob.default
+            help_text += f" In {knob.range_text()}."
+        elif knob.kind == "choice":
+            annotation, default = str, format_value(knob, knob.default)
+            help_text += f" One of {', '.join(name for _, name in knob.choices)}."
+        flag = knob.option
+        if knob.kind == "bool":
+            annotation, default = bool, knob.default
+            flag = f"{flag}/--no-{flag[2:]}"
+        option = typer.Option(default, flag, help=help_text, show_default=True)
+        params.append(inspect.Parameter(knob.field, inspect.Parameter.KEYWORD_ONLY,
+                                        default=option, annotation=annotation))
+    return params
+
+
 def knob_options(func: Callable[..., None]) -> Callable[..., None]:
-    """Give a command taking ``**knob_values`` one option per knob (from the registry)."""
+    """Give a command taking ``**knob_values`` one option per knob and per beam-search
+    knob (from the registry)."""
     signature = inspect.signature(func, eval_str=True)
     base = [p for p in signature.parameters.values() if p.kind != p.VAR_KEYWORD]
-    func.__signature__ = signature.replace(parameters=base + _knob_parameters())  # type: ignore[attr-defined]
+    func.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=base + _knob_parameters() + _beam_parameters())
     return func
 
 
@@ -91,14 +126,7 @@ def generate_cmd(
         1, "--threads", min=1, max=64,
         help="Torch threads (2 is faster on an idle multi-core machine, far slower on a "
         "busy one)."),
-    # -- beam search (genai_tui/cli/beam_cmds.py) --
-    beam: int = typer.Option(
-        0, "--beam", help="Beam search with N beams instead of sampling (0 = off; 1 = greedy)."),
-    length_penalty: float = typer.Option(
-        1.0, "--length-penalty", help="Beam search: score = log-prob / length ** this."),
-    early_stopping: str = typer.Option(
-        "false", "--early-stopping", help="Beam search: true, false or never "
-        "(Hugging Face semantics)."),
+    # the knobs' and beam search's options come from the registry (knob_options)
     **knob_values: object,
 ) -> None:
     """Continue PROMPT with a language model (local, or an OpenAI-compatible server),
@@ -112,14 +140,15 @@ def generate_cmd(
     prompt = text_arg(prompt, "the prompt")
     if not 0 <= top_n <= 100:
         raise UserError(f"--top-n must be in [0, 100], got {top_n}")
+    beam_values = {knob.field: knob_values.pop(knob.field) for knob in BEAM_KNOBS}
     knobs = knobs_from_values(knob_values)
     validate(knobs)  # before loading anything: a bad knob fails fast
-    if beam:
+    if beam_values["num_beams"]:
         if backend.strip().lower() != "local":
             raise UserError("--beam runs on the local model only (servers do not expose beams)")
         from genai_tui.cli.beam_cmds import run_beam
 
-        return run_beam(prompt, beam, length_penalty, early_stopping, knobs.max_tokens,
+        return run_beam(prompt, beam_values, knobs.max_tokens,
                         Path(model) if model else None, as_json, threads)
     generator: TextGenerator = _open_backend(backend, model, api_key, api, extras,
                                              speculative, threads)

@@ -13,6 +13,10 @@ import typer
 from genai_tui.cli._app import app, train_app
 from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
+from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD, format_value
+
+_LENGTH_PENALTY = BEAM_KNOB_BY_FIELD["length_penalty"]
+_EARLY = BEAM_KNOB_BY_FIELD["early_stopping"]
 
 
 def _visible(token: str) -> str:
@@ -27,12 +31,13 @@ def seq2seq_cmd(
                                "('-' reads standard input)."),
     beam: int = typer.Option(
         1, "--beam", "-b", help="Beam width (1 = greedy decoding)."),
+    # names, defaults and help: the knob registry's, as for `generate --beam`
     length_penalty: float = typer.Option(
-        1.0, "--length-penalty", help="Beam score = log-prob / length ** this."),
+        _LENGTH_PENALTY.default, _LENGTH_PENALTY.option,
+        help=f"{_LENGTH_PENALTY.help} In {_LENGTH_PENALTY.range_text()}."),
     early_stopping: str = typer.Option(
-        "false", "--early-stopping",
-        help="true: stop when --beam hypotheses are finished; false: stop when no running "
-        "beam can beat them (heuristic); never: the exact rule (Hugging Face semantics)."),
+        format_value(_EARLY, _EARLY.default), _EARLY.option,
+        help=f"{_EARLY.help} One of {', '.join(name for _, name in _EARLY.choices)}."),
     model_path: Path | None = typer.Option(
         None, "--model", "-m",
         help="A seq2seq model folder (default: the bundled assets/seq2seq)."),

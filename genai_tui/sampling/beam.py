@@ -30,10 +30,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-import torch
+from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD
 
-EARLY_STOPPING = (True, False, "never")
+if TYPE_CHECKING:
+    import torch
+
+EARLY_STOPPING = tuple(value for value, _ in BEAM_KNOB_BY_FIELD["early_stopping"].choices)
 
 
 @dataclass(frozen=True)
@@ -73,19 +77,25 @@ class BeamStep:
     """On the last step: the final hypotheses, best first (``ranking[0]`` is the answer)."""
 
 
-Advance = Callable[[list[int], list[int]], torch.Tensor]
+Advance = Callable[[list[int], list[int]], Any]
+"""(parents, tokens) -> next-token log-probabilities, a (n_beams, vocab) tensor."""
 
 
 def validate(num_beams: int, length_penalty: float, early_stopping: bool | str,
              max_new_tokens: int) -> None:
-    """Raise ValueError for out-of-range settings (services turn it into a UserError)."""
+    """Raise ValueError for out-of-range settings (services turn it into a UserError).
+    The ranges are the knob registry's (`genai_tui.sampling.knobs.BEAM_KNOBS`)."""
     import math
 
-    if not isinstance(num_beams, int) or isinstance(num_beams, bool) or not 1 <= num_beams <= 64:
-        raise ValueError(f"beam width must be a whole number in [1, 64], got {num_beams!r}")
-    if not isinstance(length_penalty, (int, float)) or not math.isfinite(length_penalty) \
-            or abs(length_penalty) > 10:
-        raise ValueError(f"length penalty must be a number in [-10, 10], got {length_penalty!r}")
+    width, penalty = BEAM_KNOB_BY_FIELD["num_beams"], BEAM_KNOB_BY_FIELD["length_penalty"]
+    if not isinstance(num_beams, int) or isinstance(num_beams, bool) \
+            or not width.lo <= num_beams <= width.hi:
+        raise ValueError(f"beam width must be a whole number in {width.range_text()}, "
+                         f"got {num_beams!r}")
+    if not isinstance(length_penalty, (int, float)) or isinstance(length_penalty, bool) \
+            or not math.isfinite(length_penalty) or not penalty.lo <= length_penalty <= penalty.hi:
+        raise ValueError(f"length penalty must be a number in {penalty.range_text()}, "
+                         f"got {length_penalty!r}")
     flag_mismatch = ((early_stopping == 1 and early_stopping is not True)
                      or (early_stopping == 0 and early_stopping is not False))
     if early_stopping not in EARLY_STOPPING or flag_mismatch:
@@ -106,6 +116,8 @@ def beam_search(first_logprobs: torch.Tensor, advance: Advance, *, num_beams: in
             ``max_new_tokens``). With e end tokens, the best ``max(2, 1 + e) * num_beams``
             candidates are scored per step, as Hugging Face does.
     """
+    import torch
+
     validate(num_beams, length_penalty, early_stopping, max_new_tokens)
     K = num_beams
     ends = frozenset(int(i) for i in eos_ids)

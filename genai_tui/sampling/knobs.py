@@ -90,7 +90,7 @@ class KnobDef:
     label: str
     """Short label (the pane's grid cell)."""
     kind: str
-    """float, int, seed, bool, stop or order."""
+    """float, int, seed, bool, stop, order or choice."""
     help: str
     default: object
     """What the CLI and the pane start with."""
@@ -119,6 +119,8 @@ class KnobDef:
     """Prefix in a one-line summary (``T0.80 k40``); empty: the label."""
     shared: bool = False
     """A and B of an A/B pair always share it (same prompt, seed and length)."""
+    choices: tuple[tuple[object, str], ...] = ()
+    """A choice knob's values and how they are written (``(False, "false")``)."""
 
     @property
     def name(self) -> str:
@@ -161,12 +163,38 @@ class KnobDef:
         elif self.kind == "order":
             check_order(value)  # type: ignore[arg-type]
             return
+        elif self.kind == "choice":
+            if choice_index(self, value) is None:
+                raise UserError(f"{self.name} must be one of "
+                                f"{', '.join(t for _, t in self.choices)}, got {value!r}")
+            return
         else:
             return
         low_ok = value > self.lo if self.lo_open else value >= self.lo  # type: ignore[operator]
         if not low_ok or value > self.hi:  # type: ignore[operator]
             raise UserError(f"{self.name} must be in {self.range_text()}{self.off_text()}, "
                             f"got {_num(value)}")
+
+
+def choice_index(knob: KnobDef, value: object) -> int | None:
+    """Where ``value`` is among a choice knob's values (``True`` is not ``1``)."""
+    for i, (v, _) in enumerate(knob.choices):
+        if v is value or (type(v) is type(value) and v == value):
+            return i
+    return None
+
+
+def parse_choice(knob: KnobDef, text: str | object) -> object:
+    """A choice as written (``"never"``, case-insensitive) -> its value; `UserError` if none."""
+    if not isinstance(text, str):
+        knob.check(text)
+        return text
+    written = text.strip().lower()
+    for value, name in knob.choices:
+        if name == written:
+            return value
+    raise UserError(f"{knob.name} must be one of {', '.join(t for _, t in knob.choices)}, "
+                    f"got {text!r}")
 
 
 def _num(x: object) -> str:
@@ -228,6 +256,29 @@ KNOBS: tuple[KnobDef, ...] = (
 """Every knob, in the order the pane's grid shows them."""
 
 KNOB_BY_FIELD: dict[str, KnobDef] = {k.field: k for k in KNOBS}
+
+BEAM_KNOBS: tuple[KnobDef, ...] = (
+    KnobDef("num_beams", "beams", "int",
+            "Beams kept per step: every beam grows by every token, the best survive "
+            "(1 = greedy).",
+            default=4, lo=1, hi=64, step=1, ui_hi=16, flag="--beam"),
+    KnobDef("length_penalty", "len pen", "float",
+            "A finished hypothesis scores log-prob / length ** this: above 0 favours longer "
+            "ones, below 0 shorter.",
+            default=1.0, lo=-10.0, hi=10.0, step=0.1, ui_lo=-3.0, ui_hi=3.0),
+    KnobDef("early_stopping", "early", "choice",
+            "true: stop when as many hypotheses as beams are done; false: when no live beam "
+            "can beat them; never: the exact test.",
+            default=False, choices=((False, "false"), (True, "true"), ("never", "never"))),
+    KnobDef("end_at_paragraph", "para end", "bool",
+            "A hypothesis ends at a token holding a blank line (a document break); off: all "
+            "run max-tokens.",
+            default=True),
+)
+"""Beam search's knobs (`genai_tui.service.beam.BeamSettings` fields, Hugging Face's
+``num_beams``, ``length_penalty``, ``early_stopping``): the CLI's ``generate --beam``
+options and the Generate pane's beam-mode grid (which adds the shared max-tokens)."""
+BEAM_KNOB_BY_FIELD: dict[str, KnobDef] = {k.field: k for k in BEAM_KNOBS}
 SAMPLING_ONLY = frozenset(k.field for k in KNOBS
                           if k.stage in ("temperature", "top-k", "top-p", "min-p", "typical-p"))
 """Knobs that greedy decoding makes irrelevant."""
@@ -346,6 +397,9 @@ def format_value(knob: KnobDef, value: object) -> str:
         return " | ".join(visible(s) for s in value) if value else "none"  # type: ignore[union-attr]
     if knob.kind == "order":
         return format_order(tuple(value))  # type: ignore[arg-type]
+    if knob.kind == "choice":
+        index = choice_index(knob, value)
+        return knob.choices[index][1] if index is not None else str(value)
     if knob.neutral is not None and value == knob.neutral:
         return "off"
     if knob.kind == "int":

@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import KNOBS, Knobs, is_active, replace, validate
 from genai_tui.service import generate as _local
+from genai_tui.service.beam import BeamSettings, BeamUpdate, beam_updates
 from genai_tui.service.generate import PROMPT_SEPARATOR, LanguageModel, TokenStep
 from genai_tui.textsafe import escape_controls
 
@@ -47,6 +48,9 @@ class Capabilities:
     """"local" (we tokenize) or "server-side"."""
     probs_note: str = ""
     """What the probabilities are, or why there are none (shown when they are missing)."""
+    beam_search: bool = False
+    """`TextGenerator.beam_search` works (it needs every live beam's distribution,
+    which no OpenAI-compatible server returns)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,11 @@ class TextGenerator(Protocol):
         """Validate, then stream tokens (`UserError` for bad knobs or a bad prefix)."""
         ...
 
+    def beam_search(self, prompt: str, settings: BeamSettings) -> Iterator[BeamUpdate]:
+        """Validate, then yield one `BeamUpdate` per step (`UserError` for bad settings,
+        or where ``capabilities.beam_search`` is False)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -151,7 +160,7 @@ def resolve_seed(knobs: Knobs) -> tuple[Knobs, list[str]]:
 LOCAL_CAPABILITIES = Capabilities(
     knobs=frozenset(k.field for k in KNOBS), raw_probs=True, processed_probs=True,
     stage_xray=True, token_ids=True, branching="ids", tokenizer="local",
-    probs_note="the model's probabilities, before and after each knob")
+    probs_note="the model's probabilities, before and after each knob", beam_search=True)
 
 
 class LocalGenerator:
@@ -212,6 +221,9 @@ class LocalGenerator:
                                 top_n=top_n, speculative=self.speculative)
         return TokenStream(steps, seed=knobs.seed, notes=prompt_notes + notes,
                            prompt_tokens=count)
+
+    def beam_search(self, prompt: str, settings: BeamSettings) -> Iterator[BeamUpdate]:
+        return beam_updates(prompt, settings, self.lm)
 
     def close(self) -> None:
         pass

@@ -592,5 +592,9 @@ class RemoteGenerator:
                     body.pop(knob.request_field or knob.field, None)
         return RemoteStream(self.config, body, knobs, self._ids, notes, start)
 
+    def beam_search(self, prompt: str, settings: object) -> Iterator[object]:
+        raise UserError("beam search runs on the local model only: an OpenAI-compatible "
+                        "server returns one sequence, not every live beam's distribution")
+
     def close(self) -> None:
         pass

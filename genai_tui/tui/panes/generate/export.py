@@ -13,9 +13,10 @@ from typing import Any
 
 from genai_tui.errors import UserError
 from genai_tui.service import generate as svc
-from genai_tui.tui.panes.generate.runs import Run
+from genai_tui.tui.panes.generate.runs import BeamRun, Run
 
 FORMAT = "genai-tui-generate 1"
+BEAM_FORMAT = "genai-tui-beam 1"
 
 
 def _candidates(cands: list[svc.Candidate]) -> list[dict[str, Any]]:
@@ -49,6 +50,16 @@ def write_runs(path: Path, runs: list[Run], current: Run | None, model: str) -> 
     """Write the runs (the current one first) as one JSON document."""
     ordered = ([current] if current in runs else []) + [r for r in runs if r is not current]
     doc = {"format": FORMAT, "model": model, "runs": [run_record(r) for r in ordered]}
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+def write_beams(path: Path, run: BeamRun, model: str) -> None:
+    """Write a beam search: settings and every step as ``generate --beam --json`` prints it."""
+    from genai_tui.service.beam import update_json
+
+    doc = {"format": BEAM_FORMAT, "model": model, "prompt": run.prompt,
+           "settings": dataclasses.asdict(run.settings), "status": run.status,
+           "steps": [update_json(step) for step in run.steps]}
     path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 

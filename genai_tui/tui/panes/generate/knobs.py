@@ -12,6 +12,7 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -26,6 +27,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from genai_tui.errors import UserError
+from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD, BEAM_KNOBS, KnobDef
 from genai_tui.service.generate import DEFAULT_ORDER, Knobs
 from genai_tui.textsafe import visible
 from genai_tui.tui.textbox import SafeInput
@@ -51,7 +53,7 @@ class KnobSpec:
     field: str
     label: str
     kind: str
-    """float, int, seed, bool, stop or order."""
+    """float, int, seed, bool, stop, order or choice."""
     lo: float = 0.0
     hi: float = 1.0
     step: float = 0.1
@@ -60,8 +62,18 @@ class KnobSpec:
     help: str = ""
     span: int = 1
     """Grid columns the cell takes."""
+    choices: tuple[tuple[object, str], ...] = ()
+    """A choice knob's values and their names (←/→ cycle through them)."""
+
+    def _choice(self, value: object) -> int:
+        for i, (v, _) in enumerate(self.choices):
+            if v is value or (type(v) is type(value) and v == value):
+                return i
+        return 0
 
     def format(self, value: object) -> str:
+        if self.kind == "choice":
+            return self.choices[self._choice(value)][1]
         if self.kind == "bool":
             return "on" if value else "off"
         if self.kind == "seed":
@@ -89,6 +101,8 @@ class KnobSpec:
         """``value`` moved ``steps`` steps (clamped to the knob's range)."""
         if self.kind == "bool":
             return not value if steps else value
+        if self.kind == "choice":
+            return self.choices[(self._choice(value) + steps) % len(self.choices)][0]
         if self.kind == "order":
             orders = [o for _, o in ORDER_PRESETS]
             try:
@@ -112,6 +126,11 @@ class KnobSpec:
     def parse(self, text: str) -> object:
         """A typed value; raises `UserError` with a clear message."""
         text = text.strip()
+        if self.kind == "choice":
+            for value, name in self.choices:
+                if name == text.lower():
+                    return value
+            raise UserError(f"{self.label}: type one of {', '.join(n for _, n in self.choices)}")
         if self.kind == "bool":
             low = text.lower()
             if low in ("on", "true", "yes", "1"):
@@ -171,6 +190,23 @@ KNOBS: tuple[KnobSpec, ...] = (
              help="sampler chain order: ←/→ presets, Enter to type (e.g. pen,k,p,tmp)"),
 )
 SPEC_BY_FIELD = {spec.field: spec for spec in KNOBS}
+
+
+def spec_from_registry(knob: KnobDef) -> KnobSpec:
+    """A knob of the registry (`genai_tui.sampling.knobs`) as the grid shows it."""
+    return KnobSpec(knob.field, knob.label, knob.kind,
+                    knob.ui_lo if knob.ui_lo is not None else knob.lo,
+                    knob.ui_hi if knob.ui_hi is not None else knob.hi,
+                    knob.step, knob.neutral, knob.help, choices=knob.choices)
+
+
+BEAM_SPECS: tuple[KnobSpec, ...] = (
+    *(spec_from_registry(k) for k in BEAM_KNOBS if k.field != "end_at_paragraph"),
+    SPEC_BY_FIELD["max_tokens"],
+    spec_from_registry(BEAM_KNOB_BY_FIELD["end_at_paragraph"]),
+)
+"""Beam mode's grid: width, length penalty, early stopping (the names, ranges and
+help of ``genai-tui generate --beam``), the shared max-tokens, and where hypotheses end."""
 _SAMPLING_ONLY = {"temperature", "top_k", "top_p", "min_p", "typical_p"}
 
 
@@ -270,9 +306,12 @@ class KnobPanel(Widget, can_focus=True):
             self.panel = panel
             self.field_name = field_name
 
-    def __init__(self, knobs: Knobs, *, id: str | None = None) -> None:
+    def __init__(self, knobs: Knobs, *, id: str | None = None,
+                 specs: tuple[KnobSpec, ...] = KNOBS) -> None:
         super().__init__(id=id)
-        self.knobs = knobs
+        self.knobs: Any = knobs
+        """A `Knobs` (sampling) or a `BeamSettings` (beam mode): the fields ``specs`` name."""
+        self.specs = specs
         self.set_name = "A"
         self.honoured: frozenset[str] | None = None
         """Knob fields the back end honours (None: all); the others are struck through."""
@@ -288,7 +327,7 @@ class KnobPanel(Widget, can_focus=True):
         cols = self._columns()
         rows: list[list[int]] = [[]]
         used = 0
-        for i, spec in enumerate(KNOBS):
+        for i, spec in enumerate(self.specs):
             if used + spec.span > cols:
                 rows.append([])
                 used = 0
@@ -299,7 +338,7 @@ class KnobPanel(Widget, can_focus=True):
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
         cols = max(2, width // self.CELL_WIDTH)
         used, rows = 0, 1
-        for spec in KNOBS:
+        for spec in self.specs:
             if used + spec.span > cols:
                 rows += 1
                 used = 0
@@ -319,14 +358,15 @@ class KnobPanel(Widget, can_focus=True):
             if r:
                 out.append("\n")
             for i in row:
-                out.append_text(self._cell(i, cell_w * KNOBS[i].span, focused))
+                out.append_text(self._cell(i, cell_w * self.specs[i].span, focused))
         return out
 
     def _cell(self, index: int, width: int, focused: bool) -> Text:
-        spec = KNOBS[index]
+        spec = self.specs[index]
         value = getattr(self.knobs, spec.field)
         selected = index == self.selected
-        muted = spec.is_neutral(value) or (self.knobs.greedy and spec.field in _SAMPLING_ONLY)
+        muted = spec.is_neutral(value) or (getattr(self.knobs, "greedy", False)
+                                           and spec.field in _SAMPLING_ONLY)
         ignored = self.ignores(spec.field)
         base = Style(meta={"knob": index, "delta": 0})
         label_style = base + Style(color="grey62", strike=ignored)
@@ -369,7 +409,7 @@ class KnobPanel(Widget, can_focus=True):
 
     @property
     def spec(self) -> KnobSpec:
-        return KNOBS[self.selected]
+        return self.specs[min(self.selected, len(self.specs) - 1)]
 
     def ignores(self, field_name: str) -> bool:
         """The back end does not honour this knob (it is still kept and sent nowhere)."""
@@ -379,10 +419,16 @@ class KnobPanel(Widget, can_focus=True):
         self.honoured = honoured
         self.refresh()
 
-    def set_knobs(self, knobs: Knobs, set_name: str) -> None:
+    def set_knobs(self, knobs: Any, set_name: str,
+                  specs: tuple[KnobSpec, ...] | None = None) -> None:
+        """Show ``knobs`` (set "A", "B" or "beam"); ``specs`` switches the grid's knobs."""
         self.knobs = knobs
         self.set_name = set_name
         self.set_class(set_name == "B", "-set-b")
+        if specs is not None and specs is not self.specs:
+            self.specs = specs
+            self.selected = min(self.selected, len(specs) - 1)
+            self.refresh(layout=True)
         self.refresh()
 
     def set_value(self, field_name: str, value: object) -> None:
@@ -391,27 +437,27 @@ class KnobPanel(Widget, can_focus=True):
         self.post_message(self.Changed(self, field_name))
 
     def action_move(self, step: int) -> None:
-        self.selected = (self.selected + step) % len(KNOBS)
+        self.selected = (self.selected + step) % len(self.specs)
 
     def action_change(self, steps: int) -> None:
         spec = self.spec
         if spec.kind == "stop":
             self.action_edit()
             return
-        if spec.kind in ("bool", "order") and abs(steps) > 1:
+        if spec.kind in ("bool", "order", "choice") and abs(steps) > 1:
             steps = 1 if steps > 0 else -1
         value = spec.stepped(getattr(self.knobs, spec.field), steps)
         self.set_value(spec.field, value)
 
     def action_toggle(self) -> None:
-        if self.spec.kind == "bool":
+        if self.spec.kind in ("bool", "choice"):
             self.action_change(1)
         else:
             self.action_edit()
 
     def action_neutral(self) -> None:
         spec = self.spec
-        default = getattr(Knobs(), spec.field)
+        default = getattr(type(self.knobs)(), spec.field)
         neutral = {"bool": False, "stop": (), "order": DEFAULT_ORDER}.get(spec.kind, spec.neutral)
         self.set_value(spec.field, neutral if neutral is not None else default)
 
@@ -449,9 +495,9 @@ class KnobPanel(Widget, can_focus=True):
         delta = int(meta.get("delta", 0))
         if delta:
             self.action_change(delta)
-        elif event.chain >= 2 or KNOBS[index].kind in ("stop",):
+        elif event.chain >= 2 or self.specs[index].kind in ("stop",):
             self.action_edit()
-        elif KNOBS[index].kind == "bool":
+        elif self.specs[index].kind in ("bool", "choice"):
             self.action_change(1)
 
     def _wheel(self, event: events.MouseEvent, steps: int) -> None:

@@ -3,6 +3,10 @@
 The worker thread pulls `TokenStep`s from the service's generator and drops
 them in a queue; a 30 Hz timer on the UI thread moves them onto the screen,
 so the UI never waits on the model and never repaints per token.
+
+Beam mode (F4) swaps the knob grid for beam search's knobs and the outputs for
+a `BeamView`; its worker pulls `BeamUpdate`s from `TextGenerator.beam_search`
+(what ``genai-tui generate --beam`` prints) through the same queue-and-timer path.
 """
 
 from __future__ import annotations
@@ -30,13 +34,16 @@ from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import validate
 from genai_tui.service import generate as svc
 from genai_tui.service.backend import BackendSpec, Capabilities, Prefix, TextGenerator
+from genai_tui.service.beam import BeamSettings
+from genai_tui.service.beam import validate as validate_beam
 from genai_tui.service.runtime import gc_paused, settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.panes.generate import export
-from genai_tui.tui.panes.generate.knobs import KNOBS, KnobPanel
+from genai_tui.tui.panes.generate.beam_view import BeamView
+from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
-from genai_tui.tui.panes.generate.runs import Run, pair_difference
+from genai_tui.tui.panes.generate.runs import BeamRun, Run, pair_difference
 from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
 from genai_tui.tui.textbox import SafeInput
 
@@ -162,6 +169,20 @@ reshapes that distribution, then one token is drawn.
   text itself (the last words' earlier continuation); a guess counts only if
   the sampler picks it anyway, so the text is exactly what plain decoding
   writes, just sooner.
+- **Beam search** (F4, or `m` outside the prompt, switches between sampling
+  and beam search): instead of drawing one token, keep the *width* best
+  partial continuations ("beams") by cumulative log-probability; each step
+  extends every beam by every token and keeps the best, the rest are
+  *pruned*. A continuation that reaches a blank line (or max tokens) is
+  *finished* and scored log-prob / length^*length penalty*; *early stopping*
+  says when to stop (true: once *width* are finished; false/never: when no live
+  beam can beat them). The view shows each step's live beams with their
+  log-probabilities (the token the step added in green, `←2`: the beam it
+  extends), what was pruned, what has finished, and at the end the final
+  ranking. F6 runs one step; ←/→ on the view revisit earlier steps, End
+  follows the newest. The same as `genai-tui generate --beam 4
+  --length-penalty 1 --early-stopping false` (knob names and defaults are
+  shared). Local model only: a server returns one sequence, not every beam.
 - **Back end** (F9): our local model, or any OpenAI-compatible server
   (llama.cpp's server, vLLM, Ollama, `genai-tui serve`): give its URL, list
   its models (Ctrl+L) and connect. The status bar names the model and what
@@ -179,6 +200,8 @@ reshapes that distribution, then one token is drawn.
         Binding("f7", "resume", "Continue"),
         Binding("f8", "ab", "A/B"),
         Binding("f9", "backend", "Back end"),
+        Binding("f4", "beam_mode", "Beam / sample"),
+        Binding("m", "beam_mode", "Switch beam search / sampling", show=False),
         Binding("b", "branch", "Branch at cursor", show=False),
         Binding("n", "step", "Step one token", show=False),
         Binding("s", "stop", "Stop generating", show=False),
@@ -215,6 +238,11 @@ reshapes that distribution, then one token is drawn.
     GeneratePane #gen-outputs { width: 1fr; height: 1fr; }
     GeneratePane #gen-inspector-box { width: auto; height: 1fr; }
     GeneratePane.-no-inspector #gen-inspector-box { display: none; }
+    GeneratePane #gen-beam { display: none; }
+    GeneratePane.-beam #gen-beam { display: block; }
+    GeneratePane.-beam #gen-outputs { display: none; }
+    GeneratePane.-beam #gen-inspector-box { display: none; }
+    GeneratePane.-beam #gen-legend { display: none; }
     """
 
     MODEL_PATH: str | None = None
@@ -281,6 +309,12 @@ reshapes that distribution, then one token is drawn.
         self._alt_step: Any = None
         self._said: set[str] = set()
         """Notes already said in the current drive (A and B say theirs once)."""
+        self.mode = "sample"
+        """"sample" (greedy and the sampler chain) or "beam" (beam search)."""
+        self.beam_settings = BeamSettings(max_tokens=DEFAULT_KNOBS_A.max_tokens)
+        self.beam: BeamRun | None = None
+        self._beam_pending: deque[tuple[BeamRun, Any]] = deque()
+        self._beam_driving: BeamRun | None = None
 
     # layout ------------------------------------------------------------------
 
@@ -296,6 +330,7 @@ reshapes that distribution, then one token is drawn.
                     ("⏭ Step", "gen-step", "One token (F6)"),
                     ("■ Stop", "gen-stop", "Stop (Esc)"),
                     ("A/B", "gen-ab", "A and B side by side (F8)"),
+                    ("Beam", "gen-beam-mode", "Beam search / sampling (F4)"),
                 ):
                     button = Button(label, id=button_id, compact=True, tooltip=tip)
                     button.can_focus = False
@@ -313,6 +348,7 @@ reshapes that distribution, then one token is drawn.
                 yield RunView(id="gen-right")
             with Vertical(id="gen-inspector-box"):
                 yield Inspector(id="gen-inspector")
+            yield BeamView(id="gen-beam")
         with Horizontal(id="gen-bottom"):
             yield TextBar(id="gen-hint")
             yield Legend(id="gen-legend")
@@ -328,6 +364,10 @@ reshapes that distribution, then one token is drawn.
     @property
     def inspector(self) -> Inspector:
         return self.query_one("#gen-inspector", Inspector)
+
+    @property
+    def beam_view(self) -> BeamView:
+        return self.query_one("#gen-beam", BeamView)
 
     @property
     def knob_panel(self) -> KnobPanel:
@@ -398,6 +438,9 @@ reshapes that distribution, then one token is drawn.
             self._pending.clear()
             self.runs, self.current = [], None
             self._show(None)
+            self._beam_pending.clear()
+            self._beam_driving = self.beam = None
+            self.beam_view.set_run(None)
             self.generator.close()
             self._say(f"Now generating with {message.generator.describe()}.", timeout=6)
         self.generator = message.generator
@@ -465,7 +508,8 @@ reshapes that distribution, then one token is drawn.
     def busy(self) -> bool:
         """Loading, generating, or holding tokens not yet on screen."""
         return (self.model_loading or bool(self._driving) or bool(self._pending)
-                or bool(self._live_drives))
+                or bool(self._live_drives) or self._beam_driving is not None
+                or bool(self._beam_pending))
 
     @property
     def vocab_size(self) -> int | None:
@@ -535,6 +579,122 @@ reshapes that distribution, then one token is drawn.
                 pulled += 1
         self.post_message(self.DriveEnded(drive, worker.is_cancelled))
 
+    # beam search ---------------------------------------------------------------
+
+    def _start_beam(self, run: BeamRun, budget: int | None) -> None:
+        """Drive ``run``'s beam search in the worker: ``budget`` steps, or to the end."""
+        self._drive += 1
+        self._live_drives.add(self._drive)
+        run.drive = self._drive
+        run.status = "running"
+        self._beam_driving = run
+        self._fast = False
+        self._run_timer(True)
+        self.beam_view.set_run(run)
+        self._update_status()
+        assert self.generator is not None
+        self._drive_beam(self.generator, run, budget, self._drive)
+
+    @work(thread=True, exclusive=True, group="generate", exit_on_error=False,
+          description="beam search")
+    def _drive_beam(self, generator: TextGenerator, run: BeamRun, budget: int | None,
+                    drive: int) -> None:
+        worker = get_current_worker()
+        # As `_drive_runs`: one torch thread, no cyclic GC, one drive at a time.
+        with torch_threads(1), gc_paused(), self._gen_lock:
+            pulled = 0
+            while not worker.is_cancelled and not run.exhausted \
+                    and (budget is None or pulled < budget):
+                try:
+                    if run.gen is None:
+                        run.gen = generator.beam_search(run.prompt, run.settings)
+                    step = next(run.gen)
+                except StopIteration:
+                    run.exhausted = True
+                    break
+                except Exception as exc:  # noqa: BLE001 - shown in the view, app stays up
+                    run.exhausted = True
+                    self._beam_pending.append((run, exc))
+                    break
+                run.exhausted = step.done
+                self._beam_pending.append((run, step))
+                pulled += 1
+        self.post_message(self.DriveEnded(drive, worker.is_cancelled))
+
+    def _beam_run(self, budget: int | None, new: bool) -> None:
+        """Start a beam search (``new``) or continue the current one."""
+        generator = self.generator
+        assert generator is not None
+        if not generator.capabilities.beam_search:
+            self._say("Beam search runs on the local model only: a server returns one "
+                      "sequence, not every beam's distribution (F9 chooses the back end).",
+                      title="Beam search", severity="error")
+            return
+        run = self.beam
+        if new or run is None or run.exhausted:
+            if budget is None and not new and run is not None and run.exhausted:
+                self._say("This beam search has ended: F5 (or Enter in the prompt) starts "
+                          "another.")
+                return
+            try:
+                validate_beam(self.beam_settings)
+            except UserError as exc:
+                self._say(f"beam search: {exc}", title="Invalid knob", severity="error")
+                return
+            run = BeamRun(prompt=self.prompt, settings=self.beam_settings)
+            self.beam = run
+        self._stop_workers()
+        self._start_beam(run, budget)
+
+    def _beam_ended(self, message: DriveEnded) -> None:
+        run = self.beam
+        if run is None or run.drive != message.drive:
+            return
+        if run.status == "running":
+            if run.error:
+                run.status = "error"
+            elif run.exhausted:
+                run.status = "done"
+            elif message.cancelled:
+                run.status = "stopped"
+            else:
+                run.status = "paused"
+        if self._beam_driving is run:
+            self._beam_driving = None
+        self.beam_view.update_view()
+
+    def action_beam_mode(self) -> None:
+        """Switch between sampling and beam search (the knob grid and the view follow)."""
+        self.action_stop()
+        panel = self.knob_panel
+        if self.mode == "sample":
+            self.mode = "beam"
+            self.beam_settings = dataclasses.replace(self.beam_settings,
+                                                     max_tokens=self.knobs_a.max_tokens)
+            panel.validator = validate_beam
+            panel.set_knobs(self.beam_settings, "beam", specs=BEAM_SPECS)
+            self.beam_view.update_view()
+        else:
+            self.mode = "sample"
+            panel.validator = validate
+            panel.set_knobs(self.knobs_b if self.editing == "B" else self.knobs_a,
+                            self.editing, specs=KNOBS)
+        self.set_class(self.mode == "beam", "-beam")
+        self.query_one("#gen-beam-mode", Button).variant = "success" if self.mode == "beam" \
+            else "default"
+        focused = self.app.focused if self.is_attached else None
+        if focused is None or not focused.display or isinstance(focused, RunView):
+            self.call_after_refresh(self.action_focus_prompt)
+        self._update_status()
+        self._update_hint()
+
+    def _sampling_only(self, what: str) -> bool:
+        """In beam mode, say that ``what`` belongs to sampling (True: refused)."""
+        if self.mode != "beam":
+            return False
+        self._say(f"{what} is for sampling: F4 switches back from beam search.", timeout=4)
+        return True
+
     def on_generate_pane_notes(self, message: Notes) -> None:
         if message.drive != self._drive:
             return
@@ -546,6 +706,7 @@ reshapes that distribution, then one token is drawn.
     def on_generate_pane_drive_ended(self, message: DriveEnded) -> None:
         self._live_drives.discard(message.drive)
         self._flush()
+        self._beam_ended(message)
         now = perf_counter()
         for run in self.runs:
             if run.drive != message.drive or run.status != "running":
@@ -586,6 +747,8 @@ reshapes that distribution, then one token is drawn.
 
     def _flush(self) -> None:
         """Move buffered tokens onto the screen (runs on the UI thread, ≤ 30 Hz)."""
+        if self._beam_pending:
+            self._flush_beam()
         if not self._pending:
             return
         touched: set[int] = set()
@@ -621,6 +784,17 @@ reshapes that distribution, then one token is drawn.
                 self._inspected_at = now
                 self._update_inspector()
 
+    def _flush_beam(self) -> None:
+        while self._beam_pending:
+            run, item = self._beam_pending.popleft()
+            if isinstance(item, BaseException):
+                run.error = _describe_generate_error(item)
+                run.status = "error"
+                self._say(run.error, title="Beam search", severity="error")
+            else:
+                run.steps.append(item)
+        self.beam_view.update_view()
+
     # actions -------------------------------------------------------------------
 
     def _new_run(self, name: str, knobs: svc.Knobs) -> Run:
@@ -646,6 +820,10 @@ reshapes that distribution, then one token is drawn.
                 run.restart_from_text()
 
     def action_run(self) -> None:
+        if self.mode == "beam":
+            if self._ready("run"):
+                self._beam_run(None, new=True)
+            return
         if not self._ready("run") or not self._valid(self.knobs_a, "A"):
             return
         self._stop_workers()
@@ -656,7 +834,7 @@ reshapes that distribution, then one token is drawn.
         self._start([run], None)
 
     def action_ab(self) -> None:
-        if not self._ready("ab"):
+        if self._sampling_only("A/B") or not self._ready("ab"):
             return
         knobs_b = _shared(self.knobs_b, self.knobs_a)
         if not self._valid(self.knobs_a, "A") or not self._valid(knobs_b, "B"):
@@ -686,6 +864,9 @@ reshapes that distribution, then one token is drawn.
     def action_step(self) -> None:
         if not self._ready("step"):
             return
+        if self.mode == "beam":
+            self._beam_run(1, new=False)
+            return
         runs = [r for r in self._target() if not r.exhausted]
         if not runs:
             if not self._valid(self.knobs_a, "A"):
@@ -702,6 +883,12 @@ reshapes that distribution, then one token is drawn.
     def action_resume(self) -> None:
         if not self._ready("resume"):
             return
+        if self.mode == "beam":
+            if self.beam is None:
+                self._say("Nothing to continue: press F5 (or Enter in the prompt) to search.")
+                return
+            self._beam_run(None, new=False)
+            return
         runs = [r for r in self._target() if not r.exhausted]
         if not runs:
             self._say("Nothing to continue: press F5 (or Enter in the prompt) to generate.")
@@ -711,6 +898,14 @@ reshapes that distribution, then one token is drawn.
         self._start(runs, None)
 
     def action_stop(self) -> None:
+        beam = self._beam_driving
+        if beam is not None:
+            self._stop_workers()
+            beam.status = "stopped"
+            self._beam_driving = None
+            self._flush()
+            self.beam_view.update_view()
+            self._update_status()
         if not self._driving:
             return
         self._stop_workers()
@@ -724,6 +919,8 @@ reshapes that distribution, then one token is drawn.
         self._refresh_views()
 
     def action_branch(self) -> None:
+        if self._sampling_only("Branching"):
+            return
         view = self._inspected_view()
         if view is None or view.run is None or view.selected_step is None or view.cursor is None:
             self._say("Generate first, then pick a token (←/→ or click) to branch from.")
@@ -750,6 +947,8 @@ reshapes that distribution, then one token is drawn.
         self._start([branch], None)
 
     def action_switch_set(self) -> None:
+        if self._sampling_only("Knob set B"):
+            return
         self.editing = "B" if self.editing == "A" else "A"
         self.knob_panel.set_knobs(self.knobs_b if self.editing == "B" else self.knobs_a,
                                   self.editing)
@@ -757,9 +956,15 @@ reshapes that distribution, then one token is drawn.
 
     def action_greedy(self) -> None:
         panel = self.knob_panel
+        if self.mode == "beam":  # greedy is beam width 1 (and back to the registry's width)
+            width = BeamSettings().num_beams if self.beam_settings.num_beams == 1 else 1
+            panel.set_value("num_beams", width)
+            return
         panel.set_value("greedy", not panel.knobs.greedy)
 
     def action_digits(self) -> None:
+        if self._sampling_only("Probability digits"):
+            return
         self.digits = not self.digits
         for view in (self.left, self.right):
             view.digits = self.digits
@@ -767,9 +972,13 @@ reshapes that distribution, then one token is drawn.
         self._update_hint()
 
     def action_inspector(self) -> None:
+        if self._sampling_only("The candidates panel"):
+            return
         self.toggle_class("-no-inspector")
 
     def action_cycle_run(self, step: int) -> None:
+        if self._sampling_only("Switching runs"):
+            return
         if not self.runs:
             return
         index = self.runs.index(self.current) if self.current in self.runs else 0
@@ -850,6 +1059,9 @@ reshapes that distribution, then one token is drawn.
         self.inspector.show(step, position, self.alt, self.vocab_size)
 
     def _update_status(self) -> None:
+        if self.mode == "beam":
+            self._update_beam_status()
+            return
         text = Text(end="", no_wrap=True, overflow="ellipsis")
         if self.runs:
             for i, run in enumerate(self.runs):
@@ -879,11 +1091,33 @@ reshapes that distribution, then one token is drawn.
             text.append(f"  {difference}", "bold #d7afff")
         self.query_one("#gen-status", StatusBar).set_text(text)
 
+    def _update_beam_status(self) -> None:
+        text = Text(end="", no_wrap=True, overflow="ellipsis")
+        text.append(" beam search ", Style(bold=True, reverse=True, color="#87ff87"))
+        if self.model_loading:
+            text.append(" ⏳ loading model… ", "bold #ffd75f")
+        elif self.model_error:
+            text.append(" ✗ no model ", "bold red")
+        elif self.generator is not None and not self.generator.capabilities.beam_search:
+            text.append(" local model only (F9) ", "bold #ff875f")
+        elif self._beam_driving is not None:
+            text.append(" ● searching ", "bold #5fd75f")
+        else:
+            text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
+        text.append(" F4: sampling", "grey50")
+        self.query_one("#gen-status", StatusBar).set_text(text)
+
     def _update_hint(self) -> None:
         focused = self.app.focused if self.is_attached else None
         self.set_class(isinstance(focused, KnobPanel), "-knob-hint")
         if isinstance(focused, KnobPanel):
             hint = focused.hint()
+        elif isinstance(focused, BeamView):
+            hint = Text("←→ step  Home first  End newest  ↑↓ scroll  F5 search  F6 one step  "
+                        "F4 sampling", "grey62")
+        elif self.mode == "beam":
+            hint = Text("⏎/F5 beam search  F6 one step  Esc stop  F7 continue  F4 sampling  "
+                        "Tab ↓", "grey62")
         elif isinstance(focused, RunView):
             hint = Text("←→ token  ↑↓ alternative  ⏎/b branch  End follow  [ ] runs  p digits",
                         "grey62")
@@ -908,7 +1142,8 @@ reshapes that distribution, then one token is drawn.
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:
-        actions = {"gen-run": "run", "gen-step": "step", "gen-stop": "stop", "gen-ab": "ab"}
+        actions = {"gen-run": "run", "gen-step": "step", "gen-stop": "stop", "gen-ab": "ab",
+                   "gen-beam-mode": "beam_mode"}
         action = actions.get(event.button.id or "")
         if action:
             event.stop()
@@ -916,6 +1151,13 @@ reshapes that distribution, then one token is drawn.
 
     def on_knob_panel_changed(self, message: KnobPanel.Changed) -> None:
         knobs = message.panel.knobs
+        if isinstance(knobs, BeamSettings):
+            self.beam_settings = knobs
+            if message.field_name == "max_tokens":  # one length for both modes
+                self.knobs_a = dataclasses.replace(self.knobs_a, max_tokens=knobs.max_tokens)
+                self.knobs_b = _shared(self.knobs_b, self.knobs_a)
+            self._update_hint()
+            return
         if self.editing == "B":
             self.knobs_b = knobs
             self.knobs_a = _shared(self.knobs_a, knobs)
@@ -965,6 +1207,12 @@ reshapes that distribution, then one token is drawn.
     EXPORTS = "the runs' text with per-token probabilities as JSON"
 
     def export_data(self) -> Export | None:
+        if self.mode == "beam":
+            beam = self.beam
+            if beam is None or not beam.steps:
+                return None
+            return Export("generate-beams", ".json",
+                          lambda path: export.write_beams(path, beam, self.model_info))
         if not any(run.steps for run in self.runs):
             return None
         runs, current, model = list(self.runs), self.current, self.model_info

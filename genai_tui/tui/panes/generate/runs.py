@@ -7,10 +7,12 @@ only pulls from `Run.gen` (under the pane's lock) and sets `Run.exhausted`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from genai_tui.sampling.knobs import differences, differing, format_value
 from genai_tui.service.backend import TokenStream
+from genai_tui.service.beam import BeamSettings, BeamUpdate
 from genai_tui.service.generate import Knobs, TokenStep
 
 
@@ -132,3 +134,28 @@ class Run:
             name=name, prompt=self.prompt, knobs=knobs, prefix_ids=prefix, prefix_text=text,
             steps=[*self.steps[:position], fork_step], parent=self, fork_at=position,
         )
+
+
+@dataclass(eq=False)
+class BeamRun:
+    """One beam search in the pane: its settings and every step seen so far.
+
+    The worker pulls `BeamUpdate`s from ``gen`` (`TextGenerator.beam_search`,
+    the iterator ``genai-tui generate --beam`` prints) and sets ``exhausted``;
+    the UI thread owns the rest.
+    """
+
+    prompt: str
+    settings: BeamSettings
+    steps: list[BeamUpdate] = field(default_factory=list)
+    gen: Iterator[BeamUpdate] | None = None
+    status: str = "idle"
+    """idle, running, paused (after a step), stopped, done or error."""
+    exhausted: bool = False
+    error: str = ""
+    drive: int = 0
+
+    @property
+    def result(self) -> BeamUpdate | None:
+        """The last step once the search has ended (its ``ranking`` is the answer)."""
+        return self.steps[-1] if self.steps and self.steps[-1].done else None
