@@ -36,7 +36,7 @@ def test_sample_json_has_one_z_per_image(capsys) -> None:
     data = json.loads(out)
     assert code == 0 and len(data["z"]) == 3 and len(data["z"][0]) == 16
     judge = data["judge"]  # the judge's figures for exactly these images
-    assert judge["n"] == 3 and judge["judge_version"] == 2
+    assert judge["n"] == 3 and judge["judge_version"] == 3
     assert sum(judge["histogram"]) == judge["judged_digits"] <= 3
     assert judge["digit_fid"] > 0
     _, again, _ = run(["vae", "sample", "--n", "3", "--json"], capsys)

@@ -36,6 +36,9 @@ def train_classifier_cmd(
         help="Seed for data and initialisation."),
     n_train: int = typer.Option(20000, "--n-train", min=10, max=1_000_000,
                                 help="Generated training digits."),
+    soft: float = typer.Option(0.5, "--soft", min=0.0, max=1.0,
+                               help="Share of each batch blurred and dimmed (digits and "
+                               "junk alike), so softness is no cue."),
     out: Path | None = typer.Option(None, "--out", "-o",
                                     help="Folder for model.safetensors + card.json "
                                     "(default: a new ./classifier-<date>-<time>)."),
@@ -50,7 +53,7 @@ def train_classifier_cmd(
 
     out = train_target(out, bundled=bundled, bundled_path=asset("classifier"), stem="classifier")
     set_torch_threads(thread_count())
-    events = service.train(steps=steps, seed=seed, n_train=n_train, out=out,
+    events = service.train(steps=steps, seed=seed, n_train=n_train, out=out, soft=soft,
                            command=command_line(ctx))
     last = None
     if json_out:

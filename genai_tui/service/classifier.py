@@ -25,8 +25,9 @@ TEST_SEED = 10_001
 """Held-out digits come from a different seed than the training digits."""
 CALIB_SEED = 20_002
 """Calibration digits and junk (temperature fit) use yet another seed."""
-JUDGE_VERSION = 2
-"""Bumped whenever the judge's classes, data or calibration change."""
+JUDGE_VERSION = 3
+"""Bumped whenever the judge's classes, data or calibration change (3: trained on
+softened images, see `soften`)."""
 ACCEPT_THRESHOLD = 0.5
 """An image is "a judged digit" when its calibrated top-digit probability exceeds this."""
 
@@ -43,6 +44,49 @@ class ClassifierEvent:
     """Held-out accuracy (at evaluation points and at the end)."""
     elapsed: float = 0.0
     done: bool = False
+
+
+SOFT_SIGMAS = (0.5, 0.8, 1.1, 1.4)
+"""Gaussian blurs (pixels) `soften` chooses from."""
+SOFT_DIM = (0.45, 1.0)
+"""Brightness range `soften` scales by."""
+
+
+def gaussian_blur(images: Any, sigma: float) -> Any:
+    """``images`` (N, 1, H, W) blurred by a separable Gaussian of ``sigma`` pixels."""
+    import torch
+    from torch.nn import functional as F
+
+    radius = max(1, int(3 * sigma + 0.5))
+    t = torch.arange(-radius, radius + 1, dtype=torch.float32)
+    k = torch.exp(-t**2 / (2 * sigma**2))
+    k = k / k.sum()
+    x = F.conv2d(images, k.view(1, 1, 1, -1), padding=(0, radius))
+    return F.conv2d(x, k.view(1, 1, -1, 1), padding=(radius, 0))
+
+
+def soften(images: Any, generator: Any, p: float = 0.5) -> Any:
+    """A share ``p`` of ``images`` blurred (one of `SOFT_SIGMAS`) and dimmed (`SOFT_DIM`).
+
+    A blurred or faint seven is still a seven: a judge trained only on crisp
+    digits called 95 % of real digits blurred by 0.8 px, and 70 % at 60 %
+    brightness, "not a digit", so it measured sharpness, not digits (judge v2).
+    Digits and junk are softened alike, so softness is no cue for either class.
+    """
+    import torch
+
+    n = images.shape[0]
+    pick = torch.rand(n, generator=generator) < p
+    which = torch.randint(0, len(SOFT_SIGMAS), (n,), generator=generator)
+    lo, hi = SOFT_DIM
+    dim = lo + (hi - lo) * torch.rand(n, generator=generator)
+    out = images.clone()
+    for i, sigma in enumerate(SOFT_SIGMAS):
+        m = pick & (which == i)
+        if m.any():
+            out[m] = gaussian_blur(images[m], sigma)
+    scale = torch.where(pick, dim, torch.ones(n)).view(n, 1, 1, 1)
+    return (out * scale).clamp(0, 1)
 
 
 def _junk_pool(n_per_kind: int, seed: int) -> Any:
@@ -68,11 +112,13 @@ def train_classifier(
     log_every: int = 50,
     eval_every: int = 500,
     junk: Any = None,
+    soft: float = 0.0,
 ) -> Iterator[ClassifierEvent]:
     """Train ``model`` in place with AdamW, yielding metric events.
 
     An 11-class model learns junk as class `REJECT`; a 10-class one gets
-    outlier exposure (junk pushed towards the uniform distribution).
+    outlier exposure (junk pushed towards the uniform distribution). ``soft``:
+    the share of every batch (digits and junk alike) that `soften` blurs and dims.
     """
     import torch
     from torch.nn import functional as F
@@ -96,6 +142,10 @@ def train_classifier(
         x, y = train_images[idx], train_labels[idx]
         if n_out:
             o = outliers[torch.randint(0, outliers.shape[0], (n_out,), generator=gen)]
+        if soft:
+            x = soften(x, gen, soft)
+            if n_out:
+                o = soften(o, gen, soft)
         if reject and n_out:
             logits = model(torch.cat([x, o]))
             loss = F.cross_entropy(logits, torch.cat([y, torch.full((n_out,), REJECT)]))
@@ -177,6 +227,13 @@ def judge_report(model: Any, n_digits: int = 2000, n_junk: int = 300) -> dict[st
     seen_junk = _junk_pool(n_junk // 5 + 1, TEST_SEED + 999)
     _, c = classify(seen_junk, model)
     out["seen_kind_junk_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
+    # Softness is no cue: blurred or faint real digits are still digits, blurred junk junk.
+    _, c = classify(gaussian_blur(real.images, 1.0), model)
+    out["blurred_digits_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
+    _, c = classify(real.images * 0.6, model)
+    out["dimmed_digits_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
+    _, c = classify(gaussian_blur(seen_junk, 1.0), model)
+    out["blurred_junk_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
     t = float(model.config.temperature)
     calib_x = torch.cat([real.images, seen_junk])
     calib_y = torch.cat([real.labels, torch.full((len(seen_junk),), REJECT)])
@@ -198,6 +255,7 @@ def train(
     lr: float = 2e-3,
     command: str | None = None,
     n_junk_per_kind: int = 2000,
+    soft: float = 0.5,
 ) -> Iterator[ClassifierEvent]:
     """Train the 11-class judge, yielding `ClassifierEvent`s; calibrate and save to ``out``.
 
@@ -210,6 +268,7 @@ def train(
 
     from genai_tui.errors import UserError
     from genai_tui.images.digits import make_digits
+    from genai_tui.images.unusual import make_junk
     from genai_tui.models.classifier import (
         REJECT,
         ClassifierConfig,
@@ -223,12 +282,14 @@ def train(
     t0 = time.perf_counter()
     train_set = make_digits(n_train, seed=seed)
     test_set = make_digits(N_TEST, seed=TEST_SEED)
-    junk = _junk_pool(n_junk_per_kind, seed)
+    # Blends twice over: softened, a blend of two digits is the junk nearest a real digit.
+    junk = torch.cat([_junk_pool(n_junk_per_kind, seed),
+                      make_junk(n_junk_per_kind, "blends", seed=seed + 4242)])
     model = DigitClassifier(ClassifierConfig(channels=channels, n_classes=11))
     last = None
     for event in train_classifier(model, train_set.images, train_set.labels, test_set.images,
                                   test_set.labels, steps=steps, batch_size=batch_size, lr=lr,
-                                  seed=seed, junk=junk):
+                                  seed=seed, junk=junk, soft=soft):
         last = event
         yield event
     calib = make_digits(2000, seed=CALIB_SEED)
@@ -245,10 +306,13 @@ def train(
             "judge_version": JUDGE_VERSION,
             "threshold": ACCEPT_THRESHOLD,
             "data": f"make_digits({n_train}, seed={seed}) + reject class 'not a digit' "
-                    f"({', '.join(JUNK_TRAIN_KINDS)}; {n_junk_per_kind} each); temperature on "
-                    f"make_digits(2000, seed={CALIB_SEED}) + junk; held out: "
+                    f"({', '.join(JUNK_TRAIN_KINDS)}; {n_junk_per_kind} each, blends twice), "
+                    f"a share {soft} of each batch softened (blur 0.5-1.4 px, brightness "
+                    f"45-100 %); temperature on make_digits(2000, seed={CALIB_SEED}) + junk; "
+                    f"held out: "
                     f"make_digits({N_TEST}, seed={TEST_SEED}) and unseen junk "
                     f"({', '.join(JUNK_UNSEEN_KINDS)})",
+            "soft": soft,
             "steps": steps,
             "seed": seed,
             "batch_size": batch_size,
