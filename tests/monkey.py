@@ -227,7 +227,9 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
                             await app.pop_screen()
                         target_id = all_pane_ids[(i // share) % len(all_pane_ids)]
                         last_event[0] = f"tab {target_id}"
-                        app.action_show_pane(target_id)
+                        # Wait until the tab shows: on a busy box a pane still being
+                        # built could otherwise be left before it was ever seen.
+                        await app.show_pane_now(target_id)
                     elif roll < 0.70:
                         kind = "key"
                         pool = rng.choice([_offered_keys(app), MASHED, list(PRINTABLE)])
