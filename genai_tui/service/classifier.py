@@ -218,22 +218,21 @@ def judge_report(model: Any, n_digits: int = 2000, n_junk: int = 300) -> dict[st
         "heldout_accuracy": round((labels == real.labels).float().mean().item(), 5),
         "heldout_digits_accepted": round((conf > ACCEPT_THRESHOLD).float().mean().item(), 5),
     }
-    unseen = {}
-    for i, kind in enumerate(JUNK_UNSEEN_KINDS):
-        _, c = classify(make_junk(n_junk, kind, seed=TEST_SEED + 31 * i), model)
-        unseen[kind] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
+
+    def accepted(images: Any) -> float:
+        _, c = classify(images, model)
+        return round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
+
+    unseen = {kind: accepted(make_junk(n_junk, kind, seed=TEST_SEED + 31 * i))
+              for i, kind in enumerate(JUNK_UNSEEN_KINDS)}
     out["unseen_junk_accepted"] = unseen
     out["unseen_junk_accepted_mean"] = round(sum(unseen.values()) / len(unseen), 4)
     seen_junk = _junk_pool(n_junk // 5 + 1, TEST_SEED + 999)
-    _, c = classify(seen_junk, model)
-    out["seen_kind_junk_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
+    out["seen_kind_junk_accepted"] = accepted(seen_junk)
     # Softness is no cue: blurred or faint real digits are still digits, blurred junk junk.
-    _, c = classify(gaussian_blur(real.images, 1.0), model)
-    out["blurred_digits_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
-    _, c = classify(real.images * 0.6, model)
-    out["dimmed_digits_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
-    _, c = classify(gaussian_blur(seen_junk, 1.0), model)
-    out["blurred_junk_accepted"] = round((c > ACCEPT_THRESHOLD).float().mean().item(), 4)
+    out["blurred_digits_accepted"] = accepted(gaussian_blur(real.images, 1.0))
+    out["dimmed_digits_accepted"] = accepted(real.images * 0.6)
+    out["blurred_junk_accepted"] = accepted(gaussian_blur(seen_junk, 1.0))
     t = float(model.config.temperature)
     calib_x = torch.cat([real.images, seen_junk])
     calib_y = torch.cat([real.labels, torch.full((len(seen_junk),), REJECT)])
@@ -307,9 +306,9 @@ def train(
             "threshold": ACCEPT_THRESHOLD,
             "data": f"make_digits({n_train}, seed={seed}) + reject class 'not a digit' "
                     f"({', '.join(JUNK_TRAIN_KINDS)}; {n_junk_per_kind} each, blends twice), "
-                    f"a share {soft} of each batch softened (blur 0.5-1.4 px, brightness "
-                    f"45-100 %); temperature on make_digits(2000, seed={CALIB_SEED}) + junk; "
-                    f"held out: "
+                    f"a share {soft} of each batch softened (blur {SOFT_SIGMAS[0]}-"
+                    f"{SOFT_SIGMAS[-1]} px, brightness {SOFT_DIM[0]:.0%}-{SOFT_DIM[1]:.0%}); "
+                    f"temperature on make_digits(2000, seed={CALIB_SEED}) + junk; held out: "
                     f"make_digits({N_TEST}, seed={TEST_SEED}) and unseen junk "
                     f"({', '.join(JUNK_UNSEEN_KINDS)})",
             "soft": soft,

@@ -651,14 +651,7 @@ reshapes that distribution, then one token is drawn.
         if run is None or run.drive != message.drive:
             return
         if run.status == "running":
-            if run.error:
-                run.status = "error"
-            elif run.exhausted:
-                run.status = "done"
-            elif message.cancelled:
-                run.status = "stopped"
-            else:
-                run.status = "paused"
+            run.status = _ended_status(run, message.cancelled)
         if self._beam_driving is run:
             self._beam_driving = None
         self.beam_view.update_view()
@@ -711,14 +704,7 @@ reshapes that distribution, then one token is drawn.
         for run in self.runs:
             if run.drive != message.drive or run.status != "running":
                 continue
-            if run.error:
-                run.status = "error"
-            elif run.exhausted:
-                run.status = "done"
-            elif message.cancelled:
-                run.status = "stopped"
-            else:
-                run.status = "paused"
+            run.status = _ended_status(run, message.cancelled)
             self._end_burst(run, now)
         if message.drive == self._drive:
             self._driving = []
@@ -1288,3 +1274,12 @@ def _describe_generate_error(exc: BaseException) -> str:
     if isinstance(exc, UserError):
         return escape_controls(str(exc), keep_newlines=False)
     return escape_controls(f"{type(exc).__name__}: {exc}", keep_newlines=False)
+
+
+def _ended_status(run: Run | BeamRun, cancelled: bool) -> str:
+    """What a run (sampling or beam) is once its drive has ended."""
+    if run.error:
+        return "error"
+    if run.exhausted:
+        return "done"
+    return "stopped" if cancelled else "paused"

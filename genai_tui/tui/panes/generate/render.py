@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
 from genai_tui.service.generate import Candidate, TokenStep
 from genai_tui.textsafe import visible
+from genai_tui.tui.text import truncate
 
 
 @dataclass(frozen=True)
@@ -114,16 +114,9 @@ def spark(probs: Sequence[float], width: int) -> str:
 def token_label(token: str, width: int | None = None) -> str:
     """A token as one visible run of cells (``·`` for space, ``↵`` for newline)."""
     label = visible(token) or "∅"
-    if width is not None and cell_len(label) > width:
-        out, used = [], 0
-        for ch in label:
-            w = cell_len(ch)
-            if used + w > width - 1:
-                break
-            out.append(ch)
-            used += w
-        label = "".join(out) + "…"
-    return label
+    if width is None:
+        return label
+    return truncate(label, max(1, width))  # even no room shows the cut: "…"
 
 
 def legend() -> Text:
