@@ -199,6 +199,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         self.att_head = 0
         self.att_mode = "head"
         self.att_query = 0
+        self.att_scale = 1
         # embeddings
         self.emb_mode = "neighbours"
         self.emb_source = "lm"
@@ -510,6 +511,9 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
                 and "embeddings" not in self._busy:
             self._compute("embeddings")
         self._render_view()
+        # Again after the layout pass: showing/hiding the input row resizes the
+        # view, and its charts are drawn to the view's size.
+        self.call_after_refresh(self._render_view)
         self._update_status()
         self.refresh_bindings()
         if not self.input.has_focus or view == "positions":
@@ -686,12 +690,14 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
             return
         head = None if self.att_mode == "mean" else self.att_head
         text = Text(note, style="grey50", no_wrap=True)
+        total = self._width()
+        self.att_scale = R.heatmap_scale(len(a.ids), total, self._height() - bool(note),
+                                         side=SIDE_MIN + 1)
         text.append_text(R.attention_heatmap(a.tokens, a.head(self.att_layer, head),
-                                             query=self.att_query))
+                                             query=self.att_query, scale=self.att_scale))
         text.append("\n")
         text.append_text(R.scale_legend())
-        total = self._width()
-        map_w = max(R.HEATMAP_LEFT + 2 * len(a.ids) + 2, 43)  # 43: the scale legend
+        map_w = max(R.HEATMAP_LEFT + 2 * self.att_scale * len(a.ids) + 2, 43)  # 43: the legend
         stacked = map_w + SIDE_MIN > total
         side_w = total - 2 if stacked else total - map_w - 3  # padding + scrollbar
         if head is None:
@@ -716,7 +722,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         if self.attn is None or self.att_mode == "all":
             return
         board = self.query_one("#int-att-board", Board)
-        row = 5 + self.att_query  # header lines + the row
+        row = 5 + self.att_scale * self.att_query  # header lines + the row
         if row >= board.scroll_y + board.size.height - 1 or row < board.scroll_y + 5:
             board.scroll_to(y=max(0, row - board.size.height // 2), animate=False)
 
