@@ -29,7 +29,8 @@ from genai_tui.service.gan import (
     PointsView,
 )
 from genai_tui.service.runtime import torch_threads
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.panes.gan import export
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
 from genai_tui.tui.panes.gan.widgets import ChartView, MapView, TextLine
 
@@ -184,6 +185,8 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self.hist: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real",
                                                             "d_fake")}
         self.js_hist: list[float] = []
+        self.events: list[GanEvent] = []
+        """The run's events (the last `HISTORY`), for the CSV export."""
 
     # -- layout ----------------------------------------------------------------
 
@@ -375,6 +378,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     def _record(self, ev: GanEvent) -> None:
         self.last_event = ev
+        self.events.append(ev)
+        if len(self.events) > HISTORY:
+            del self.events[: len(self.events) - HISTORY]
         self.step, self.d_updates, self.g_updates = ev.step, ev.d_updates, ev.g_updates
         for key, values in self.hist.items():
             values.append(getattr(ev, key))
@@ -391,6 +397,17 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         if ev.modes_covered is not None:
             self.modes = (ev.modes_covered, ev.modes_total)
         self.collapse = ev.mode_collapse
+
+    # -- export -------------------------------------------------------------------
+
+    EXPORTS = "the training curves (losses, D(x), D(G(z)), JS divergence) as CSV"
+
+    def export_data(self) -> Export | None:
+        if not self.events:
+            return None
+        events, mode = list(self.events), self.mode
+        return Export(f"gan-{mode}-curves", ".csv",
+                      lambda path: export.write_curves(path, events))
 
     # -- drawing ------------------------------------------------------------------
 

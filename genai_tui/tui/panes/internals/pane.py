@@ -24,7 +24,8 @@ from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import internals as svc
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.panes.internals import export
 from genai_tui.tui.panes.internals import render as R
 from genai_tui.tui.panes.internals.seq2seq_view import Seq2SeqView
 from genai_tui.tui.panes.internals.widgets import Board, ChoiceBar, SafeInput
@@ -837,6 +838,24 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         elif self.lm_error and view != "embeddings":
             t.append(" no language model", _ERROR)
         self.query_one("#int-status", Static).update(t)
+
+    # export (genai_tui/tui/panes/internals/export.py) -----------------------------
+
+    EXPORTS = ("the attention weights shown (attention view) or the position "
+               "similarity curve (positions view) as CSV")
+
+    def export_data(self) -> Export | None:
+        if self.view == "attention" and self.attn is not None and self.att_mode != "all":
+            a, head = self.attn, None if self.att_mode == "mean" else self.att_head
+            weights = a.head(self.att_layer, head)
+            name = f"attention-L{self.att_layer}-{'mean' if head is None else f'h{head}'}"
+            return Export(name, ".csv",
+                          lambda path: export.write_attention(path, a.tokens, weights))
+        if self.view == "positions" and self.positions is not None:
+            curve = list(self.positions.by_distance)
+            return Export("positions-similarity", ".csv",
+                          lambda path: export.write_distance_curve(path, curve))
+        return None
 
 
 def _put(static: Static, renderable: Text, message: bool = False) -> None:

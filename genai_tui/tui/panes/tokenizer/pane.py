@@ -22,7 +22,8 @@ from textual.worker import get_current_worker
 from genai_tui.errors import UserError
 from genai_tui.service import tokenize as svc
 from genai_tui.service.runtime import gc_paused
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.panes.tokenizer import export
 from genai_tui.tui.panes.tokenizer.explain import (
     chip,
     describe_merge,
@@ -896,3 +897,16 @@ words end up as one token, rare words as several.
             partial(self._detail_job, "vocab", key, head, name, self._kind(name), token_id, data),
             group="tok-detail", description="merge info",
         )
+
+    # -- export (genai_tui/tui/panes/tokenizer/export.py) ------------------------
+
+    EXPORTS = "the tokens (ids, bytes, labels) as JSON"
+
+    def export_data(self) -> Export | None:
+        sides = ("a", "b") if self.compare else ("a",)
+        shown = [self.results[side] for side in sides]
+        if any(r is None or r.version != self.text_version for r in shown):
+            return None
+        text = self.query_one("#tok-text", SafeTextArea).text
+        cells = [(r.name, r.cells) for r in shown]
+        return Export("tokens", ".json", lambda path: export.write_tokens(path, text, cells))
