@@ -202,8 +202,9 @@ def check_regions(app, view: View) -> dict[str, Region]:
 
 LONG_LIVED = {"gan-train"}
 """Worker groups that live as long as their pane (the rest finish their view's work)."""
-DEBOUNCE = 0.2
-"""Longer than the panes' resize debounce timers (VAE: 0.15 s)."""
+DEBOUNCE = {"vae": 0.2}
+"""Seconds to let a pane's resize debounce timer fire (VAE: 0.15 s; the others
+redraw from the resize event itself)."""
 
 
 def working(app, pane) -> bool:
@@ -215,7 +216,7 @@ async def show(pilot, pane, view: View, size: tuple[int, int]) -> None:
     """Resize and wait until the view is computed, ready and its labels are on screen."""
     if pilot.app.size != size:
         await pilot.resize_terminal(*size)
-        await pilot.pause(DEBOUNCE)
+        await pilot.pause(DEBOUNCE.get(pane.PANE_ID, 0.02))
     deadline = monotonic() + WAIT
 
     def settled() -> bool:

@@ -165,3 +165,40 @@ async def test_a_16_colour_terminal_gets_ordered_heatmap_colours() -> None:
         order = [numbers[g].pop() for g in R.GLYPH_RAMP]
         lums = [luminance(STANDARD_PALETTE[n]) for n in order]
         assert lums == sorted(lums) and len(set(order)) == len(order), order
+
+
+def test_position_map_has_a_glyph_per_cell_without_enough_colour() -> None:
+    m = np.cos(np.subtract.outer(np.arange(16), np.arange(16)) / 3)
+    display.configure(depth="truecolor")
+    assert "▀" in R.position_map(m, 30, 14).plain  # half blocks: two rows a cell
+    display.configure(depth="16")
+    text = R.position_map(m, 30, 14)
+    body = text.plain.splitlines()[1:-1]
+    assert "▀" not in text.plain and len(body) == 12
+    values = np.linspace(-1, 1, 201)
+    glyphs = list(dict.fromkeys(R.diverging_glyph(float(v)) for v in values))
+    assert glyphs == [*R.NEGATIVE_GLYPHS, *R.GLYPH_RAMP]  # ordered, every level once
+    legend = R.diverging_legend(0.5).plain
+    assert all(g in legend for g in glyphs) and "≤+0.5" in legend
+
+
+def test_gan_map_marks_ds_real_side_without_enough_colour() -> None:
+    from types import SimpleNamespace
+
+    from genai_tui.images.charts import REAL_SIDE_GLYPH, scatter_map_rows
+    from genai_tui.tui.panes.gan.pane import GanPane
+
+    decision = np.array([[0.9, 0.9, 0.1, 0.1]] * 2)
+    none = np.zeros((0, 2))
+
+    def drawn() -> str:
+        return "".join(seg.text for row in scatter_map_rows(decision, (0, 1, 0, 1), none, none)
+                       for seg in row)
+
+    display.configure(depth="truecolor")
+    assert REAL_SIDE_GLYPH not in drawn()  # the shade says it
+    for depth in ("16", "mono"):
+        display.configure(depth=depth)
+        assert drawn() == (REAL_SIDE_GLYPH * 2 + "  ") * 2
+        legend = GanPane._legend(SimpleNamespace(mode="points")).plain
+        assert f"{REAL_SIDE_GLYPH}real" in legend and len(legend) <= 42  # the 80x24 width

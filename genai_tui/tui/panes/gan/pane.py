@@ -19,8 +19,9 @@ from textual.events import Resize
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from genai_tui import display
 from genai_tui.errors import UserError
-from genai_tui.images.charts import BOTH_GLYPH, FAKE_GLYPH, REAL_GLYPH
+from genai_tui.images.charts import BOTH_GLYPH, FAKE_GLYPH, REAL_GLYPH, REAL_SIDE_GLYPH
 from genai_tui.service.gan import (
     GanEvent,
     GanSettings,
@@ -455,9 +456,14 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             t.append(" generated  ")
             t.append(BOTH_GLYPH, style="bold")
             t.append(" both  D: ")
-            t.append("real", style="on #19552d")
-            t.append(" ")
-            t.append("fake", style="on #461e5a")
+            if display.current().glyph_cues:  # the shade alone cannot say it
+                t.append(f"{REAL_SIDE_GLYPH}real", style="on #19552d")
+                t.append(" ")
+                t.append("fake", style="on #461e5a")
+            else:
+                t.append("real", style="on #19552d")
+                t.append(" ")
+                t.append("fake", style="on #461e5a")
         else:
             t.append("G(z) for a fixed z: the same noise, sharpening into digits")
         return t

@@ -175,8 +175,26 @@ def smooth_diverging(value: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in mix)
 
 
+NEGATIVE_GLYPHS = ("=", "-")
+"""Glyphs of similarities below -0.5 and in [-0.5, 0) (positive ones: `GLYPH_RAMP`)."""
+
+
+def diverging_glyph(value: float) -> str:
+    """A similarity in [-1, 1] as a glyph: ``=`` ``-`` below 0, shades above."""
+    v = min(1.0, max(-1.0, value)) if math.isfinite(value) else 0.0
+    if v < 0:
+        return NEGATIVE_GLYPHS[0] if v < -0.5 else NEGATIVE_GLYPHS[1]
+    return GLYPH_RAMP[ramp_level(v, len(GLYPH_RAMP))]
+
+
 def diverging_legend(scale: float = 1.0) -> Text:
     t = Text("cosine ", style=DIM, no_wrap=True)
+    if display.current().glyph_cues:  # each glyph with the upper end of its range
+        for v, end in ((-0.75, -0.5), (-0.25, 0.0), (0.125, 0.25), (0.375, 0.5),
+                       (0.625, 0.75), (0.875, 1.0)):
+            t.append(diverging_glyph(v), Style(color=smooth_diverging(v)))
+            t.append(f"<{end * scale:+.2g} " if end < 1 else f"≤{scale:+.2g}", DIM)
+        return t
     for v in (-1.0, -0.5, 0.0, 0.5, 1.0):
         t.append("██", Style(color=smooth_diverging(v)))
         t.append(f"{v * scale:+.2g} ", DIM)
@@ -489,8 +507,9 @@ def position_map(matrix: Any, width: int, height: int) -> Text:
     always 1), so weak structure stays visible; the legend gives the range."""
     n = matrix.shape[0]
     label_w = 5
+    glyphs = display.current().glyph_cues  # one value a cell, as a glyph (no half blocks)
     cols = max(4, min(n, width - label_w))
-    rows = max(4, min(n, 2 * (height - 2)))
+    rows = max(4, min(n, (1 if glyphs else 2) * (height - 2)))
     side = min(cols, rows)
     idx = [min(n - 1, int(k * n / side)) for k in range(side)]
     off = [abs(float(matrix[i, j])) for i in idx for j in idx if i != j]
@@ -502,6 +521,15 @@ def position_map(matrix: Any, width: int, height: int) -> Text:
             if label_w + k + m < len(axis):
                 axis[label_w + k + m] = ch
     out.append("".join(axis) + "\n", DIM)
+    if glyphs:
+        for r in range(side):
+            out.append(f"{idx[r]:>4} " if r % 4 == 0 else " " * label_w, DIM)
+            for c in range(side):
+                v = float(matrix[idx[r], idx[c]]) / scale
+                out.append(diverging_glyph(v), Style(color=smooth_diverging(v)))
+            out.append("\n")
+        out.append_text(diverging_legend(scale))
+        return out
     for r in range(0, side, 2):
         top = idx[r]
         bottom = idx[r + 1] if r + 1 < side else None
