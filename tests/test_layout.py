@@ -259,3 +259,22 @@ async def test_every_view_fits_80x24_and_uses_120x40(pane_id: str) -> None:
             await show(pilot, pane, view, SMALL)
             again = check_regions(app, view)
             assert again == small, f"{view.name}: 80x24 after 120x40 differs"
+
+
+def test_images_left_out_for_lack_of_room_are_counted() -> None:
+    """A grid that cannot show every image says how many it left out."""
+    import numpy as np
+    from rich.console import Console
+
+    from genai_tui.tui.panes.diffusion.widgets import fitted_grid
+
+    images = np.zeros((16, 28, 28), dtype=np.float32)
+    console = Console(width=80, record=True, color_system=None)
+    console.print(fitted_grid(images, 80, 9, ncol=16))  # the reverse view's batch strip
+    text = console.export_text()
+    assert "5 of 16 shown" in text and len(text.splitlines()) <= 9
+    console = Console(width=80, record=True, color_system=None)
+    captions = [f"{i} 1.00" for i in range(16)]
+    console.print(fitted_grid(images, 80, 17, ncol=8, captions=captions))  # samples view
+    text = console.export_text()
+    assert "9 1.00 +6 more" in text and len(text.splitlines()) <= 17
