@@ -43,6 +43,12 @@ def keys(*names: str) -> Enter:
     return enter
 
 
+def focus(selector: str) -> Enter:
+    async def enter(pilot, pane) -> None:
+        pane.query_one(selector).focus()
+    return enter
+
+
 @dataclass(frozen=True)
 class View:
     name: str
@@ -87,6 +93,11 @@ LAYOUTS: dict[str, list[View]] = {
              enter=keys("f8"),
              ready=lambda pane: len(pane.runs) == 2 and pane.runs[0].partner is not None
              and all(r.status not in ("waiting", "running") for r in pane.runs)),
+        # The knob row focused: the knob's hint takes the legend's place, on two lines.
+        View("knobs", ("#gen-prompt", "#gen-knobs", "#gen-status", "#gen-left", "#gen-hint"),
+             ("temp",), enter=focus("#gen-knobs"),
+             ready=lambda pane: pane.has_class("-knob-hint")
+             and pane.query_one("#gen-hint").region.height == 2),
     ],
     "internals": [
         View("attention", ("#int-views", "#int-input", "#int-status", "#int-att-map",
