@@ -2,6 +2,7 @@
 
 import os
 
+import pytest
 from hypothesis import settings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -14,3 +15,15 @@ os.environ.pop("NO_COLOR", None)
 settings.register_profile("dev", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _display_profile_reset():
+    """Each test starts from the default display profile (true colour, Unicode):
+    an app sets the process-wide profile from its terminal (TERM=xterm gives 16
+    colours), and the pure renderers read it."""
+    from genai_tui import display
+
+    display.configure()
+    yield
+    display.configure()

@@ -362,7 +362,7 @@ async def test_every_view_fits(size) -> None:
 
 def internals_only_app() -> GenaiApp:
     """The real app shell with only this pane, so other panes' tabs leave the snapshot alone."""
-    return GenaiApp(initial_pane="internals", panes=[InternalsPane])
+    return GenaiApp(initial_pane="internals", panes=[InternalsPane], depth="truecolor")
 
 
 def test_snapshot_attention(snap_compare) -> None:

@@ -91,6 +91,20 @@ async def test_a_superseded_result_is_dropped() -> None:
         assert pane.results == [("view", None, "ZeroDivisionError: division by zero")]
 
 
+async def test_computing_says_whether_the_latest_request_has_answered() -> None:
+    pane = KitPane()
+    release = threading.Event()
+    async with Host(pane).run_test() as pilot:
+        assert not pane.computing()
+        pane.compute("view", lambda: release.wait(5) and "done")
+        assert pane.computing("view") and pane.computing() and not pane.computing("other")
+        release.set()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not pane.computing("view") and not pane.computing()
+        assert pane.results == [("view", "done", "")]
+
+
 def test_describe_error_is_one_line() -> None:
     assert describe_error(UserError("bad input")) == "bad input"
     assert describe_error(ValueError("first\nsecond")) == "ValueError: first"

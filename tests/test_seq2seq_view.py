@@ -143,5 +143,5 @@ def test_snapshot_seq2seq_view_at_80x24(snap_compare) -> None:
         view.focus_board()
         await pilot.pause(0.2)
 
-    assert snap_compare(GenaiApp(panes=[InternalsPane]), terminal_size=(80, 24),
+    assert snap_compare(GenaiApp(panes=[InternalsPane], depth="truecolor"), terminal_size=(80, 24),
                         run_before=run_before)

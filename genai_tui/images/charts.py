@@ -22,6 +22,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
+from genai_tui import display
 from genai_tui.errors import UserError
 
 # Dot (dx, dy) of a braille cell -> its bit (Unicode braille patterns, U+2800).
@@ -30,6 +31,9 @@ _BRAILLE_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))
 REAL_GLYPH = "•"
 FAKE_GLYPH = "×"
 BOTH_GLYPH = "⊕"
+REAL_SIDE_GLYPH = "·"
+"""Empty cells where D says "real", when the shade alone cannot say it (16 colours,
+NO_COLOR, --ascii): the dotted region is D's real side."""
 
 FAKE_SHADE = (70, 30, 90)
 """Background where D says "generated" (probability 0): dark purple, as GAN Lab."""
@@ -200,7 +204,7 @@ def _blend(p: float) -> tuple[int, int, int]:
 _SHADES = 17
 _BG = [Style(bgcolor=Color.from_rgb(*_blend(k / (_SHADES - 1)))) for k in range(_SHADES)]
 _GLYPH_STYLES = {" ": Style(), REAL_GLYPH: REAL_STYLE, FAKE_GLYPH: FAKE_STYLE,
-                 BOTH_GLYPH: BOTH_STYLE}
+                 BOTH_GLYPH: BOTH_STYLE, REAL_SIDE_GLYPH: Style(color="grey62")}
 _CELL_STYLES = {(k, g): _BG[k] + st for k in range(_SHADES) for g, st in _GLYPH_STYLES.items()}
 
 
@@ -225,6 +229,9 @@ def scatter_map_rows(
     glyphs[has_real] = REAL_GLYPH
     glyphs[has_fake] = FAKE_GLYPH
     glyphs[has_real & has_fake] = BOTH_GLYPH
+    if display.current().glyph_cues:
+        glyphs[~(has_real | has_fake) & (np.nan_to_num(decision, nan=0.5) >= 0.5)] = \
+            REAL_SIDE_GLYPH
     shades = np.clip(np.round(np.nan_to_num(decision, nan=0.5) * (_SHADES - 1)), 0,
                      _SHADES - 1).astype(int)
     out: list[Row] = []

@@ -28,6 +28,7 @@ from rich.measure import Measurement
 from rich.segment import Segment
 from rich.style import Style
 
+from genai_tui import display
 from genai_tui.errors import UserError
 from genai_tui.textsafe import escape_controls
 
@@ -46,8 +47,14 @@ _ANSI16_INDEX = [0, 8, 7, 15]
 
 
 def mode_for(console: Console) -> Mode:
-    """The rendering mode a console supports: ASCII without colour, else its depth."""
-    if console.no_color or console.color_system is None:
+    """The rendering mode a console supports: ASCII without colour, else its depth.
+
+    The app's display profile (`genai_tui.display`) counts too: under ``--ascii``
+    half blocks would fold to quote marks, and under ``NO_COLOR`` (Textual's
+    console still has colours; a filter strips them) they would all look alike.
+    """
+    shown = display.current()
+    if shown.ascii or shown.depth == "mono" or console.no_color or console.color_system is None:
         return "ascii"
     system = console.color_system  # "truecolor", "256", "standard" or "windows"
     if system == "truecolor":

@@ -63,10 +63,13 @@ class HelpScreen(ModalScreen[None]):
             text = "# genai-tui\n\nNo pane is active."
         else:
             text = f"# {self._pane.TITLE}\n\n{self._pane.HELP}{_key_table(self._pane)}"
+        exports = (self._pane.EXPORTS if self._pane is not None else "") or "nothing"
         text += (
             "\n\n### Everywhere\n\n| key | action |\n|---|---|\n"
             "| `F1` | this help (`?` too, outside a text box) |\n"
             "| `Ctrl+P` | command palette |\n"
+            "| `Ctrl+S` | save an SVG screenshot |\n"
+            f"| `Ctrl+O` | export this pane's data: {exports} |\n"
             "| `F2` / `F3` | previous / next pane |\n| `Ctrl+Q` | quit |"
         )
         with VerticalScroll():

@@ -6,8 +6,9 @@ the same from anywhere. The app binds them; this module does the work.
 
 Going back restores what the step changed (the pane shown, the text box's
 text, the knobs it set) to their values before it played, then shows the
-previous caption; keys a step pressed are not undone (a generation it
-started stays on screen).
+previous caption and presses the previous step's keys again, so its view
+(and its generation, same knobs and seed) is back; keys are never undone
+as such (a generation a later step started stays in the run list).
 """
 
 from __future__ import annotations
@@ -108,4 +109,8 @@ class LessonPlayer:
             app.notify(f"lesson: {e}", severity="error", markup=False)
         self.index -= 1
         app.lesson_bar.show(self.lesson, self.index)
+        # Keys are not undone; pressing the step's own keys again returns the
+        # pane to the state the step names (its view, its generation).
+        for key in self.lesson.steps[self.index].keys:
+            app.simulate_key(key)
         return True

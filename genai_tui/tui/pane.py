@@ -137,6 +137,15 @@ class Computes:
         """Whether ``serial`` is the latest request of ``kind``."""
         return bool(self._requests) and self._requests.get(kind) == serial
 
+    _answered: dict[str, int] | None = None
+
+    def computing(self, kind: str | None = None) -> bool:
+        """Whether the latest `compute` request of ``kind`` (None: of any kind)
+        has not answered yet."""
+        answered = self._answered or {}
+        kinds = list(self._requests or {}) if kind is None else [kind]
+        return any(self.latest_request(k) != answered.get(k, 0) for k in kinds)
+
     def latest_request(self, kind: str = "") -> int:
         """The serial of the latest request of ``kind`` (0: none yet)."""
         return (self._requests or {}).get(kind, 0)
@@ -166,6 +175,9 @@ class Computes:
     def on_computes_computed(self, message: Computed) -> None:
         message.stop()
         if self.is_current(message.serial, message.kind):
+            if self._answered is None:
+                self._answered = {}
+            self._answered[message.kind] = message.serial
             self.computed(message.kind, message.result, message.error)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 from textual import events
@@ -78,12 +78,23 @@ def fitted_grid(images: Any, width: int, height: int, ncol: int,
         nrows = grid.nrows(cols)
         per_row = (grid.height_at(scale, cols) - (nrows - 1)) // nrows
         rows = max(1, (height + 1) // (per_row + 1))
+        if captions is None and rows * cols < n:  # leave a line for the note
+            rows = max(1, height // (per_row + 1))
         keep = max(1, min(n, rows * cols))
-        grid = ImageGrid(images[:keep], ncol=min(cols, keep),
-                         captions=list(captions)[:keep] if captions is not None else None,
+        kept = list(captions)[:keep] if captions is not None else None
+        # Say what is left out: a line under the grid when there is one, else
+        # on the last caption.
+        free = height - (rows * (per_row + 1) - 1) >= 1
+        if keep < n and kept is not None and not free:
+            kept[-1] = f"{kept[-1]} +{n - keep} more"
+        grid = ImageGrid(images[:keep], ncol=min(cols, keep), captions=kept,
                          caption_styles=(list(caption_styles)[:keep]
                                          if caption_styles is not None else None),
                          scale=scale)
+        if keep < n and (free or kept is None):
+            note = Text(f"{keep} of {n} shown (a larger terminal shows more)", style="dim",
+                        no_wrap=True, overflow="ellipsis")
+            return Group(grid, note)
     return grid
 
 

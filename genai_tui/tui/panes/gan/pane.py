@@ -19,7 +19,8 @@ from textual.events import Resize
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from genai_tui.images.charts import BOTH_GLYPH, FAKE_GLYPH, REAL_GLYPH
+from genai_tui import display
+from genai_tui.images.charts import BOTH_GLYPH, FAKE_GLYPH, REAL_GLYPH, REAL_SIDE_GLYPH
 from genai_tui.service.gan import (
     GanEvent,
     GanSettings,
@@ -28,7 +29,8 @@ from genai_tui.service.gan import (
     PointsView,
 )
 from genai_tui.service.runtime import torch_threads
-from genai_tui.tui.pane import Pane, describe_error
+from genai_tui.tui.pane import Export, Pane, describe_error
+from genai_tui.tui.panes.gan import export
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
 from genai_tui.tui.panes.gan.widgets import ChartView, MapView, TextLine
 
@@ -183,6 +185,8 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self.hist: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real",
                                                             "d_fake")}
         self.js_hist: list[float] = []
+        self.events: list[GanEvent] = []
+        """The run's events (the last `HISTORY`), for the CSV export."""
 
     # -- layout ----------------------------------------------------------------
 
@@ -372,6 +376,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     def _record(self, ev: GanEvent) -> None:
         self.last_event = ev
+        self.events.append(ev)
+        if len(self.events) > HISTORY:
+            del self.events[: len(self.events) - HISTORY]
         self.step, self.d_updates, self.g_updates = ev.step, ev.d_updates, ev.g_updates
         for key, values in self.hist.items():
             values.append(getattr(ev, key))
@@ -388,6 +395,17 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         if ev.modes_covered is not None:
             self.modes = (ev.modes_covered, ev.modes_total)
         self.collapse = ev.mode_collapse
+
+    # -- export -------------------------------------------------------------------
+
+    EXPORTS = "the training curves (losses, D(x), D(G(z)), JS divergence) as CSV"
+
+    def export_data(self) -> Export | None:
+        if not self.events:
+            return None
+        events, mode = list(self.events), self.mode
+        return Export(f"gan-{mode}-curves", ".csv",
+                      lambda path: export.write_curves(path, events))
 
     # -- drawing ------------------------------------------------------------------
 
@@ -435,9 +453,14 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             t.append(" generated  ")
             t.append(BOTH_GLYPH, style="bold")
             t.append(" both  D: ")
-            t.append("real", style="on #19552d")
-            t.append(" ")
-            t.append("fake", style="on #461e5a")
+            if display.current().glyph_cues:  # the shade alone cannot say it
+                t.append(f"{REAL_SIDE_GLYPH}real", style="on #19552d")
+                t.append(" ")
+                t.append("fake", style="on #461e5a")
+            else:
+                t.append("real", style="on #19552d")
+                t.append(" ")
+                t.append("fake", style="on #461e5a")
         else:
             t.append("G(z) for a fixed z: the same noise, sharpening into digits")
         return t

@@ -200,7 +200,7 @@ reshapes that distribution, then one token is drawn.
         Binding("f7", "resume", "Continue"),
         Binding("f8", "ab", "A/B"),
         Binding("f9", "backend", "Back end"),
-        Binding("f4", "beam_mode", "Beam / sample"),
+        Binding("f4", "beam_mode", "Beam"),
         Binding("m", "beam_mode", "Switch beam search / sampling", show=False),
         Binding("b", "branch", "Branch at cursor", show=False),
         Binding("n", "step", "Step one token", show=False),

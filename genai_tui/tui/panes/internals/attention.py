@@ -47,6 +47,7 @@ class AttentionView(LmView):
         self.head = 0
         self.mode = "head"
         self.query = 0
+        self.scale = 1  # cells per token in the heatmap (it grows to fill the view)
 
     def compose(self) -> ComposeResult:
         with Board(id="int-att-board"):
@@ -142,12 +143,14 @@ class AttentionView(LmView):
             return
         head = None if self.mode == "mean" else self.head
         text = Text(note, style="grey50", no_wrap=True)
+        total = self.width()
+        self.scale = R.heatmap_scale(len(a.ids), total, self.height() - bool(note),
+                                     side=SIDE_MIN + 1)
         text.append_text(R.attention_heatmap(a.tokens, a.head(self.layer_index, head),
-                                             query=self.query))
+                                             query=self.query, scale=self.scale))
         text.append("\n")
         text.append_text(R.scale_legend())
-        total = self.width()
-        map_w = max(R.HEATMAP_LEFT + 2 * len(a.ids) + 2, 43)  # 43: the scale legend
+        map_w = max(R.HEATMAP_LEFT + 2 * self.scale * len(a.ids) + 2, 43)  # 43: the legend
         stacked = map_w + SIDE_MIN > total
         side_w = total - 2 if stacked else total - map_w - 3  # padding + scrollbar
         if head is None:
@@ -172,7 +175,7 @@ class AttentionView(LmView):
         if self.result is None or self.mode == "all":
             return
         board = self.query_one("#int-att-board", Board)
-        row = 5 + self.query  # header lines + the row
+        row = 5 + self.scale * self.query  # header lines + the row
         if row >= board.scroll_y + board.size.height - 1 or row < board.scroll_y + 5:
             board.scroll_to(y=max(0, row - board.size.height // 2), animate=False)
 

@@ -22,7 +22,8 @@ from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Input, Static
 
 from genai_tui.service import internals as svc
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.panes.internals import export
 from genai_tui.tui.panes.internals.attention import AttentionView
 from genai_tui.tui.panes.internals.embeddings import EmbeddingsView
 from genai_tui.tui.panes.internals.lens import LensView
@@ -345,6 +346,9 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         if view == "embeddings" and not self.emb.answered and not self.emb.waiting:
             self._compute("embeddings")
         self._render_view()
+        # Again after the layout pass: showing/hiding the input row resizes the
+        # view, and its charts are drawn to the view's size.
+        self.call_after_refresh(self._render_view)
         self._update_status()
         self.refresh_bindings()
         if not self.input.has_focus or view == "positions":
@@ -447,3 +451,22 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         elif self.load_error:
             t.append(" no language model", ERROR)
         self.query_one("#int-status", Static).update(t)
+
+    # export (genai_tui/tui/panes/internals/export.py) -----------------------------
+
+    EXPORTS = ("the attention weights shown (attention view) or the position "
+               "similarity curve (positions view) as CSV")
+
+    def export_data(self) -> Export | None:
+        att, pos = self.att, self.pos
+        if self.view == "attention" and att.result is not None and att.mode != "all":
+            a, head = att.result, None if att.mode == "mean" else att.head
+            weights = a.head(att.layer_index, head)
+            name = f"attention-L{att.layer_index}-{'mean' if head is None else f'h{head}'}"
+            return Export(name, ".csv",
+                          lambda path: export.write_attention(path, a.tokens, weights))
+        if self.view == "positions" and pos.result is not None:
+            curve = list(pos.result.by_distance)
+            return Export("positions-similarity", ".csv",
+                          lambda path: export.write_distance_curve(path, curve))
+        return None

@@ -15,17 +15,30 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 
+from genai_tui import display
 from genai_tui.textsafe import escape_controls, visible
 from genai_tui.tui.text import fit
 
 # A perceptual sequential ramp (matplotlib's "inferno", 10 stops): dark = 0, yellow = 1.
 RAMP = ("#1b0c41", "#3b0f70", "#5d126e", "#7e2482", "#a52c60", "#cf4446",
         "#ed6925", "#fb9b06", "#f7d13d", "#fcffa4")
+# The same ramp in xterm's 256 colours, one distinct entry per stop with rising
+# luminance (downsampling RAMP itself sends two stops to colour 53).
+RAMP_256 = (17, 54, 90, 126, 161, 167, 202, 208, 220, 229)
+# In 16 colours RAMP collapses to 6 entries for its 10 levels (black, the background,
+# for the lowest; the legend's six stops show equal pairs), so the ramp has four
+# levels there: ANSI blue, magenta, bright red,
+# bright yellow (rising luminance in the xterm palette), each with its own shade glyph.
+# Given as the standard palette's RGB values, which downsample to exactly those
+# entries: ANSI names would go through Textual's ANSI theme first, whose red and
+# bright red are one colour.
+RAMP_16 = ("#0000aa", "#aa00aa", "#ff5555", "#ffff55")
+GLYPH_RAMP = ("░", "▒", "▓", "█")
+"""Shade glyphs, lightest first: a level's non-colour cue (16 colours, NO_COLOR, --ascii
+fold them to ``: + % #``)."""
 # Diverging ramp for similarities in [-1, 1]: blue (negative) .. grey (0) .. red (positive).
 DIVERGING = ("#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#6b6b6b",
              "#fddbc7", "#f4a582", "#d6604d", "#b2182b")
-CELL = "██"
-MASKED = " ·"
 MASK_STYLE = Style(color="grey35")
 DIM = Style(color="grey50")
 LABEL = Style(color="grey70")
@@ -34,12 +47,41 @@ TITLE = Style(bold=True)
 HEAD_TITLE_SELECTED = Style(bold=True, color="black", bgcolor="#5fafff")
 
 
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, value)) if math.isfinite(value) else 0.0
+
+
+def ramp_level(value: float, levels: int) -> int:
+    """Which of ``levels`` equal bins of [0, 1] a value falls in."""
+    return min(levels - 1, int(_unit(value) * levels))
+
+
 def ramp_color(value: float) -> str:
-    """Colour of a value in [0, 1] on the sequential ramp."""
-    if not math.isfinite(value):
-        value = 0.0
-    v = min(1.0, max(0.0, value))
-    return RAMP[min(len(RAMP) - 1, int(v * len(RAMP)))]
+    """Colour of a value in [0, 1] on the sequential ramp, for the terminal's colour depth."""
+    depth = display.current().depth
+    if depth == "16":
+        return RAMP_16[ramp_level(value, len(RAMP_16))]
+    if depth == "256":
+        return f"color({RAMP_256[ramp_level(value, len(RAMP_256))]})"
+    return RAMP[ramp_level(value, len(RAMP))]
+
+
+def ramp_cell(value: float, width: int) -> str:
+    """A heatmap cell: full blocks, or a shade glyph per level where colour alone
+    cannot carry the value (16 colours, monochrome, ASCII)."""
+    if display.current().glyph_cues:
+        return GLYPH_RAMP[ramp_level(value, len(GLYPH_RAMP))] * width
+    return "█" * width
+
+
+def ramp_stops() -> list[tuple[float, str]]:
+    """(value, label) for each swatch of a legend of the ramp: every level when the
+    ramp has glyph levels (so the key is complete), else six stops."""
+    if display.current().glyph_cues:  # ranges: "0-.25", "-.5", "-.75", "-1"
+        n = len(GLYPH_RAMP)
+        ends = [f"{(k + 1) / n:.2g}".removeprefix("0") for k in range(n)]
+        return [((k + 0.5) / n, ("0" if k == 0 else "") + "-" + ends[k]) for k in range(n)]
+    return [(0.0, "0"), (0.2, ".2"), (0.4, ".4"), (0.6, ".6"), (0.8, ".8"), (1.0, "1")]
 
 
 def number_color(value: float) -> str:
@@ -94,8 +136,8 @@ def percent(p: float) -> str:
 def scale_legend(label: str = "weight") -> Text:
     """The numeric colour key for attention heatmaps (and the mask symbol)."""
     t = Text(f"{label} ", style=DIM, no_wrap=True)
-    for v, name in ((0.0, "0"), (0.2, ".2"), (0.4, ".4"), (0.6, ".6"), (0.8, ".8"), (1.0, "1")):
-        t.append("██", Style(color=ramp_color(v)))
+    for v, name in ramp_stops():
+        t.append(ramp_cell(v, 2), Style(color=ramp_color(v)))
         t.append(f"{name} ", DIM)
     t.append("·", MASK_STYLE)
     t.append(" future", DIM)
@@ -118,8 +160,26 @@ def smooth_diverging(value: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in mix)
 
 
+NEGATIVE_GLYPHS = ("=", "-")
+"""Glyphs of similarities below -0.5 and in [-0.5, 0) (positive ones: `GLYPH_RAMP`)."""
+
+
+def diverging_glyph(value: float) -> str:
+    """A similarity in [-1, 1] as a glyph: ``=`` ``-`` below 0, shades above."""
+    v = min(1.0, max(-1.0, value)) if math.isfinite(value) else 0.0
+    if v < 0:
+        return NEGATIVE_GLYPHS[0] if v < -0.5 else NEGATIVE_GLYPHS[1]
+    return GLYPH_RAMP[ramp_level(v, len(GLYPH_RAMP))]
+
+
 def diverging_legend(scale: float = 1.0) -> Text:
     t = Text("cosine ", style=DIM, no_wrap=True)
+    if display.current().glyph_cues:  # each glyph with the upper end of its range
+        for v, end in ((-0.75, -0.5), (-0.25, 0.0), (0.125, 0.25), (0.375, 0.5),
+                       (0.625, 0.75), (0.875, 1.0)):
+            t.append(diverging_glyph(v), Style(color=smooth_diverging(v)))
+            t.append(f"<{end * scale:+.2g} " if end < 1 else f"≤{scale:+.2g}", DIM)
+        return t
     for v in (-1.0, -0.5, 0.0, 0.5, 1.0):
         t.append("██", Style(color=smooth_diverging(v)))
         t.append(f"{v * scale:+.2g} ", DIM)
@@ -144,30 +204,55 @@ def _vertical_labels(tokens: list[str], indent: int, lines: int, cell: int = 2,
     return rows
 
 
+HEATMAP_HEADER = 4
+"""Lines of vertical column labels above an attention heatmap."""
+
+
+def heatmap_scale(tokens: int, width: int, height: int, side: int = 0, most: int = 3) -> int:
+    """How large to draw a T x T heatmap: each cell ``2*s`` columns by ``s`` lines
+    (square on a 1:2 cell), the largest ``s`` <= ``most`` for which the map, its
+    labels, its legend (one line) and a ``side`` panel beside it fit ``width`` x
+    ``height``; 1 when even that does not fit (the board scrolls)."""
+    for s in range(most, 1, -1):
+        if (HEATMAP_LEFT + 2 * s * tokens + 2 + side <= width
+                and HEATMAP_HEADER + s * tokens + 1 <= height):
+            return s
+    return 1
+
+
 def attention_heatmap(tokens: list[str], weights: Any, query: int | None = None,
-                      label_width: int = HEATMAP_LEFT - 6, header_lines: int = 4) -> Text:
+                      label_width: int = HEATMAP_LEFT - 6,
+                      header_lines: int = HEATMAP_HEADER, scale: int = 1) -> Text:
     """A T x T heatmap: rows = queries, columns = keys, token labels on both axes,
-    the causal mask drawn as dots. ``weights`` is a (T, T) array."""
+    the causal mask drawn as dots. ``weights`` is a (T, T) array; each cell is
+    ``2 * scale`` columns by ``scale`` lines (`heatmap_scale`)."""
     T = len(tokens)
+    cell = 2 * scale
+    masked = " " * (cell - 1) + "·"
     out = Text(no_wrap=True, overflow="crop")
     indent = label_width + 6
-    for line in _vertical_labels(tokens, indent, header_lines, selected=query):
+    for line in _vertical_labels(tokens, indent, header_lines, cell=cell, selected=query):
         out.append_text(line)
         out.append("\n")
     for i in range(T):
-        mark = "▶" if i == query else " "
-        row_style = SELECT if i == query else LABEL
-        out.append(f"{mark}{i:>3} ", Style(meta={"att_row": i}))
-        out.append(token_label(tokens[i], label_width), row_style + Style(meta={"att_row": i}))
-        out.append(" ", Style(meta={"att_row": i}))
-        for j in range(T):
-            meta = Style(meta={"att_row": i, "att_col": j})
-            if j > i:
-                out.append(MASKED, MASK_STYLE + meta)
+        row_meta = Style(meta={"att_row": i})
+        cells = [(masked, MASK_STYLE) if j > i else
+                 (ramp_cell(float(weights[i, j]), cell),
+                  Style(color=ramp_color(float(weights[i, j])))) for j in range(T)]
+        for line in range(scale):
+            if line == 0:
+                mark = "▶" if i == query else " "
+                row_style = SELECT if i == query else LABEL
+                out.append(f"{mark}{i:>3} ", row_meta)
+                out.append(token_label(tokens[i], label_width), row_style + row_meta)
+                out.append(" ", row_meta)
             else:
-                out.append(CELL, Style(color=ramp_color(float(weights[i, j]))) + meta)
-        if i < T - 1:
-            out.append("\n")
+                out.append(" " * indent, row_meta)
+            for j, (glyphs, style) in enumerate(cells):
+                shown = glyphs if line == 0 or j <= i else " " * cell
+                out.append(shown, style + Style(meta={"att_row": i, "att_col": j}))
+            if i < T - 1 or line < scale - 1:
+                out.append("\n")
     return out
 
 
@@ -209,11 +294,14 @@ def head_table(tokens: list[str], weights_lh: Any, query: int, width: int) -> Te
     H = weights_lh.shape[0]
     out = Text(no_wrap=True, overflow="crop")
     out.append("query ", TITLE)
-    out.append(token_label(tokens[query], 12).rstrip(), SELECT)
+    out.append(token_label(tokens[query], max(1, min(12, width - 25))).rstrip(), SELECT)
     out.append(" per head and mean:\n", TITLE)
-    label_w = 9
     col = 4
-    bar_w = max(3, min(40, width - label_w - 3 - col * H - 5 - 1))
+    fixed = 3 + col * H + 1 + 5  # index, head columns, gap, percentage
+    # Narrow panels (80 columns) shorten the labels before the mean's bar: a row
+    # never runs past ``width``.
+    label_w = max(4, min(9, width - fixed - 3))
+    bar_w = max(3, min(40, width - label_w - fixed))
     head = Text(" " * (label_w + 3), DIM)
     for h in range(H):
         head.append(f"{'h' + str(h):>{col}}", DIM)
@@ -263,7 +351,8 @@ def small_multiples(weights: Any, layer: int, head: int | None, label: str = "")
                     if j > i:
                         out.append("·", MASK_STYLE + meta)
                     else:
-                        out.append("█", Style(color=ramp_color(float(w[i, j]))) + meta)
+                        value = float(w[i, j])
+                        out.append(ramp_cell(value, 1), Style(color=ramp_color(value)) + meta)
                 out.append(" " * (block_w - T))
             out.append("\n")
     out.rstrip()
@@ -403,8 +492,9 @@ def position_map(matrix: Any, width: int, height: int) -> Text:
     always 1), so weak structure stays visible; the legend gives the range."""
     n = matrix.shape[0]
     label_w = 5
+    glyphs = display.current().glyph_cues  # one value a cell, as a glyph (no half blocks)
     cols = max(4, min(n, width - label_w))
-    rows = max(4, min(n, 2 * (height - 2)))
+    rows = max(4, min(n, (1 if glyphs else 2) * (height - 2)))
     side = min(cols, rows)
     idx = [min(n - 1, int(k * n / side)) for k in range(side)]
     off = [abs(float(matrix[i, j])) for i in idx for j in idx if i != j]
@@ -416,6 +506,15 @@ def position_map(matrix: Any, width: int, height: int) -> Text:
             if label_w + k + m < len(axis):
                 axis[label_w + k + m] = ch
     out.append("".join(axis) + "\n", DIM)
+    if glyphs:
+        for r in range(side):
+            out.append(f"{idx[r]:>4} " if r % 4 == 0 else " " * label_w, DIM)
+            for c in range(side):
+                v = float(matrix[idx[r], idx[c]]) / scale
+                out.append(diverging_glyph(v), Style(color=smooth_diverging(v)))
+            out.append("\n")
+        out.append_text(diverging_legend(scale))
+        return out
     for r in range(0, side, 2):
         top = idx[r]
         bottom = idx[r + 1] if r + 1 < side else None

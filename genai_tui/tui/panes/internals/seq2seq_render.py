@@ -14,8 +14,19 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 
+from genai_tui import display
 from genai_tui.textsafe import visible
-from genai_tui.tui.panes.internals.render import DIM, LABEL, RAMP, SELECT, TITLE, ramp_color
+from genai_tui.tui.panes.internals.render import (
+    DIM,
+    GLYPH_RAMP,
+    LABEL,
+    MASK_STYLE,
+    RAMP,
+    SELECT,
+    TITLE,
+    ramp_cell,
+    ramp_color,
+)
 from genai_tui.tui.text import fit
 
 MASKED_COLOR = "#303030"
@@ -58,7 +69,8 @@ def cross_map(in_tokens: list[str], out_tokens: list[str], weights: Any, title: 
         t.append(row_label(tok, 5), style)
         t.append(" ▏", DIM)
         for s in range(len(in_tokens)):
-            t.append("█", Style(color=ramp_color(float(weights[r, s]))))
+            value = float(weights[r, s])
+            t.append(ramp_cell(value, 1), Style(color=ramp_color(value)))
         t.append("\n")
     return t
 
@@ -79,6 +91,15 @@ def self_map(tokens: list[str], weights: Any, title: str, causal: bool) -> Text:
             return MASKED_COLOR
         return ramp_color(float(weights[r, c]))
 
+    if display.current().glyph_cues:  # one row per line, a shade glyph per cell
+        for r in range(n):
+            for c in range(n):
+                if causal and c > r:
+                    t.append("·", MASK_STYLE)  # the heatmap's masked dot
+                else:
+                    t.append(ramp_cell(float(weights[r, c]), 1), Style(color=color(r, c)))
+            t.append("\n")
+        return t
     for r in range(0, n, 2):
         for c in range(n):
             top = color(r, c)
@@ -93,11 +114,16 @@ def self_map(tokens: list[str], weights: Any, title: str, causal: bool) -> Text:
 def legend() -> Text:
     t = Text(no_wrap=True)
     t.append("0 ", DIM)
-    for c in RAMP:
-        t.append("█", Style(color=c))
+    levels = len(GLYPH_RAMP) if display.current().glyph_cues else len(RAMP)
+    for k in range(levels):  # every level of the ramp, so the key is complete
+        value = (k + 0.5) / levels
+        t.append(ramp_cell(value, 1), Style(color=ramp_color(value)))
     t.append(" 1", DIM)
     t.append("  ", DIM)
-    t.append("█", Style(color=MASKED_COLOR))
+    if display.current().glyph_cues:
+        t.append("·", MASK_STYLE)
+    else:
+        t.append("█", Style(color=MASKED_COLOR))
     t.append(" masked", DIM)
     return t
 

@@ -24,7 +24,8 @@ from textual.widgets import Button, Checkbox, ContentSwitcher, Select, Static
 from textual.worker import get_current_worker
 
 from genai_tui.service import tokenize as svc
-from genai_tui.tui.pane import Pane
+from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.panes.tokenizer import export
 from genai_tui.tui.panes.tokenizer.explain import describe_token, formed_text, ui
 from genai_tui.tui.panes.tokenizer.layout import char_span
 from genai_tui.tui.panes.tokenizer.registry_screen import RegistryScreen
@@ -516,3 +517,16 @@ words end up as one token, rare words as several.
         name = self.tokenizer("a")
         if name != LOADING:
             self.query_one(VocabView).browse(name, self._kind(name))
+
+    # -- export (genai_tui/tui/panes/tokenizer/export.py) ------------------------
+
+    EXPORTS = "the tokens (ids, bytes, labels) as JSON"
+
+    def export_data(self) -> Export | None:
+        sides = ("a", "b") if self.compare else ("a",)
+        shown = [self.results[side] for side in sides]
+        if any(r is None or r.version != self.text_version for r in shown):
+            return None
+        text = self.query_one("#tok-text", SafeTextArea).text
+        cells = [(r.name, r.cells) for r in shown]
+        return Export("tokens", ".json", lambda path: export.write_tokens(path, text, cells))
