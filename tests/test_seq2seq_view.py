@@ -110,8 +110,49 @@ async def test_beam_key_runs_beam_search_and_lists_the_ranking() -> None:
         expected = svc.translate(view.text, view.model, beam=4)
         assert view.result.output == expected.output
         beams = _plain(app, "#s2s-beams")
-        assert beams.startswith("beams›") and "1. " in beams and "2. " in beams
+        assert "final ranking" in beams and "1. " in beams and "2. " in beams
         assert "beam 4" in _plain(app, "#s2s-status")
+
+
+async def test_live_beams_come_before_the_ranking_and_width_is_a_knob(monkeypatch) -> None:
+    app = GenaiApp(panes=[InternalsPane])
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await _open(pilot, app)
+        shown: list[str] = []
+        handle = Seq2SeqView.on_seq2seq_view_stepped
+
+        def record(self, message) -> None:
+            handle(self, message)
+            shown.append(_plain(app, "#s2s-beams"))
+
+        monkeypatch.setattr(Seq2SeqView, "on_seq2seq_view_stepped", record)
+        view.focus_board()
+        await pilot.press("f10")  # narrower: 3 beams, beam search on
+        await _until(pilot, lambda: view.done and view.result is not None, "beam search")
+        assert view.beam == 3 and all(len(s.live) <= 3 for s in view.beam_steps)
+        assert "live beams after step 1" in shown[0] and "final ranking" in shown[-1]
+        assert view.result.output == svc.translate(view.text, view.model, beam=3).output
+        assert len(view.beam_steps[-1].ranking) == 3
+
+
+async def test_escape_stops_a_beam_search_and_fkeys_do_not_type() -> None:
+    app = GenaiApp(panes=[InternalsPane])
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = await _open(pilot, app)
+        box = view.input
+        box.focus()
+        await pilot.pause()
+        before = box.value
+        await pilot.press("f11")
+        assert box.value == before and view.beam == 5 and view.beam_on
+        view.focus_board()
+        await pilot.pause()
+        await _until(pilot, lambda: len(view.beam_steps) >= 1, "a first step")
+        await pilot.press("escape")
+        assert view.stopped and not view.running
+        n = len(view.beam_steps)
+        await pilot.pause(0.3)
+        assert len(view.beam_steps) == n and "stopped" in _plain(app, "#s2s-status")
 
 
 @pytest.mark.parametrize("key,action_key", [("m", True), ("b", True), ("right_square_bracket",

@@ -263,6 +263,54 @@ def translate(text: str, model: Seq2SeqModel | None = None, *, beam: int = 1,
     return _trace(m, text, list(best.tokens), beams=steps[-1], beam_steps=steps)
 
 
+@dataclass(frozen=True)
+class BeamEvent:
+    """One step of the encoder-decoder's beam search, in text (what the view shows live)."""
+
+    update: Any
+    """The step as a `service.beam.BeamUpdate` (the Generate pane's beam renderer reads it)."""
+    translation: Translation | None = None
+    """On the last step: the best hypothesis with its attention maps."""
+
+
+def beam_events(text: str, model: Seq2SeqModel | None = None, *, beam: int = 4,
+                length_penalty: float = 1.0,
+                early_stopping: bool | str = False) -> Iterator[BeamEvent]:
+    """Beam search one `BeamEvent` per step; the last carries the `Translation` of the
+    best hypothesis. Validated before this returns."""
+    check_input(text)
+    check_beam(beam, length_penalty)
+    m = model if model is not None else load()
+    return _beam_events(text, m, beam, length_penalty, early_stopping)
+
+
+def _beam_events(text: str, m: Seq2SeqModel, beam: int, length_penalty: float,
+                 early_stopping: bool | str) -> Iterator[BeamEvent]:
+    from genai_tui.models.seq2seq import EOS, CharVocab
+    from genai_tui.sampling.beam import beam_search
+    from genai_tui.service.beam import BeamText, BeamUpdate
+
+    def one(b: Any) -> BeamText:
+        token = CharVocab.token(b.tokens[-1]) if b.tokens else ""
+        return BeamText(tokens_text(list(b.tokens)), token, tuple(b.tokens), b.logprob, b.score,
+                        b.parent)
+
+    beams = _Seq2SeqBeams(m, text)
+    steps: list[Any] = []
+    for step in beam_search(beams.first, beams.advance, num_beams=beam,
+                            max_new_tokens=m.model.config.max_tgt_len, eos_ids=(EOS,),
+                            length_penalty=length_penalty, early_stopping=early_stopping):
+        steps.append(step)
+        update = BeamUpdate(step.index, [one(b) for b in step.live],
+                            [one(b) for b in step.finished], [one(b) for b in step.pruned],
+                            [one(b) for b in step.kept], step.done, step.stop_reason,
+                            [one(b) for b in step.ranking])
+        final = None
+        if step.done:
+            final = _trace(m, text, list(step.ranking[0].tokens), beams=step, beam_steps=steps)
+        yield BeamEvent(update, final)
+
+
 def tokens_text(ids: list[int]) -> str:
     """Beam tokens as text (``<eos>`` dropped)."""
     from genai_tui.models.seq2seq import CharVocab

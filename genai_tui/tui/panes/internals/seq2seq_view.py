@@ -4,12 +4,19 @@ Type a date; the output appears one character at a time, with the
 cross-attention map (output characters x input characters) of the chosen
 layer and head, and beside it the encoder's bidirectional self-attention and
 the decoder's causal one (the masked triangle is grey). ``b`` switches greedy
-decoding / beam search (the final ranking is listed).
+decoding / beam search. A beam search runs in a worker one step at a time: the
+view shows the live beams with their cumulative log-probabilities, the
+candidates pruned and the hypotheses finished at each step (the Generate
+pane's `beam_render`), then the final ranking above the maps of the best one.
+The beam width and length penalty are knobs of the registry
+(`genai_tui.sampling.knobs.BEAM_KNOBS`, as `genai-tui seq2seq --beam`):
+F10/F11 narrow/widen the beam, F12/shift+F12 raise/lower the length penalty.
 
 Self-contained: its own input, worker and keys; the pane only hosts it. The
 model loads in a worker the first time the view is shown. Keys follow the
 keyboard model: Enter, F-keys and Esc work while typing; `[` `]` `←` `→` `m`
-`b` `/` only when the input is not focused.
+`b` `/` only when the input is not focused. Esc outside the input stops a
+running decoding.
 """
 
 from __future__ import annotations
@@ -28,9 +35,12 @@ from textual.widgets import Input, Static
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
+from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD
 from genai_tui.service import seq2seq as svc
+from genai_tui.service.beam import BeamSettings
 from genai_tui.service.runtime import settle_heap
 from genai_tui.tui.pane import describe_error
+from genai_tui.tui.panes.generate import beam_render as BR
 from genai_tui.tui.panes.internals import seq2seq_render as R
 from genai_tui.tui.panes.internals.widgets import Board, SafeInput
 
@@ -38,7 +48,10 @@ DEFAULT_INPUT = "the 3rd of March, 2021"
 REVEAL_DELAY = 0.04
 """Seconds between output characters, so a person sees them appear one by one
 (the model itself needs about a millisecond per character)."""
-BEAM_WIDTHS = (1, 4)
+_WIDTH = BEAM_KNOB_BY_FIELD["num_beams"]
+_PENALTY = BEAM_KNOB_BY_FIELD["length_penalty"]
+PENALTY_STEP = 0.5
+"""One F12 press on the length penalty (five of the registry's steps)."""
 
 _INFO = Style(color="grey85")
 _HINT = Style(color="grey50")
@@ -56,9 +69,13 @@ class Seq2SeqView(Vertical):
         Binding("up", "row(-1)", "Previous output character", show=False),
         Binding("down", "row(1)", "Next output character", show=False),
         Binding("m", "mean", "Mean/head", tooltip="one head / mean of the heads"),
-        Binding("b", "beam", "Beam", tooltip="greedy decoding / beam search (4 beams)"),
+        Binding("b", "beam", "Beam", tooltip="greedy decoding / beam search"),
+        Binding("f10", "width(-1)", "Fewer beams", show=False),
+        Binding("f11", "width(1)", "More beams", show=False),
+        Binding("f12", "penalty(1)", "Length penalty +", show=False),
+        Binding("shift+f12", "penalty(-1)", "Length penalty −", show=False),
         Binding("slash", "focus_input", "Edit the input", show=False),
-        Binding("escape", "leave_input", "Leave the input", show=False),
+        Binding("escape", "escape", "Leave the input / stop", show=False),
     ]
     DEFAULT_CSS = """
     Seq2SeqView { height: 1fr; }
@@ -70,7 +87,7 @@ class Seq2SeqView(Vertical):
     Seq2SeqView #s2s-board { height: 1fr; }
     Seq2SeqView #s2s-maps { height: auto; width: auto; }
     Seq2SeqView #s2s-maps Static { width: auto; padding-right: 2; }
-    Seq2SeqView #s2s-beams { height: 1; }
+    Seq2SeqView #s2s-beams { height: auto; }
     """
 
     class Loaded(Message):
@@ -80,15 +97,15 @@ class Seq2SeqView(Vertical):
             self.error = error
 
     class Stepped(Message):
-        """One output character (or the finished beam search), or an error."""
+        """One output character, one beam-search step (`svc.BeamEvent`), or an error."""
 
         def __init__(self, serial: int, step: Any = None, error: str = "",
-                     final: Any = None) -> None:
+                     beam: Any = None) -> None:
             super().__init__()
             self.serial = serial
             self.step = step
             self.error = error
-            self.final = final
+            self.beam = beam
 
     def __init__(self, *, id: str | None = None, model_path: str | None = None) -> None:
         super().__init__(id=id)
@@ -105,7 +122,13 @@ class Seq2SeqView(Vertical):
         self.mean = False
         self.row = -1
         """Selected output character (-1: the last one)."""
-        self.beam = 1
+        self.beam_on = False
+        self.beam = int(_WIDTH.default)  # type: ignore[call-overload]
+        """The beam width (the registry's default; used while `beam_on`)."""
+        self.length_penalty = float(_PENALTY.default)  # type: ignore[arg-type]
+        self.beam_steps: list[Any] = []
+        """The `BeamUpdate`s of the running (or last) beam search."""
+        self.stopped = False
         self._serial = 0
         self._finished = 0
 
@@ -117,11 +140,11 @@ class Seq2SeqView(Vertical):
         yield Static(id="s2s-out")
         yield Static(id="s2s-status")
         with Board(id="s2s-board"):
+            yield Static(id="s2s-beams")
             with Horizontal(id="s2s-maps"):
                 yield Static(id="s2s-cross")
                 yield Static(id="s2s-enc")
                 yield Static(id="s2s-dec")
-            yield Static(id="s2s-beams")
 
     # lifecycle -----------------------------------------------------------------
 
@@ -165,15 +188,22 @@ class Seq2SeqView(Vertical):
             return
         self._serial += 1
         self.done = False
+        self.stopped = False
         self.row = -1
-        self._decode(self._serial, self.text, self.beam, self.model)
+        self.beam_steps = []
+        if self.beam_on:
+            self.result = None
+        self._decode(self._serial, self.text, self.beam if self.beam_on else 1,
+                     self.length_penalty, self.model)
+        self._draw()
 
     @work(thread=True, exclusive=True, group="seq2seq-decode", exit_on_error=False,
           description="decoding")
-    def _decode(self, serial: int, text: str, beam: int, model: Any) -> None:
+    def _decode(self, serial: int, text: str, beam: int, length_penalty: float,
+                model: Any) -> None:
         worker = get_current_worker()
         try:
-            if beam == 1:
+            if not self.beam_on:
                 for step in svc.decode_steps(text, model):
                     if worker.is_cancelled:
                         return
@@ -181,9 +211,13 @@ class Seq2SeqView(Vertical):
                     if not step.done:
                         time.sleep(REVEAL_DELAY)
             else:
-                final = svc.translate(text, model, beam=beam)
-                if not worker.is_cancelled:
-                    self.post_message(self.Stepped(serial, final=final))
+                for event in svc.beam_events(text, model, beam=beam,
+                                             length_penalty=length_penalty):
+                    if worker.is_cancelled:
+                        return
+                    self.post_message(self.Stepped(serial, beam=event))
+                    if event.translation is None:
+                        time.sleep(REVEAL_DELAY)
         except UserError as exc:
             self.post_message(self.Stepped(serial, error=str(exc)))
         except Exception as exc:  # noqa: BLE001 - shown in the view, the app stays up
@@ -197,8 +231,10 @@ class Seq2SeqView(Vertical):
             self.result, self.done = None, True
             self._message(Text("✗ " + message.error, style=_ERROR))
         else:
-            if message.final is not None:
-                self.result, self.done = message.final, True
+            if message.beam is not None:
+                self.beam_steps.append(message.beam.update)
+                if message.beam.translation is not None:
+                    self.result, self.done = message.beam.translation, True
             else:
                 self.result, self.done = message.step.translation, message.step.done
             if self.done:
@@ -220,9 +256,14 @@ class Seq2SeqView(Vertical):
         self.focus_board()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "leave_input":
-            return self.input.has_focus
+        if action == "escape":
+            return self.input.has_focus or self.running
         return True
+
+    @property
+    def running(self) -> bool:
+        """A decoding (greedy or beam) is under way."""
+        return self.model is not None and self._finished != self._serial
 
     def action_layer(self, step: int) -> None:
         if self.result is None:
@@ -252,15 +293,40 @@ class Seq2SeqView(Vertical):
         self._draw()
 
     def action_beam(self) -> None:
-        self.beam = BEAM_WIDTHS[(BEAM_WIDTHS.index(self.beam) + 1) % len(BEAM_WIDTHS)]
+        self.beam_on = not self.beam_on
         self._start()
+        self._update_status()
+
+    def action_width(self, step: int) -> None:
+        """Narrow/widen the beam within the registry's pane range; turns beam search on."""
+        hi = int(_WIDTH.ui_hi if _WIDTH.ui_hi is not None else _WIDTH.hi)
+        self.beam = max(int(_WIDTH.lo), min(hi, self.beam + step))
+        self.beam_on = True
+        self._start()
+
+    def action_penalty(self, step: int) -> None:
+        """Raise/lower the length penalty within the registry's pane range."""
+        lo = _PENALTY.ui_lo if _PENALTY.ui_lo is not None else _PENALTY.lo
+        hi = _PENALTY.ui_hi if _PENALTY.ui_hi is not None else _PENALTY.hi
+        self.length_penalty = round(max(lo, min(hi, self.length_penalty + step * PENALTY_STEP)), 3)
+        self.beam_on = True
+        self._start()
+
+    def action_escape(self) -> None:
+        if self.input.has_focus:
+            self.focus_board()
+        elif self.running:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop the running decoding (its worker checks once per step)."""
+        self.workers.cancel_group(self, "seq2seq-decode")
+        self._finished = self._serial
+        self.done = self.stopped = True
         self._update_status()
 
     def action_focus_input(self) -> None:
         self.input.focus()
-
-    def action_leave_input(self) -> None:
-        self.focus_board()
 
     def focus_board(self) -> None:
         self.query_one("#s2s-board", Board).focus()
@@ -275,8 +341,12 @@ class Seq2SeqView(Vertical):
     def _draw(self) -> None:
         r = self.result
         out = self.query_one("#s2s-out", Static)
+        self._draw_beams()
         if r is None:
             out.update("")
+            if self.beam_on and self.model is not None:
+                for part in ("#s2s-cross", "#s2s-enc", "#s2s-dec"):
+                    self.query_one(part, Static).update("")
             self._update_status()
             return
         out.update(R.output_line(r.output_tokens, r.probs, self.done))
@@ -299,14 +369,28 @@ class Seq2SeqView(Vertical):
         dec.append("\n")
         dec.append_text(R.legend())
         self.query_one("#s2s-dec", Static).update(dec)
-        beams = self.query_one("#s2s-beams", Static)
-        if r.beams is not None:
-            ranking = [(svc.tokens_text(list(b.tokens)), b.logprob, b.score or 0.0)
-                       for b in r.beams.ranking]
-            beams.update(R.ranking_line(ranking, max(20, self.size.width - 2)))
-        else:
-            beams.update(Text("beams› greedy (b: beam search, 4 beams)", style=_HINT))
         self._update_status()
+
+    def _draw_beams(self) -> None:
+        """Live beams while the search runs (`beam_render.step_view`), then the final
+        ranking above the best hypothesis's maps; greedy: a one-line hint."""
+        beams = self.query_one("#s2s-beams", Static)
+        width = max(20, self.size.width - 2)
+        settings = BeamSettings(num_beams=self.beam, length_penalty=self.length_penalty)
+        steps = self.beam_steps
+        if not self.beam_on:
+            beams.update(Text(f"beams› greedy (b: beam search, {self.beam} beams)", style=_HINT))
+        elif not steps:
+            beams.update(BR.waiting_text("⏳ beam search: scoring the first step…"))
+        elif steps[-1].done:
+            beams.update(BR._join(BR.ranking_section(steps[-1], width, settings)))
+        else:
+            beams.update(BR.step_view(steps, len(steps) - 1, settings, width))
+
+    def _mode(self) -> str:
+        if not self.beam_on:
+            return "greedy"
+        return f"beam {self.beam} len pen {self.length_penalty:g}"
 
     def _update_status(self) -> None:
         t = Text(no_wrap=True, overflow="ellipsis")
@@ -319,6 +403,10 @@ class Seq2SeqView(Vertical):
             n_layer, n_head = len(r.cross), r.cross[0].shape[0]
             head = "mean" if self.mean else f"{self.head % n_head}/{n_head - 1}"
             t.append(f" layer {self.att_layer % n_layer}/{n_layer - 1}  head {head}  "
-                     f"{'greedy' if self.beam == 1 else f'beam {self.beam}'}", _INFO)
-            t.append("  [ ] layer ←→ head ↑↓ row m mean b beam / edit", _HINT)
+                     f"{self._mode()}", _INFO)
+            t.append("  [ ] layer ←→ head ↑↓ row m mean b beam F10/F11 width / edit", _HINT)
+        elif self.beam_on and self.model is not None:
+            what = "stopped" if self.stopped else f"step {len(self.beam_steps)}"
+            t.append(f" {self._mode()}  {what}", _INFO)
+            t.append("  Esc stop  F10/F11 width  F12 length penalty  b greedy", _HINT)
         self.query_one("#s2s-status", Static).update(t)
