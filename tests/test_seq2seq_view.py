@@ -5,8 +5,12 @@ and the keyboard model with the input focused."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
+from rich.console import Console
+from rich.text import Text
 
 from genai_tui.service import seq2seq as svc
 from genai_tui.tui.app import GenaiApp
@@ -32,7 +36,14 @@ async def _open(pilot, app) -> Seq2SeqView:
 
 
 def _plain(app, selector: str) -> str:
-    return str(app.query_one(selector).render())
+    """The widget's text as shown (a Table is rendered, not repr'd)."""
+    shown = app.query_one(selector).render()
+    shown = getattr(shown, "_renderable", shown)  # a RichVisual wraps what was given
+    if isinstance(shown, (str, Text)) or hasattr(shown, "plain"):
+        return str(getattr(shown, "plain", shown))
+    console = Console(width=200, file=io.StringIO(), record=True, color_system=None)
+    console.print(shown)
+    return console.export_text()
 
 
 async def test_typed_date_decodes_to_iso_with_its_maps() -> None:
@@ -165,16 +176,16 @@ async def test_letters_type_into_the_input_and_never_act(key, action_key) -> Non
         box.focus()
         box.value = ""
         await pilot.pause()
-        before = (view.mean, view.beam, view.att_layer)
+        before = (view.mean, view.beam_on, view.att_layer)
         await pilot.press(key)
         await pilot.pause(0.1)
         assert box.value == {"m": "m", "b": "b", "right_square_bracket": "]"}[key]
-        assert (view.mean, view.beam, view.att_layer) == before
+        assert (view.mean, view.beam_on, view.att_layer) == before
         await pilot.press("escape")  # Esc leaves the box; now the key acts
         assert not box.has_focus
         await pilot.press(key)
         await pilot.pause(0.1)
-        assert (view.mean, view.beam, view.att_layer) != before
+        assert (view.mean, view.beam_on, view.att_layer) != before
 
 
 def test_snapshot_seq2seq_view_at_80x24(snap_compare) -> None:
@@ -186,3 +197,16 @@ def test_snapshot_seq2seq_view_at_80x24(snap_compare) -> None:
 
     assert snap_compare(GenaiApp(panes=[InternalsPane], depth="truecolor"), terminal_size=(80, 24),
                         run_before=run_before)
+
+
+async def test_help_lists_the_views_beam_keys() -> None:
+    from genai_tui.tui import help as H
+
+    app = GenaiApp(panes=[InternalsPane])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open(pilot, app)
+        table = H._key_table(app.query_one(InternalsPane))
+    typing, outside = table.split("Keys outside a text box")
+    assert "`F10` | Fewer beams" in typing and "`F11` | More beams" in typing
+    assert "`Shift+F12` | Length penalty" in typing
+    assert "`b` | Beam" in outside and "`m` | Mean/head" in outside

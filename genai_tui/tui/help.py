@@ -24,7 +24,7 @@ def _rows(rows: list[tuple[str, str]]) -> str:
 
 
 def _key_table(pane: Pane) -> str:
-    typing, outside = pane_key_rows(pane.BINDINGS)
+    typing, outside = pane_key_rows(pane.help_bindings())
     text = ""
     if typing:
         text += "\n\n### Keys that work anywhere, even while typing\n\n" + _rows(typing)

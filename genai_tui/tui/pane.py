@@ -316,6 +316,11 @@ class Pane(Computes, Container):
 
     # -- export ----------------------------------------------------------------
 
+    def help_bindings(self) -> list:
+        """The bindings F1 lists: the pane's, plus (override) those of the view
+        shown, whose keys act while it has focus."""
+        return list(self.BINDINGS)
+
     def export_data(self) -> Export | None:
         """What the pane can save now, or None (nothing yet; override)."""
         return None

@@ -404,6 +404,13 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     def action_leave_input(self) -> None:
         self._focus_board()
 
+    def help_bindings(self) -> list:
+        if self.view != "seq2seq":
+            return list(self.BINDINGS)
+        own = {b.key for b in Seq2SeqView.BINDINGS if isinstance(b, Binding)}
+        return list(Seq2SeqView.BINDINGS) + [
+            b for b in self.BINDINGS if not (isinstance(b, Binding) and b.key in own)]
+
     def _focus_board(self) -> None:
         if self.view == "seq2seq":
             self.query_one(Seq2SeqView).focus_board()
