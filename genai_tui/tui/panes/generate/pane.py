@@ -69,42 +69,6 @@ DEFAULT_KNOBS_A = svc.Knobs(temperature=0.8, top_k=40, top_p=0.95, seed=0, max_t
 DEFAULT_KNOBS_B = svc.Knobs(temperature=1.3, seed=0, max_tokens=64)
 
 
-NEWLINE_MARK = "↵"
-"""How the one-line prompt box shows (and lets you type, ctrl+j) a newline."""
-
-
-class PromptInput(SafeInput):
-    """A one-line prompt box that shows control characters as visible symbols.
-
-    Pasted escape sequences become ``␛[31m`` in the value itself, so the
-    terminal never receives them and the model sees what the user sees.
-    Newlines (pasted, or ctrl+j) show as ``↵`` and reach the model as newlines.
-    """
-
-    BINDINGS = [Binding("ctrl+j", "newline", "Newline", show=False)]
-
-    def validate_value(self, value: str) -> str:
-        value = value.replace("\r\n", "\n").replace("\n", NEWLINE_MARK).replace("\t", "    ")
-        return escape_controls(value, keep_newlines=False)
-
-    def _on_paste(self, event: events.Paste) -> None:
-        # Input keeps only a paste's first line; a prompt wants all of it.
-        if event.text:
-            text = self.validate_value(event.text)
-            start, end = sorted(self.selection)
-            self.replace(text, start, end)
-        event.stop()
-        event.prevent_default()
-
-    def action_newline(self) -> None:
-        self.insert_text_at_cursor(NEWLINE_MARK)
-
-    @property
-    def prompt(self) -> str:
-        """The prompt as the model gets it."""
-        return self.value.replace(NEWLINE_MARK, "\n")
-
-
 class StatusBar(TextBar):
     """Runs (click to show one), what the pane is doing, and the knob set being edited."""
 
@@ -322,8 +286,8 @@ reshapes that distribution, then one token is drawn.
         with Vertical(id="gen-head"):  # (a box of its own: see gen-main below)
             with Horizontal(id="gen-top"):
                 yield Static("Prompt›")
-                yield PromptInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
-                                  id="gen-prompt", compact=True)
+                yield SafeInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
+                                id="gen-prompt", compact=True, newlines=True)
                 # Buttons for the mouse; the keyboard has F5-F8 (so Tab skips them).
                 for label, button_id, tip in (
                     ("▶ Run", "gen-run", "Generate (F5)"),
@@ -375,7 +339,7 @@ reshapes that distribution, then one token is drawn.
 
     @property
     def prompt(self) -> str:
-        return self.query_one("#gen-prompt", PromptInput).prompt
+        return self.query_one("#gen-prompt", SafeInput).text
 
     def on_mount(self) -> None:
         self._flush_timers = {
@@ -971,7 +935,7 @@ reshapes that distribution, then one token is drawn.
         self._show(self.runs[(index + step) % len(self.runs)])
 
     def action_focus_prompt(self) -> None:
-        self.query_one("#gen-prompt", PromptInput).focus()
+        self.query_one("#gen-prompt", SafeInput).focus()
 
     # showing runs ----------------------------------------------------------------
 
