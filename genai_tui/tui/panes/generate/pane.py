@@ -38,7 +38,7 @@ from genai_tui.service.beam import BeamSettings
 from genai_tui.service.beam import validate as validate_beam
 from genai_tui.service.runtime import gc_paused, settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
-from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.pane import Export, Pane, json_export
 from genai_tui.tui.panes.generate import export
 from genai_tui.tui.panes.generate.beam_view import BeamView
 from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobPanel
@@ -1161,13 +1161,11 @@ reshapes that distribution, then one token is drawn.
             beam = self.beam
             if beam is None or not beam.steps:
                 return None
-            return Export("generate-beams", ".json",
-                          lambda path: export.write_beams(path, beam, self.model_info))
+            return json_export("generate-beams", export.beams_document(beam, self.model_info))
         if not any(run.steps for run in self.runs):
             return None
-        runs, current, model = list(self.runs), self.current, self.model_info
-        return Export("generate-tokens", ".json",
-                      lambda path: export.write_runs(path, runs, current, model))
+        return json_export("generate-tokens",
+                           export.runs_document(list(self.runs), self.current, self.model_info))
 
     @classmethod
     def check_lesson_knobs(cls, knobs: Mapping[str, Any]) -> None:
