@@ -101,7 +101,7 @@ def limit_malloc_arenas(n: int = 2) -> bool:
     glibc gives each thread that allocates its own arena (up to 8 per core),
     and memory torch frees in a worker stays in that worker's arena: in a
     1,500-event monkey run resident memory grew 483 -> 783 MB with the default
-    and 566 -> 600 MB with two arenas. ``MALLOC_ARENA_MAX`` in the environment
+    and 534 -> 542 MB with this limit. ``MALLOC_ARENA_MAX`` in the environment
     wins (glibc reads it itself).
     """
     if "MALLOC_ARENA_MAX" in os.environ:
