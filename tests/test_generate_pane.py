@@ -213,7 +213,8 @@ async def test_change_knobs_by_keys_mouse_and_typing(tiny) -> None:
         await pilot.press("enter")
         pilot.app.screen.query_one("#knob-input").value = "pen, bogus"
         await pilot.press("enter")
-        assert "unknown stage" in str(pilot.app.screen.query_one("#knob-error").render())
+        error = str(pilot.app.screen.query_one("#knob-error").render())
+        assert "unknown sampler stage 'bogus'" in error
         await pilot.press("escape")
         assert pane.knobs_a.order != svc.DEFAULT_ORDER
         # Greedy by key: every chosen token is the model's most likely one.

@@ -31,7 +31,7 @@ from textual.widgets import Button, Input, Static
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
-from genai_tui.sampling.knobs import validate
+from genai_tui.sampling.knobs import SHARED_KNOBS, validate
 from genai_tui.service import generate as svc
 from genai_tui.service.backend import BackendSpec, Capabilities, Prefix, TextGenerator
 from genai_tui.service.beam import BeamSettings
@@ -1183,14 +1183,9 @@ reshapes that distribution, then one token is drawn.
         self._update_hint()
 
 
-
-SHARED_KNOBS = ("seed", "max_tokens")
-"""Knobs A and B always share: an A/B run compares decoding from the same
-prompt, seed and length."""
-
-
 def _shared(knobs: svc.Knobs, source: svc.Knobs) -> svc.Knobs:
-    """``knobs`` with the shared knobs taken from ``source``."""
+    """``knobs`` with the shared knobs (the registry's: seed and length, so that an
+    A/B run compares decoding from the same start) taken from ``source``."""
     return dataclasses.replace(knobs, **{name: getattr(source, name) for name in SHARED_KNOBS})
 
 
