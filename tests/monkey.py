@@ -36,6 +36,7 @@ from textual import events
 from textual.binding import Binding
 from textual.pilot import _get_mouse_message_arguments
 
+from genai_tui.service.runtime import limit_malloc_arenas
 from genai_tui.tui.app import GenaiApp
 
 SIZES = [(80, 24), (100, 30), (120, 40), (160, 50), (90, 28)]
@@ -86,6 +87,9 @@ class Report:
     """Garbage collections per generation, and the longest of each (any thread)."""
     stalled_in: list[tuple[str, int]] = field(default_factory=list)
     """Where the UI thread was (innermost of our frames) when sampled stalled, with counts."""
+    object_growth: list[tuple[str, int]] = field(default_factory=list)
+    """With ``objects=True``: the types whose live objects grew most between
+    "every pane loaded" and the end (frozen objects included), with the growth."""
 
     def ok(self, block_ms: float = SLOW_MS) -> bool:
         return (self.crashed is None and not self.stuck_workers and self.quit_cleanly
@@ -111,7 +115,22 @@ class Report:
             lines.append(f"  stalled {count}x in {where}")
         lines.append(f"resident memory: {self.rss_mb_after_load:.0f} MB once every pane had "
                      f"loaded, {self.rss_mb_end:.0f} MB at the end")
+        if self.object_growth:
+            lines.append("live objects that grew most after every pane loaded: "
+                         + ", ".join(f"{name} +{n}" for name, n in self.object_growth[:10]))
         return "\n".join(lines)
+
+
+def live_types() -> Counter[str]:
+    """Live objects the collector tracks (frozen ones too), counted by type."""
+    gc.collect()
+    frozen = gc.get_freeze_count()
+    gc.unfreeze()  # get_objects() leaves out the permanent generation
+    try:
+        return Counter(type(o).__qualname__ for o in gc.get_objects())
+    finally:
+        if frozen:
+            gc.freeze()
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -145,7 +164,7 @@ def _key_event(key: str) -> events.Key:
 
 
 async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 30),
-              progress: bool = False) -> Report:
+              progress: bool = False, objects: bool = False) -> Report:
     rng = random.Random(seed)
     report = Report(events=n_events, seed=seed)
     export_dir = Path(tempfile.mkdtemp(prefix="genai-monkey-"))
@@ -157,11 +176,15 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
     all_pane_ids = [cls.PANE_ID for cls in app._pane_classes]
     seen: list[str] = []
 
+    counts_after_load: Counter[str] = Counter()
+
     def note_seen(pane_id: str) -> None:
         if pane_id not in seen:
             seen.append(pane_id)
             if len(seen) == len(all_pane_ids):
                 report.rss_mb_after_load = rss_mb()
+                if objects:
+                    counts_after_load.update(live_types())
 
     gc_started: list[float] = [0.0]
 
@@ -282,6 +305,10 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
             if app._exception is not None and report.crashed is None:
                 report.crashed = f"{type(app._exception).__name__}: {app._exception}"
             report.rss_mb_end = rss_mb()
+            if objects and counts_after_load:
+                growth = Counter(live_types())
+                growth.subtract(counts_after_load)
+                report.object_growth = [(k, n) for k, n in growth.most_common(20) if n > 0]
             # Every worker must stop when told to.
             workers = [w for w in app.workers if not w.is_finished]
             app.workers.cancel_all()
@@ -316,8 +343,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--objects", action="store_true",
+                        help="count live objects by type after load and at the end "
+                        "(a full collection each time: it shows as one block)")
     args = parser.parse_args()
-    report = asyncio.run(run(args.events, args.seed, progress=not args.json))
+    limit_malloc_arenas()  # as the app's entry point does
+    report = asyncio.run(run(args.events, args.seed, progress=not args.json,
+                             objects=args.objects))
     print(json.dumps(asdict(report)) if args.json else report.summary())
     sys.exit(0 if report.ok() else 1)
 

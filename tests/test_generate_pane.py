@@ -31,9 +31,9 @@ from genai_tui.tui.panes.generate.knobs import (
     parse_stop,
     unparse_stop,
 )
-from genai_tui.tui.panes.generate.pane import PromptInput
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
 from genai_tui.tui.panes.generate.views import Inspector, RunLayout, RunView
+from genai_tui.tui.textbox import SafeInput
 from tests.lm_fixtures import make_model_dir
 
 SIZE = (100, 30)
@@ -213,7 +213,8 @@ async def test_change_knobs_by_keys_mouse_and_typing(tiny) -> None:
         await pilot.press("enter")
         pilot.app.screen.query_one("#knob-input").value = "pen, bogus"
         await pilot.press("enter")
-        assert "unknown stage" in str(pilot.app.screen.query_one("#knob-error").render())
+        error = str(pilot.app.screen.query_one("#knob-error").render())
+        assert "unknown sampler stage 'bogus'" in error
         await pilot.press("escape")
         assert pane.knobs_a.order != svc.DEFAULT_ORDER
         # Greedy by key: every chosen token is the model's most likely one.
@@ -476,7 +477,7 @@ async def test_hostile_prompt_and_output_are_visible_text(tiny, monkeypatch) -> 
     monkeypatch.setattr(svc, "generate", hostile_generate)
     async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
         pane = await start(pilot, max_tokens=4)
-        prompt = pane.query_one(PromptInput)
+        prompt = pane.query_one(SafeInput)
         prompt.value = HOSTILE
         assert "\x1b" not in prompt.value and "␛[31m" in prompt.value
         await pilot.press("f5")
@@ -497,7 +498,7 @@ async def test_pasted_multiline_prompt_reaches_the_model_with_newlines(tiny) -> 
 
     async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
         pane = await start(pilot, max_tokens=3)
-        box = pane.query_one(PromptInput)
+        box = pane.query_one(SafeInput)
         box.value = ""
         box.focus()
         box.post_message(events.Paste("def f(x):\n\treturn x\x1b[2J"))
@@ -624,7 +625,7 @@ def test_snapshot(snap_compare, monkeypatch, tiny_model) -> None:
 
     async def run_before(pilot) -> None:
         pane = await start(pilot, max_tokens=40)  # default knobs, seed 0: deterministic
-        pane.query_one(PromptInput).cursor_blink = False
+        pane.query_one(SafeInput).cursor_blink = False
         await pilot.press("f5")
         await settle(pilot, pane)
         pane.left.focus()
@@ -638,7 +639,7 @@ async def test_random_seed_empty_and_long_prompts_are_said_on_screen(tiny) -> No
     app = generate_only_app()
     async with app.run_test(size=(100, 30)) as pilot:
         pane = await start(pilot, max_tokens=3, seed=None)
-        box = pane.query_one(PromptInput)
+        box = pane.query_one(SafeInput)
         box.value = ""
         await pilot.pause()
         pane.action_run()
@@ -707,7 +708,7 @@ async def test_keys_typed_during_a_pane_switch_reach_the_new_pane_in_order(tiny)
                 break
         pane = pilot.app.query_one(GeneratePane)
         assert pilot.app.active_pane_id == "generate"
-        assert pane.query_one(PromptInput).value.startswith("Hi The assert")
+        assert pane.query_one(SafeInput).value.startswith("Hi The assert")
         await settle(pilot, pane)
         assert pane.runs and pane.runs[0].prompt.startswith("Hi The assert")
 

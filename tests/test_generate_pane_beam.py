@@ -21,7 +21,7 @@ from genai_tui.tui.panes.generate import GeneratePane
 from genai_tui.tui.panes.generate.beam_render import step_view
 from genai_tui.tui.panes.generate.beam_view import BeamView
 from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobEditScreen
-from genai_tui.tui.panes.generate.pane import PromptInput
+from genai_tui.tui.textbox import SafeInput
 from tests.lm_fixtures import make_model_dir
 from tests.test_generate_pane import HAVE_BUNDLED, generate_only_app, settle
 
@@ -53,7 +53,7 @@ async def beam_mode(pilot, **settings) -> GeneratePane:
     pane = pilot.app.query_one(GeneratePane)
     await settle(pilot, pane)
     assert pane.generator is not None, pane.model_error
-    assert isinstance(pilot.app.focused, PromptInput)
+    assert isinstance(pilot.app.focused, SafeInput)
     await pilot.press("f4")
     await pilot.pause()
     assert pane.mode == "beam" and pane.knob_panel.specs is BEAM_SPECS
@@ -182,7 +182,7 @@ async def test_escape_in_the_prompt_stops_a_running_search(model) -> None:
             await pilot.pause(0.01)
             if pane.beam is not None and len(pane.beam.steps) >= 2:
                 break
-        assert isinstance(pilot.app.focused, PromptInput)
+        assert isinstance(pilot.app.focused, SafeInput)
         await pilot.press("escape")
         await settle(pilot, pane)
         stopped_at = len(pane.beam.steps)
@@ -229,7 +229,7 @@ async def test_keys_f1_lists_never_type_and_typing_never_acts(tiny) -> None:
     typing never type. Outside the prompt, `m` switches the mode."""
     async with generate_only_app().run_test(size=SMALL) as pilot:
         pane = await beam_mode(pilot, max_tokens=4)
-        box = pilot.app.query_one(PromptInput)
+        box = pilot.app.query_one(SafeInput)
         typing, outside = pane_key_rows(pane.BINDINGS)
         box.value = ""
         for binding in pane.BINDINGS:
@@ -241,7 +241,7 @@ async def test_keys_f1_lists_never_type_and_typing_never_acts(tiny) -> None:
                 await pilot.press(key)
                 assert box.value == before[3] + _char(key), key  # it typed
                 assert (pane.mode, pane.beam_settings, pane.beam) == before[:3], key
-                assert isinstance(pilot.app.focused, PromptInput), key
+                assert isinstance(pilot.app.focused, SafeInput), key
         typed = box.value
         for label, _ in typing:
             for key in _keys_for(pane, label):
@@ -249,7 +249,7 @@ async def test_keys_f1_lists_never_type_and_typing_never_acts(tiny) -> None:
                 await settle(pilot, pane)
                 while pilot.app.screen is not pilot.app.screen_stack[0]:  # F9's dialog
                     await pilot.press("escape")
-                if not isinstance(pilot.app.focused, PromptInput):
+                if not isinstance(pilot.app.focused, SafeInput):
                     box.focus()  # Esc leaves the box (and stops): come back
                     await pilot.pause()
                 assert box.value == typed, key
@@ -295,7 +295,7 @@ def test_model_text_is_shown_as_text_never_markup() -> None:
 def test_snapshot_beam_mode_at_80x24(snap_compare, model) -> None:
     async def run_before(pilot) -> None:
         pane = await beam_mode(pilot, num_beams=4, max_tokens=16)
-        pane.query_one(PromptInput).cursor_blink = False
+        pane.query_one(SafeInput).cursor_blink = False
         await pilot.press("f5")
         await settle(pilot, pane)
         pane.beam_view.focus()

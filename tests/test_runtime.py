@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -84,3 +85,19 @@ async def test_a_loaded_pane_settles_the_heap_and_the_app_thaws_it_at_exit() -> 
         assert pane.load_state == "ready"
         assert gc.get_freeze_count() > 10_000  # torch, the model and the panes so far
     assert gc.get_freeze_count() == 0
+
+
+def test_malloc_arenas_are_limited_unless_the_environment_says() -> None:
+    import subprocess
+    import sys
+
+    code = ("from genai_tui.service.runtime import limit_malloc_arenas as f; "
+            "print(f(), f(1))")
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["True", "True"]  # glibc's mallopt accepted the limit
+    env["MALLOC_ARENA_MAX"] = "4"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["False", "False"]  # the user's setting wins

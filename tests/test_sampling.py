@@ -117,7 +117,8 @@ def test_temperature_scales_and_keeps_the_order(values, t) -> None:
     out = stages.temperature(logits, t)
     _assert_distribution(out)
     assert torch.allclose(out * t, logits, atol=1e-4)
-    assert int(out.argmax()) == int(logits.argmax())
+    # the top token stays on top (dividing may tie it with a denormal neighbour)
+    assert out[int(logits.argmax())] == out.max()
 
 
 @SETTINGS

@@ -47,3 +47,31 @@ def test_number_patterns_let_numbers_through_and_nothing_else(kind, good, bad) -
     assert all(re.fullmatch(pattern, s) for s in good)
     assert not any(re.fullmatch(pattern, s) for s in bad)
     assert re.fullmatch(pattern, "9" * 100_000 + "=") is None  # linear time
+
+
+class Prompts(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SafeInput(id="prompt", newlines=True)
+        yield SafeInput(id="plain")
+
+
+async def test_a_prompt_box_keeps_newlines_and_a_plain_box_keeps_the_first_line() -> None:
+    from textual import events
+
+    async with Prompts().run_test() as pilot:
+        prompt = pilot.app.query_one("#prompt", SafeInput)
+        plain = pilot.app.query_one("#plain", SafeInput)
+        for box in (prompt, plain):
+            box.focus()
+            await pilot.pause()
+            box.post_message(events.Paste("def f(x):\n\treturn x\x1b[31m"))
+            await pilot.pause()
+        assert prompt.value == "def f(x):↵    return x␛[31m"  # shown on one line, escaped
+        assert prompt.text == "def f(x):\n    return x␛[31m"  # the model gets newlines
+        assert plain.value == plain.text == "def f(x):"
+        prompt.focus()
+        await pilot.press("end", "ctrl+j", "y")
+        assert prompt.text.endswith("\ny")
+        plain.focus()
+        await pilot.press("end", "ctrl+j")
+        assert plain.value == "def f(x):"  # Ctrl+J is not a newline here

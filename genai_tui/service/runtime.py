@@ -90,6 +90,33 @@ def gc_paused() -> Iterator[None]:
                 gc.enable()
 
 
+M_ARENA_MAX = -8
+"""glibc's `mallopt` parameter for the number of malloc arenas (malloc.h)."""
+
+
+def limit_malloc_arenas(n: int = 2) -> bool:
+    """Let at most ``n`` malloc arenas serve the process (glibc only; call it
+    before worker threads start). Returns whether the limit was set.
+
+    glibc gives each thread that allocates its own arena (up to 8 per core),
+    and memory torch frees in a worker stays in that worker's arena: in a
+    1,500-event monkey run resident memory grew 483 -> 783 MB with the default
+    and 534 -> 542 MB with this limit. ``MALLOC_ARENA_MAX`` in the environment
+    wins (glibc reads it itself).
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc: nothing to limit
+        return False
+    return bool(mallopt(M_ARENA_MAX, n))
+
+
 def settle_heap() -> None:
     """Collect once, then exempt everything alive now from later collections.
 

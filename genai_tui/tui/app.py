@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Input, TabbedContent, TabPane, TextArea
 
 from genai_tui.lesson import Lesson
-from genai_tui.service.runtime import thaw_heap
+from genai_tui.service.runtime import limit_malloc_arenas, thaw_heap
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.help import HelpScreen
 from genai_tui.tui.keys import key_label, works_while_typing
@@ -373,6 +373,7 @@ def run_in_terminal(app: GenaiApp) -> None:
     (tearing down torch, freeing every model's tensors, waiting for a worker
     thread mid-step) took over a second once models were loaded; nothing is
     left to save by then, so skip it. Exit status: the app's return code."""
+    limit_malloc_arenas()  # before any worker thread allocates
     app.run()
     if app.ran:
         sys.stdout.flush()

@@ -108,13 +108,24 @@ quantifiers (``(?:\d*|\d+_)*``) and backtrack exponentially: 22 nines and an
 ``=`` froze the app (found by the monkey)."""
 
 
+NEWLINE_MARK = "↵"
+"""How a one-line box that takes newlines (``SafeInput(newlines=True)``) shows
+them, and what Ctrl+J types there."""
+
+
 class SafeInput(Input):
     """A one-line text box that shows pasted control characters as visible
     symbols (in its value, so what is shown is what the program gets), does
     not select its text on focus (the first key must not replace it), undoes
-    with Ctrl+Z / redoes with Ctrl+Y, and leaves on Esc."""
+    with Ctrl+Z / redoes with Ctrl+Y, and leaves on Esc.
+
+    With ``newlines=True`` (a prompt) it also takes newlines: pasted ones and
+    Ctrl+J show as ``↵`` and `text` gives them back as newlines; a paste keeps
+    all its lines (tabs become four spaces) instead of the first.
+    """
 
     BINDINGS = [
+        Binding("ctrl+j", "newline", "Newline", show=False),
         Binding("ctrl+z", "undo", "Undo", show=False),
         Binding("ctrl+y,ctrl+shift+z", "redo", "Redo", show=False),
         Binding("escape", "leave", "Leave the text box", show=False),
@@ -127,7 +138,8 @@ class SafeInput(Input):
     UNDO_DEPTH = 200
 
     def __init__(self, value: str | None = None, *args, select_on_focus: bool = False,
-                 max_length: int = 0, **kwargs) -> None:
+                 max_length: int = 0, newlines: bool = False, **kwargs) -> None:
+        self.newlines = newlines
         self._undo: list[tuple[str, int]] = []
         self._redo: list[tuple[str, int]] = []
         self._restoring = False
@@ -138,7 +150,21 @@ class SafeInput(Input):
             self.type = "text"
 
     def validate_value(self, value: str) -> str:
+        if self.newlines:
+            value = (value.replace("\r\n", "\n").replace("\n", NEWLINE_MARK)
+                     .replace("\t", "    "))
         return escape_controls(value, keep_newlines=False)
+
+    @property
+    def text(self) -> str:
+        """The value as the program gets it (``↵`` back to newlines in a
+        box that takes them)."""
+        return self.value.replace(NEWLINE_MARK, "\n") if self.newlines else self.value
+
+    def action_newline(self) -> None:
+        if not self.newlines:
+            raise SkipAction()  # Ctrl+J stays the pane's, as in any Input
+        self.insert_text_at_cursor(NEWLINE_MARK)
 
     def watch_value(self, old: str, new: str) -> None:
         if self._restoring or old == new or not self.is_mounted:
@@ -178,10 +204,14 @@ class SafeInput(Input):
         return text
 
     def _on_paste(self, event: events.Paste) -> None:
-        # Input keeps a paste's first line; cut it to fit instead of refusing it.
+        # Input keeps a paste's first line (a prompt wants all of it); cut it
+        # to fit instead of refusing it.
         if event.text:
-            line = event.text.splitlines()[0] if event.text.splitlines() else ""
-            line = self.cut_paste(line)
+            if self.newlines:
+                line = self.cut_paste(self.validate_value(event.text))
+            else:
+                line = event.text.splitlines()[0] if event.text.splitlines() else ""
+                line = self.cut_paste(line)
             start, end = sorted(self.selection)
             self.replace(line, start, end)
         event.stop()

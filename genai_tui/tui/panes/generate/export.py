@@ -1,4 +1,5 @@
-"""The generate pane's runs as JSON, and lesson knobs checked against the knob table.
+"""The generate pane's runs as JSON documents (the pane saves them with
+`json_export`), and lesson knobs checked against the knob table.
 
 Plain Python (no Textual): the pane's export hook and the lesson loader call these.
 """
@@ -6,9 +7,7 @@ Plain Python (no Textual): the pane's export hook and the lesson loader call the
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from genai_tui.errors import UserError
@@ -46,21 +45,19 @@ def run_record(run: Run) -> dict[str, Any]:
     }
 
 
-def write_runs(path: Path, runs: list[Run], current: Run | None, model: str) -> None:
-    """Write the runs (the current one first) as one JSON document."""
+def runs_document(runs: list[Run], current: Run | None, model: str) -> dict[str, Any]:
+    """The runs (the current one first) as one JSON document."""
     ordered = ([current] if current in runs else []) + [r for r in runs if r is not current]
-    doc = {"format": FORMAT, "model": model, "runs": [run_record(r) for r in ordered]}
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return {"format": FORMAT, "model": model, "runs": [run_record(r) for r in ordered]}
 
 
-def write_beams(path: Path, run: BeamRun, model: str) -> None:
-    """Write a beam search: settings and every step as ``generate --beam --json`` prints it."""
+def beams_document(run: BeamRun, model: str) -> dict[str, Any]:
+    """A beam search: settings and every step as ``generate --beam --json`` prints it."""
     from genai_tui.service.beam import update_json
 
-    doc = {"format": BEAM_FORMAT, "model": model, "prompt": run.prompt,
-           "settings": dataclasses.asdict(run.settings), "status": run.status,
-           "steps": [update_json(step) for step in run.steps]}
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return {"format": BEAM_FORMAT, "model": model, "prompt": run.prompt,
+            "settings": dataclasses.asdict(run.settings), "status": run.status,
+            "steps": [update_json(step) for step in run.steps]}
 
 
 def knobs_with(base: svc.Knobs, knobs: Mapping[str, Any]) -> svc.Knobs:

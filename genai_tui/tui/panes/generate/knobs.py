@@ -27,24 +27,24 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from genai_tui.errors import UserError
-from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD, BEAM_KNOBS, KnobDef
-from genai_tui.service.generate import DEFAULT_ORDER, Knobs
+from genai_tui.sampling.knobs import (
+    BEAM_KNOB_BY_FIELD,
+    BEAM_KNOBS,
+    DEFAULT_ORDER,
+    KNOB_BY_FIELD,
+    ORDER_PRESETS,
+    SAMPLING_ONLY,
+    STAGE_SHORT,
+    KnobDef,
+    Knobs,
+    parse_order,
+)
 from genai_tui.textsafe import visible
 from genai_tui.tui.textbox import SafeInput
 
 # --- what each knob is -------------------------------------------------------
-
-STAGE_SHORT = {
-    "penalties": "pen", "temperature": "tmp", "top-k": "k", "top-p": "p",
-    "min-p": "min", "typical-p": "typ",
-}
-ORDER_PRESETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("default", DEFAULT_ORDER),
-    ("llama.cpp", ("penalties", "top-k", "typical-p", "top-p", "min-p", "temperature")),
-    ("temp last", ("penalties", "top-k", "top-p", "min-p", "typical-p", "temperature")),
-)
-"""Stage orders the ←/→ keys cycle through; Enter types any other order."""
-
+# Names, ranges, steps, neutral values, hints, stage names and order presets are
+# the registry's (`genai_tui.sampling.knobs`); this module only shows and steps them.
 
 @dataclass(frozen=True)
 class KnobSpec:
@@ -164,40 +164,24 @@ class KnobSpec:
         return value
 
 
-KNOBS: tuple[KnobSpec, ...] = (
-    KnobSpec("temperature", "temp", "float", 0.0, 5.0, 0.05, 1.0,
-             "0 = greedy; below 1 sharpens, above 1 flattens"),
-    KnobSpec("top_k", "top-k", "int", 0, 4096, 1, 0, "keep the k most likely tokens; 0 = off"),
-    KnobSpec("top_p", "top-p", "float", 0.01, 1.0, 0.01, 1.0,
-             "keep the smallest set reaching this mass; 1 = off"),
-    KnobSpec("min_p", "min-p", "float", 0.0, 1.0, 0.01, 0.0,
-             "drop tokens below min-p × the top probability; 0 = off"),
-    KnobSpec("typical_p", "typical", "float", 0.01, 1.0, 0.01, 1.0,
-             "keep tokens of typical surprise up to this mass; 1 = off"),
-    KnobSpec("repetition_penalty", "repeat", "float", 0.5, 3.0, 0.05, 1.0,
-             "divide the logits of tokens already seen; 1 = off"),
-    KnobSpec("presence_penalty", "presence", "float", -2.0, 2.0, 0.1, 0.0,
-             "subtract from tokens already seen; 0 = off"),
-    KnobSpec("frequency_penalty", "freq", "float", -2.0, 2.0, 0.1, 0.0,
-             "subtract per occurrence; 0 = off"),
-    KnobSpec("max_tokens", "max tok", "int", 1, 2048, 8, None,
-             "tokens to generate (shared by A and B)"),
-    KnobSpec("seed", "seed", "seed", 0, 2**31 - 1, 1, None,
-             "random seed (shared by A and B); 'random' = new each run"),
-    KnobSpec("greedy", "greedy", "bool", help="always take the most likely token"),
-    KnobSpec("stop", "stop", "stop", help="stop strings, separated by |  (\\n newline, \\| bar)"),
-    KnobSpec("order", "order", "order", span=2,
-             help="sampler chain order: ←/→ presets, Enter to type (e.g. pen,k,p,tmp)"),
-)
-SPEC_BY_FIELD = {spec.field: spec for spec in KNOBS}
-
-
-def spec_from_registry(knob: KnobDef) -> KnobSpec:
+def spec_from_registry(knob: KnobDef, span: int = 1) -> KnobSpec:
     """A knob of the registry (`genai_tui.sampling.knobs`) as the grid shows it."""
     return KnobSpec(knob.field, knob.label, knob.kind,
                     knob.ui_lo if knob.ui_lo is not None else knob.lo,
                     knob.ui_hi if knob.ui_hi is not None else knob.hi,
-                    knob.step, knob.neutral, knob.help, choices=knob.choices)
+                    knob.step, knob.neutral, knob.hint or knob.help, span=span,
+                    choices=knob.choices)
+
+
+GRID_FIELDS: tuple[str, ...] = (
+    "temperature", "top_k", "top_p", "min_p", "typical_p", "repetition_penalty",
+    "presence_penalty", "frequency_penalty", "max_tokens", "seed", "greedy", "stop", "order",
+)
+"""The sampling grid's knobs, in the registry's order (``penalty_last_n`` is CLI-only)."""
+KNOBS: tuple[KnobSpec, ...] = tuple(
+    spec_from_registry(KNOB_BY_FIELD[name], span=2 if name == "order" else 1)
+    for name in GRID_FIELDS)
+SPEC_BY_FIELD = {spec.field: spec for spec in KNOBS}
 
 
 BEAM_SPECS: tuple[KnobSpec, ...] = (
@@ -207,7 +191,6 @@ BEAM_SPECS: tuple[KnobSpec, ...] = (
 )
 """Beam mode's grid: width, length penalty, early stopping (the names, ranges and
 help of ``genai-tui generate --beam``), the shared max-tokens, and where hypotheses end."""
-_SAMPLING_ONLY = {"temperature", "top_k", "top_p", "min_p", "typical_p"}
 
 
 def parse_stop(text: str) -> tuple[str, ...]:
@@ -239,34 +222,6 @@ def unparse_stop(stops: tuple[str, ...]) -> str:
         return (s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "\\n")
                 .replace("\t", "\\t").replace("\r", "\\r"))
     return " | ".join(esc(s) for s in stops)
-
-
-_STAGE_ALIASES = {
-    **{name: name for name in DEFAULT_ORDER},
-    **{short: name for name, short in STAGE_SHORT.items()},
-    "temp": "temperature", "t": "temperature", "topk": "top-k", "topp": "top-p",
-    "minp": "min-p", "typical": "typical-p", "typ-p": "typical-p", "penalty": "penalties",
-}
-
-
-def parse_order(text: str) -> tuple[str, ...]:
-    """``pen, k, p, tmp`` -> the full stage order; stages not named keep
-    their default relative order at the end. Unknown or repeated names raise."""
-    names = [n for n in text.replace("›", ",").replace(">", ",").replace(" ", ",").split(",")
-             if n]
-    order: list[str] = []
-    for name in names:
-        stage = _STAGE_ALIASES.get(name.lower())
-        if stage is None:
-            known = ", ".join(DEFAULT_ORDER)
-            raise UserError(f"order: unknown stage {name!r} (known: {known})")
-        if stage in order:
-            raise UserError(f"order: {stage} is named twice")
-        order.append(stage)
-    if not order:
-        raise UserError("order: name at least one stage")
-    order += [s for s in DEFAULT_ORDER if s not in order]
-    return tuple(order)
 
 
 def with_value(knobs: Knobs, field_name: str, value: object) -> Knobs:
@@ -366,7 +321,7 @@ class KnobPanel(Widget, can_focus=True):
         value = getattr(self.knobs, spec.field)
         selected = index == self.selected
         muted = spec.is_neutral(value) or (getattr(self.knobs, "greedy", False)
-                                           and spec.field in _SAMPLING_ONLY)
+                                           and spec.field in SAMPLING_ONLY)
         ignored = self.ignores(spec.field)
         base = Style(meta={"knob": index, "delta": 0})
         label_style = base + Style(color="grey62", strike=ignored)

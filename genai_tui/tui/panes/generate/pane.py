@@ -31,14 +31,14 @@ from textual.widgets import Button, Input, Static
 from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
-from genai_tui.sampling.knobs import validate
+from genai_tui.sampling.knobs import SHARED_KNOBS, validate
 from genai_tui.service import generate as svc
 from genai_tui.service.backend import BackendSpec, Capabilities, Prefix, TextGenerator
 from genai_tui.service.beam import BeamSettings
 from genai_tui.service.beam import validate as validate_beam
 from genai_tui.service.runtime import gc_paused, settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
-from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.pane import Export, Pane, json_export
 from genai_tui.tui.panes.generate import export
 from genai_tui.tui.panes.generate.beam_view import BeamView
 from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobPanel
@@ -67,42 +67,6 @@ DEFAULT_PROMPT = "The assert statement"
 
 DEFAULT_KNOBS_A = svc.Knobs(temperature=0.8, top_k=40, top_p=0.95, seed=0, max_tokens=64)
 DEFAULT_KNOBS_B = svc.Knobs(temperature=1.3, seed=0, max_tokens=64)
-
-
-NEWLINE_MARK = "↵"
-"""How the one-line prompt box shows (and lets you type, ctrl+j) a newline."""
-
-
-class PromptInput(SafeInput):
-    """A one-line prompt box that shows control characters as visible symbols.
-
-    Pasted escape sequences become ``␛[31m`` in the value itself, so the
-    terminal never receives them and the model sees what the user sees.
-    Newlines (pasted, or ctrl+j) show as ``↵`` and reach the model as newlines.
-    """
-
-    BINDINGS = [Binding("ctrl+j", "newline", "Newline", show=False)]
-
-    def validate_value(self, value: str) -> str:
-        value = value.replace("\r\n", "\n").replace("\n", NEWLINE_MARK).replace("\t", "    ")
-        return escape_controls(value, keep_newlines=False)
-
-    def _on_paste(self, event: events.Paste) -> None:
-        # Input keeps only a paste's first line; a prompt wants all of it.
-        if event.text:
-            text = self.validate_value(event.text)
-            start, end = sorted(self.selection)
-            self.replace(text, start, end)
-        event.stop()
-        event.prevent_default()
-
-    def action_newline(self) -> None:
-        self.insert_text_at_cursor(NEWLINE_MARK)
-
-    @property
-    def prompt(self) -> str:
-        """The prompt as the model gets it."""
-        return self.value.replace(NEWLINE_MARK, "\n")
 
 
 class StatusBar(TextBar):
@@ -322,8 +286,8 @@ reshapes that distribution, then one token is drawn.
         with Vertical(id="gen-head"):  # (a box of its own: see gen-main below)
             with Horizontal(id="gen-top"):
                 yield Static("Prompt›")
-                yield PromptInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
-                                  id="gen-prompt", compact=True)
+                yield SafeInput(DEFAULT_PROMPT, placeholder="type a prompt, Enter to generate",
+                                id="gen-prompt", compact=True, newlines=True)
                 # Buttons for the mouse; the keyboard has F5-F8 (so Tab skips them).
                 for label, button_id, tip in (
                     ("▶ Run", "gen-run", "Generate (F5)"),
@@ -375,7 +339,7 @@ reshapes that distribution, then one token is drawn.
 
     @property
     def prompt(self) -> str:
-        return self.query_one("#gen-prompt", PromptInput).prompt
+        return self.query_one("#gen-prompt", SafeInput).text
 
     def on_mount(self) -> None:
         self._flush_timers = {
@@ -971,7 +935,7 @@ reshapes that distribution, then one token is drawn.
         self._show(self.runs[(index + step) % len(self.runs)])
 
     def action_focus_prompt(self) -> None:
-        self.query_one("#gen-prompt", PromptInput).focus()
+        self.query_one("#gen-prompt", SafeInput).focus()
 
     # showing runs ----------------------------------------------------------------
 
@@ -1197,13 +1161,11 @@ reshapes that distribution, then one token is drawn.
             beam = self.beam
             if beam is None or not beam.steps:
                 return None
-            return Export("generate-beams", ".json",
-                          lambda path: export.write_beams(path, beam, self.model_info))
+            return json_export("generate-beams", export.beams_document(beam, self.model_info))
         if not any(run.steps for run in self.runs):
             return None
-        runs, current, model = list(self.runs), self.current, self.model_info
-        return Export("generate-tokens", ".json",
-                      lambda path: export.write_runs(path, runs, current, model))
+        return json_export("generate-tokens",
+                           export.runs_document(list(self.runs), self.current, self.model_info))
 
     @classmethod
     def check_lesson_knobs(cls, knobs: Mapping[str, Any]) -> None:
@@ -1221,14 +1183,9 @@ reshapes that distribution, then one token is drawn.
         self._update_hint()
 
 
-
-SHARED_KNOBS = ("seed", "max_tokens")
-"""Knobs A and B always share: an A/B run compares decoding from the same
-prompt, seed and length."""
-
-
 def _shared(knobs: svc.Knobs, source: svc.Knobs) -> svc.Knobs:
-    """``knobs`` with the shared knobs taken from ``source``."""
+    """``knobs`` with the shared knobs (the registry's: seed and length, so that an
+    A/B run compares decoding from the same start) taken from ``source``."""
     return dataclasses.replace(knobs, **{name: getattr(source, name) for name in SHARED_KNOBS})
 
 

@@ -30,7 +30,8 @@ from genai_tui.tui.panes.internals.lens import LensView
 from genai_tui.tui.panes.internals.positions import PositionsView
 from genai_tui.tui.panes.internals.seq2seq_view import Seq2SeqView
 from genai_tui.tui.panes.internals.view import ERROR, INFO, LmView, message
-from genai_tui.tui.panes.internals.widgets import Board, SafeInput
+from genai_tui.tui.panes.internals.widgets import Board
+from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar
 
 VIEWS = [("attention", "Attention", "1"), ("embeddings", "Embeddings", "2"),

@@ -42,7 +42,8 @@ from genai_tui.service.runtime import settle_heap
 from genai_tui.tui.pane import describe_error
 from genai_tui.tui.panes.generate import beam_render as BR
 from genai_tui.tui.panes.internals import seq2seq_render as R
-from genai_tui.tui.panes.internals.widgets import Board, SafeInput
+from genai_tui.tui.panes.internals.widgets import Board
+from genai_tui.tui.textbox import SafeInput
 
 DEFAULT_INPUT = "the 3rd of March, 2021"
 REVEAL_DELAY = 0.04

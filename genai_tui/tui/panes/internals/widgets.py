@@ -8,9 +8,6 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 
-from genai_tui.tui.textbox import SafeInput
-
-__all__ = ["Board", "SafeInput"]
 
 class Board(VerticalScroll, inherit_bindings=False):
     """A scrollable area that leaves the arrow keys to the pane (they move the

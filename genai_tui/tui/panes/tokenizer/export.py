@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from genai_tui.tui.panes.tokenizer.layout import TokenCells
 
 FORMAT = "genai-tui-tokens 1"
@@ -22,6 +19,6 @@ def side_record(name: str, cells: TokenCells) -> dict:
     }
 
 
-def write_tokens(path: Path, text: str, sides: list[tuple[str, TokenCells]]) -> None:
-    doc = {"format": FORMAT, "text": text, "tokenizers": [side_record(n, c) for n, c in sides]}
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+def tokens_document(text: str, sides: list[tuple[str, TokenCells]]) -> dict:
+    """The text and each tokenizer's tokens (the pane saves it with `json_export`)."""
+    return {"format": FORMAT, "text": text, "tokenizers": [side_record(n, c) for n, c in sides]}

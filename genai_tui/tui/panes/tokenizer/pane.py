@@ -24,7 +24,7 @@ from textual.widgets import Button, Checkbox, ContentSwitcher, Select, Static
 from textual.worker import get_current_worker
 
 from genai_tui.service import tokenize as svc
-from genai_tui.tui.pane import Export, Pane
+from genai_tui.tui.pane import Export, Pane, json_export
 from genai_tui.tui.panes.tokenizer import export
 from genai_tui.tui.panes.tokenizer.explain import describe_token, formed_text, ui
 from genai_tui.tui.panes.tokenizer.layout import char_span
@@ -529,4 +529,4 @@ words end up as one token, rare words as several.
             return None
         text = self.query_one("#tok-text", SafeTextArea).text
         cells = [(r.name, r.cells) for r in shown]
-        return Export("tokens", ".json", lambda path: export.write_tokens(path, text, cells))
+        return json_export("tokens", export.tokens_document(text, cells))
