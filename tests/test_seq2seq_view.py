@@ -15,6 +15,7 @@ from rich.text import Text
 from genai_tui.service import seq2seq as svc
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.internals import InternalsPane
+from genai_tui.tui.panes.internals import seq2seq_view
 from genai_tui.tui.panes.internals.seq2seq_view import Seq2SeqView
 
 
@@ -146,7 +147,9 @@ async def test_live_beams_come_before_the_ranking_and_width_is_a_knob(monkeypatc
         assert len(view.beam_steps[-1].ranking) == 3
 
 
-async def test_escape_stops_a_beam_search_and_fkeys_do_not_type() -> None:
+async def test_escape_stops_a_beam_search_and_fkeys_do_not_type(monkeypatch) -> None:
+    # steps shown 0.5 s apart, so the search is surely still running when Esc comes
+    monkeypatch.setattr(seq2seq_view, "REVEAL_DELAY", 0.5)
     app = GenaiApp(panes=[InternalsPane])
     async with app.run_test(size=(100, 30)) as pilot:
         view = await _open(pilot, app)

@@ -15,6 +15,7 @@ from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_ar
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD, format_value
 
+_BEAMS = BEAM_KNOB_BY_FIELD["num_beams"]
 _LENGTH_PENALTY = BEAM_KNOB_BY_FIELD["length_penalty"]
 _EARLY = BEAM_KNOB_BY_FIELD["early_stopping"]
 
@@ -29,9 +30,11 @@ def _visible(token: str) -> str:
 def seq2seq_cmd(
     text: str = typer.Argument(..., help="A date in words, e.g. 'the 3rd of March, 2021' "
                                "('-' reads standard input)."),
+    # names, ranges and help: the knob registry's, as for `generate --beam`
+    # (only the width's default differs: 1, greedy, as the view starts)
     beam: int = typer.Option(
-        1, "--beam", "-b", help="Beam width (1 = greedy decoding)."),
-    # names, defaults and help: the knob registry's, as for `generate --beam`
+        1, _BEAMS.option, "-b", min=int(_BEAMS.lo), max=int(_BEAMS.hi),
+        help=f"{_BEAMS.help} In {_BEAMS.range_text()}."),
     length_penalty: float = typer.Option(
         _LENGTH_PENALTY.default, _LENGTH_PENALTY.option,
         help=f"{_LENGTH_PENALTY.help} In {_LENGTH_PENALTY.range_text()}."),

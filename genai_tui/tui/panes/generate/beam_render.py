@@ -173,7 +173,8 @@ def ranking_section(step: BeamUpdate, width: int, settings: BeamSettings) -> lis
     return lines
 
 
-def _join(lines: list[Text]) -> Text:
+def join_lines(lines: list[Text]) -> Text:
+    """Lines as one unwrapped `Text` (a table cell or a Static's content)."""
     out = Text(no_wrap=True, overflow="ellipsis", end="")
     for i, line in enumerate(lines):
         if i:
@@ -222,7 +223,7 @@ def step_view(steps: list[BeamUpdate], index: int, settings: BeamSettings,
             lines += [Text()] + kept_section(step, width, settings)
         if index:
             lines += [Text()] + history_section(steps, index, width)
-        return _join(lines)
+        return join_lines(lines)
     left_w = width * 11 // 20
     right_w = width - left_w - 2
     left = (ranking_section(step, left_w, settings) + [Text()]) if step.done else []
@@ -234,7 +235,7 @@ def step_view(steps: list[BeamUpdate], index: int, settings: BeamSettings,
     grid = Table.grid(padding=(0, 2), expand=True)
     grid.add_column(width=left_w, no_wrap=True)
     grid.add_column(width=right_w, no_wrap=True)
-    grid.add_row(_join(left), _join(right))
+    grid.add_row(join_lines(left), join_lines(right))
     return grid
 
 

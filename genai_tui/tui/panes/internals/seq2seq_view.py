@@ -384,7 +384,7 @@ class Seq2SeqView(Vertical):
         elif not steps:
             beams.update(BR.waiting_text("⏳ beam search: scoring the first step…"))
         elif steps[-1].done:
-            beams.update(BR._join(BR.ranking_section(steps[-1], width, settings)))
+            beams.update(BR.join_lines(BR.ranking_section(steps[-1], width, settings)))
         else:
             beams.update(BR.step_view(steps, len(steps) - 1, settings, width))
 
