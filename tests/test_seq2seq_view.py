@@ -14,8 +14,7 @@ from rich.text import Text
 
 from genai_tui.service import seq2seq as svc
 from genai_tui.tui.app import GenaiApp
-from genai_tui.tui.panes.internals import InternalsPane
-from genai_tui.tui.panes.internals import seq2seq_view
+from genai_tui.tui.panes.internals import InternalsPane, seq2seq_view
 from genai_tui.tui.panes.internals.seq2seq_view import Seq2SeqView
 
 
