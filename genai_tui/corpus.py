@@ -1,4 +1,15 @@
-"""A text corpus every machine has: CPython's own documentation.
+"""Text corpora every machine has: CPython's own documentation and sources.
+
+Two corpora, both deterministic for a given Python build and never downloaded:
+
+- `source_documents()` (the language model's pretraining corpus, issue 16):
+  every standard-library source file whole (code, comments, docstrings;
+  test suites included, ``site-packages`` not), plus the bundled help topics,
+  one `Document` each. `split_documents` holds out whole documents, chosen by
+  a hash of their name, so no file is ever split across train and held-out
+  and the split does not move when files are added or removed elsewhere.
+- `build_corpus()` (the tokenizer's default corpus and the first model's),
+  described below.
 
 `build_corpus()` concatenates, in a fixed order,
 
@@ -26,6 +37,7 @@ import sys
 import sysconfig
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from genai_tui.errors import UserError
@@ -48,6 +60,86 @@ DESCRIPTION = (
     "CPython {version} bundled docs: pydoc_data.topics ({topics} help topics) + "
     "docstrings of {files} stdlib source files (parsed with ast, sorted by path)"
 )
+
+
+SOURCE_SKIP_DIRS = frozenset({"site-packages", "dist-packages", "__pycache__"})
+SOURCE_MAX_BYTES = 400_000
+"""Source files larger than this are generated tables (Unicode data, help-topic
+dumps), not code a person wrote: left out."""
+SOURCE_DESCRIPTION = (
+    "CPython {version} standard-library sources: {files} .py files whole (code, comments, "
+    "docstrings; tests included), plus {topics} pydoc help topics; {mb:.1f} MB; held out: "
+    "whole documents whose name hashes into the last {val_percent:g}%"
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One file (or help topic) of a corpus, kept whole."""
+
+    name: str
+    """Its path under the standard library (``json/decoder.py``) or ``topic:FOR``."""
+    text: str
+
+
+def source_documents() -> list[Document]:
+    """The pretraining corpus: help topics (sorted by name), then every stdlib source
+    file under `SOURCE_MAX_BYTES` in sorted path order, as UTF-8 text with ``\n`` line
+    endings. Files that are not UTF-8 are skipped. Deterministic per Python build."""
+    docs = [Document(f"topic:{name}", inspect.cleandoc(text).strip() + "\n")
+            for name, text in sorted(_topics().items()) if text.strip()]
+    root = stdlib_dir()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SOURCE_SKIP_DIRS
+                             and not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.endswith(".py"):
+                continue
+            path = Path(dirpath) / name
+            try:
+                if path.stat().st_size > SOURCE_MAX_BYTES:
+                    continue
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+            text = text.replace("\r\n", "\n")
+            if text.strip():
+                docs.append(Document(path.relative_to(root).as_posix(), text))
+    return docs
+
+
+def is_held_out(name: str, val_fraction: float) -> bool:
+    """Whether the document ``name`` is in the held-out split: a hash of the name,
+    not its position, so the split is stable and whole files are held out."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 >= 1.0 - val_fraction
+
+
+SOURCE_VAL_FRACTION = 0.05
+"""The share of documents held out (`TrainSettings.val_fraction`'s default too)."""
+
+
+def split_documents(docs: list[Document], val_fraction: float = SOURCE_VAL_FRACTION
+                    ) -> tuple[list[Document], list[Document]]:
+    """(train, held-out) documents; every document lands whole on one side."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise UserError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    train = [d for d in docs if not is_held_out(d.name, val_fraction)]
+    held = [d for d in docs if is_held_out(d.name, val_fraction)]
+    return train, held
+
+
+def join_documents(docs: list[Document]) -> str:
+    """Documents as one training stream, separated by a blank line."""
+    return DOC_SEPARATOR.join(d.text.strip("\n") for d in docs) + "\n"
+
+
+def source_description(docs: list[Document], val_fraction: float) -> str:
+    """One line for a model card: what `source_documents()` held on this machine."""
+    topics = sum(d.name.startswith("topic:") for d in docs)
+    mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
+    return SOURCE_DESCRIPTION.format(version=sys.version.split()[0], files=len(docs) - topics,
+                                     topics=topics, mb=mb, val_percent=100 * val_fraction)
 
 
 def stdlib_dir() -> Path:

@@ -210,3 +210,23 @@ def test_training_refuses_bad_settings(tmp_path) -> None:
         tl.train(_settings(tmp_path, steps=0))
     with pytest.raises(UserError, match="divisible"):
         tl.train(_settings(tmp_path, n_embd=30, n_head=4))
+
+
+def test_card_reports_bits_per_byte_and_the_gap(tmp_path) -> None:
+    _run(_settings(tmp_path, steps=10, final_eval_windows=8))
+    card = json.loads((tmp_path / "out" / "card.json").read_text())
+    tokens_per_byte = card["val_tokens"] / card["val_bytes"]
+    assert card["bits_per_byte"] == pytest.approx(
+        card["val_loss"] * tokens_per_byte / math.log(2), rel=1e-3)
+    assert card["generalization_gap"] == pytest.approx(
+        card["val_loss"] - card["train_loss"], abs=1e-3)
+    assert card["final_eval"]["windows"] >= 1
+    # the curve's train side is measured on fixed windows, next to the batch's loss
+    assert {"train_loss", "batch_loss", "val_loss"} <= set(card["history"][-1])
+
+
+def test_a_time_limit_brings_the_schedule_to_its_end() -> None:
+    s = tl.TrainSettings(steps=1000, warmup=10, lr=1e-2, min_lr=1e-3)
+    assert tl.lr_at(100, s) > 9e-3  # by steps: early in the decay
+    assert tl.lr_at(100, s, time_progress=1.0) == pytest.approx(1e-3)
+    assert tl.lr_at(100, s, time_progress=0.5) < tl.lr_at(100, s)

@@ -447,3 +447,25 @@ def test_split_corpus() -> None:
     assert corpus.split_corpus(text, 0.0) == (text, "")
     with pytest.raises(UserError):
         corpus.split_corpus(text, 1.5)
+
+
+def test_source_corpus_holds_out_whole_files_by_name() -> None:
+    docs = corpus.source_documents()
+    names = [d.name for d in docs]
+    assert len(names) == len(set(names)) > 500
+    assert any(n == "json/decoder.py" for n in names)
+    decoder = next(d for d in docs if d.name == "json/decoder.py")
+    assert "def " in decoder.text and "# " in decoder.text  # code and comments, not only docs
+    train, held = corpus.split_documents(docs, 0.05)
+    assert {d.name for d in train} | {d.name for d in held} == set(names)
+    assert not {d.name for d in train} & {d.name for d in held}
+    share = sum(len(d.text) for d in held) / sum(len(d.text) for d in docs)
+    assert 0.02 < share < 0.10
+    # a document's side depends on its name only: the others do not move it
+    alone_train, alone_held = corpus.split_documents(held[:1] + train[:1], 0.05)
+    assert alone_held == held[:1] and alone_train == train[:1]
+    # every held-out file appears whole in the held-out stream and nowhere in training
+    stream = corpus.join_documents(train)
+    big = max(held, key=lambda d: len(d.text))
+    assert big.text.strip("\n") in corpus.join_documents(held)
+    assert big.text.strip("\n")[:2000] not in stream

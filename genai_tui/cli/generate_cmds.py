@@ -248,8 +248,8 @@ def models_cmd(
 def train_lm_cmd(
     ctx: typer.Context,
     corpus: Path | None = typer.Option(
-        None, "--corpus", "-c", help="UTF-8 text file (default: CPython's bundled docs and "
-        "standard-library docstrings, built on this machine)."),
+        None, "--corpus", "-c", help="UTF-8 text file, its tail held out (default: the "
+        "standard library's source files on this machine, whole files held out)."),
     steps: int = typer.Option(2000, "--steps", help="Total optimizer steps."),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Model folder to write (default: a new folder "
@@ -276,10 +276,16 @@ def train_lm_cmd(
         "float16", "--save-dtype", help="Final weights: float16, bfloat16 or float32."),
     threads: int | None = typer.Option(None, "--threads", help="torch threads (default: torch's)."),
     time_limit: float | None = typer.Option(
-        None, "--time-limit", help="Minutes of training after which to stop early and save."),
+        None, "--time-limit", help="Minutes of training after which to stop early and save "
+        "(the learning-rate decay then ends at the limit)."),
+    bf16: bool = typer.Option(
+        True, "--bf16/--no-bf16", help="bfloat16 autocast for forward and backward (weights "
+        "and evaluation stay float32)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final summary."),
 ) -> None:
-    """Train the GPT language model with our BPE; checkpoints resume with --resume."""
+    """Train the GPT language model with our BPE; checkpoints resume with --resume.
+
+    The default corpus is the standard library's source files, held out by file."""
     from genai_tui.cli.outpaths import train_target
     from genai_tui.paths import asset
     from genai_tui.service import train_lm as tl
@@ -299,7 +305,7 @@ def train_lm_cmd(
         batch_size=batch_size, block_size=block_size, n_layer=layers, n_head=heads,
         n_embd=width, lr=lr, min_lr=lr / 10, warmup=max(1, warmup), eval_every=eval_every,
         checkpoint_every=checkpoint_every, save_dtype=save_dtype, threads=threads,
-        time_limit=time_limit * 60 if time_limit is not None else None,
+        time_limit=time_limit * 60 if time_limit is not None else None, bf16=bf16,
         command=command_line(ctx))
     events = tl.train(settings)
     _run_training(events, quiet)

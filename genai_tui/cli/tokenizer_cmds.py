@@ -35,6 +35,9 @@ def train_tokenizer(
     bundled: bool = typer.Option(
         False, "--bundled", help="Write (overwrite) the bundled file in assets/tokenizers "
         "(genai-bpe-4k.bpe, or genai-chars.chars with --kind char)."),
+    sources: bool = typer.Option(
+        False, "--sources", help="Train on the standard library's source files (the training "
+        "split of the language model's corpus; held-out files are never seen)."),
     name: str | None = typer.Option(None, "--name", help="Name stored in the file."),
     kind: str = typer.Option(
         "bpe", "--kind", help="bpe (byte-level BPE) or char (the corpus's characters)."
@@ -56,14 +59,23 @@ def train_tokenizer(
         out = default
     out = train_target(out, bundled=bundled, bundled_path=bundled_file, stem=default.stem,
                        is_file=True)
-    if corpus is None:
+    if sources and corpus is not None:
+        raise UserError("give --corpus FILE or --sources, not both")
+    if sources:
+        docs = corpus_mod.source_documents()
+        train_docs, _ = corpus_mod.split_documents(docs)
+        text = corpus_mod.join_documents(train_docs)
+        description = ("training split of: "
+                       + corpus_mod.source_description(docs, corpus_mod.SOURCE_VAL_FRACTION))
+    elif corpus is None:
         text = corpus_mod.build_corpus()
         description = corpus_mod.corpus_description()
     else:
         text = corpus_mod.load_text_corpus(corpus)
         description = f"user file {corpus.name}"
     name = name or out.stem
-    command = service.command_line(kind, vocab_size, corpus, out, name)
+    command = service.command_line(kind, vocab_size, corpus, out, name) + (
+        " --sources" if sources else "")
     if kind == "char":
         done = service.save_chars(text, out, description=description, corpus=corpus,
                                   command=command)
