@@ -11,6 +11,7 @@ With ``--write-cards`` each card gets a ``judge_quality`` section.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
@@ -38,15 +39,19 @@ def diffusion_figures(n: int, ddpm: bool) -> dict:
 
     model = svc.load_model(REPO_ROOT / "assets" / "diffusion")
     out = {}
-    samplers = [("ddim", 25)] + ([("ddpm", model.num_timesteps)] if ddpm else [])
-    for sampler, steps in samplers:
+    # the pane's default precision ("auto": bf16 where the CPU has it) and float32
+    samplers = [("ddim", 25, "auto"), ("ddim", 25, "fp32")] + (
+        [("ddpm", model.num_timesteps, "auto")] if ddpm else [])
+    for sampler, steps, precision in samplers:
+        settings = svc.SampleSettings(n=16, sampler=sampler, steps=steps, seed=7,
+                                      precision=precision)
         t = time.perf_counter()
-        svc.generate(model, svc.SampleSettings(n=16, sampler=sampler, steps=steps, seed=7))
+        svc.generate(model, settings)
         grid_s = time.perf_counter() - t
-        images = svc.generate(model, svc.SampleSettings(n=n, sampler=sampler, steps=steps,
-                                                        seed=1234))
-        out[f"{sampler}-{steps}"] = {"seconds_per_16_grid": round(grid_s, 2),
-                                     **judge_svc.judge_images(images).to_dict()}
+        images = svc.generate(model, dataclasses.replace(settings, n=n, seed=1234))
+        key = f"{sampler}-{steps}" + ("" if precision == "auto" else f"-{precision}")
+        out[key] = {"seconds_per_16_grid": round(grid_s, 2), "precision": precision,
+                    **judge_svc.judge_images(images).to_dict()}
     return out
 
 

@@ -140,6 +140,8 @@ def test_train_writes_a_loadable_bundle_with_a_card(capsys, tmp_path) -> None:
     quality = card["metrics"]["sample_quality"]
     assert quality["n"] == 4 and 0 <= quality["judged_digits"] <= 1
     assert card["metrics"]["final_loss"] > 0
+    # the curve: one point (step 4, the mean of the 4 steps' losses), the last step's mean
+    assert card["curve"]["every"] == 100 and [p[0] for p in card["curve"]["points"]] == [4]
     code, stdout, err = run(["diffusion", "sample", "--model", str(out), "--n", "2",
                              "--steps", "20", "--json"], capsys)
     assert code == 0 and json.loads(stdout)["steps"] == 20

@@ -499,6 +499,12 @@ class Trainer:
         tail = self.losses[-window:]
         return float(sum(tail) / len(tail)) if tail else float("nan")
 
+    def curve(self, every: int = 100) -> list[list[float]]:
+        """The training curve: ``[step, mean loss of the ``every`` steps up to it]``."""
+        return [[min(i + every, len(self.losses)),
+                 round(sum(self.losses[i:i + every]) / len(self.losses[i:i + every]), 5)]
+                for i in range(0, len(self.losses), every)]
+
     def model(self) -> DiffusionModel:
         """The trained model (EMA weights), after `run` has finished."""
         if self._ema is None:
@@ -557,6 +563,8 @@ def train(settings: TrainSettings, out: str | Path | None = None, *,
                   for k, v in asdict(settings).items()},
         "metrics": {"final_loss": round(trainer.final_loss(), 5),
                     "train_seconds": round(trainer.elapsed, 1)},
+        "curve": {"every": 100, "what": "[step, mean training loss (noise MSE) of the "
+                                        "100 steps up to it]", "points": trainer.curve()},
         "command": command or shlex.join(["genai-tui", *sys.argv[1:]]),
     }
     if judge_samples:
