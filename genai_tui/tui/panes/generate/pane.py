@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import threading
-from collections import deque
 from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
@@ -33,36 +31,27 @@ from textual.worker import get_current_worker
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import SHARED_KNOBS, validate
 from genai_tui.service import generate as svc
-from genai_tui.service.backend import BackendSpec, Capabilities, Prefix, TextGenerator
+from genai_tui.service.backend import BackendSpec, Capabilities, TextGenerator
 from genai_tui.service.beam import BeamSettings
 from genai_tui.service.beam import validate as validate_beam
-from genai_tui.service.runtime import gc_paused, settle_heap, torch_threads
+from genai_tui.service.runtime import settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.pane import Export, Pane, json_export
 from genai_tui.tui.panes.generate import export
 from genai_tui.tui.panes.generate.beam_view import BeamView
+from genai_tui.tui.panes.generate.driver import (
+    FAST_FLUSH_HZ,
+    FLUSH_HZ,
+    RunDriver,
+    ended_status,
+    reopen,
+)
 from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
 from genai_tui.tui.panes.generate.runs import BeamRun, Run, pair_difference
 from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
 from genai_tui.tui.textbox import SafeInput
 
-TOP_N = 10
-"""Candidates the service reports per token (before and after the knobs)."""
-FLUSH_HZ = 30
-"""How often buffered tokens reach the screen (at most)."""
-FAST_FLUSH_HZ = 6
-"""... and while a stream runs faster than `FAST_STREAM`: each repaint costs the
-model's thread GIL time, and 6 repaints a second of 20+ new tokens each still
-read as a stream (benchmarks/generate_pane.py, 1024 tokens, on-screen/headless
-median: 74% at 30 Hz, 84% at 15 Hz, 91% at 10 Hz with the float32 model at
-~1,000 tokens/s; with the float16 kernel at ~1,330 tokens/s headless: 86-87%
-at 10 Hz, 90-92% at 6 Hz)."""
-FAST_STREAM = 120.0
-"""Tokens per second above which the pane repaints at `FAST_FLUSH_HZ`."""
-INSPECT_HZ = 4
-"""How often the candidates panel follows the newest token while streaming
-(half that in a fast stream; every token is inspectable once it stops)."""
 DEFAULT_PROMPT = "The assert statement"
 
 DEFAULT_KNOBS_A = svc.Knobs(temperature=0.8, top_k=40, top_p=0.95, seed=0, max_tokens=64)
@@ -256,29 +245,18 @@ reshapes that distribution, then one token is drawn.
         self.current: Run | None = None
         self.digits = False
         self.alt = 0
-        self._pending: deque[tuple[Run, Any]] = deque()
-        self._gen_lock = threading.Lock()
-        self._drive = 0
-        self._driving: list[Run] = []
-        self._live_drives: set[int] = set()
-        """Drives whose worker thread has not finished (a stopped one may
-        still be inside one last token)."""
+        self.driver = RunDriver()
+        """The queue, lock, drive numbers and flush pace (Textual-free)."""
         self._queued: str | None = None
         self._branches = 0
         self._flush_timers: dict[bool, Timer] = {}
         """The flush timers, by "fast stream"; at most one runs."""
-        self._fast = False
         self._active_view: RunView | None = None
-        self._inspected_at = 0.0
         self._alt_step: Any = None
-        self._said: set[str] = set()
-        """Notes already said in the current drive (A and B say theirs once)."""
         self.mode = "sample"
         """"sample" (greedy and the sampler chain) or "beam" (beam search)."""
         self.beam_settings = BeamSettings(max_tokens=DEFAULT_KNOBS_A.max_tokens)
         self.beam: BeamRun | None = None
-        self._beam_pending: deque[tuple[BeamRun, Any]] = deque()
-        self._beam_driving: BeamRun | None = None
 
     # layout ------------------------------------------------------------------
 
@@ -397,13 +375,11 @@ reshapes that distribution, then one token is drawn.
         self.model_loading = False
         if self.generator is not None:  # a switch: the old runs belong to the old model
             self._stop_workers()
-            self._driving = []
+            self.driver.reset()
             self._run_timer(False)
-            self._pending.clear()
             self.runs, self.current = [], None
             self._show(None)
-            self._beam_pending.clear()
-            self._beam_driving = self.beam = None
+            self.beam = None
             self.beam_view.set_run(None)
             self.generator.close()
             self._say(f"Now generating with {message.generator.describe()}.", timeout=6)
@@ -471,9 +447,7 @@ reshapes that distribution, then one token is drawn.
     @property
     def busy(self) -> bool:
         """Loading, generating, or holding tokens not yet on screen."""
-        return (self.model_loading or bool(self._driving) or bool(self._pending)
-                or bool(self._live_drives) or self._beam_driving is not None
-                or bool(self._beam_pending))
+        return self.model_loading or self.driver.busy
 
     @property
     def vocab_size(self) -> int | None:
@@ -483,106 +457,38 @@ reshapes that distribution, then one token is drawn.
 
     def _start(self, runs: list[Run], budget: int | None) -> None:
         """Drive ``runs`` round-robin in the worker: ``budget`` tokens each, or to the end."""
-        self._drive += 1
-        self._live_drives.add(self._drive)
-        self._driving = runs
-        now = perf_counter()
-        for run in runs:
-            run.status = "running"
-            run.started = now
-            run.burst_tokens = 0
-            run.stepping = budget is not None
-            run.drive = self._drive
-        self._fast = False
-        self._said = set()
+        drive = self.driver.begin(runs, budget, perf_counter())
         self._run_timer(True)
         self._refresh_views()
         assert self.generator is not None
-        self._drive_runs(self.generator, runs, budget, self._drive)
+        self._drive_runs(self.generator, runs, budget, drive)
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False,
           description="generating tokens")
     def _drive_runs(self, generator: TextGenerator, runs: list[Run], budget: int | None,
                     drive: int) -> None:
         worker = get_current_worker()
-        # No cyclic GC while streaming: the UI thread's repaints allocate enough
-        # to trigger collections that walk the whole app with the GIL held, and
-        # the model's thread waits (measured: on-screen/headless median 80% ->
-        # 88-93%). Reference counting still frees everything; the pause is the
-        # counted one the tokenizer pane uses, so the two never fight.
-        # The lock: a cancelled drive may still be inside next(); wait for it.
-        # One torch thread: the other core draws the UI, and OpenMP's spinning
-        # threads are many times slower on a busy CPU.
-        with torch_threads(1), gc_paused(), self._gen_lock:
-            live = [run for run in runs if not run.exhausted]
-            pulled = 0
-            while live and not worker.is_cancelled and (budget is None or pulled < budget):
-                for run in list(live):
-                    if worker.is_cancelled:
-                        break
-                    try:
-                        if run.gen is None:
-                            run.gen = generator.generate(
-                                run.prompt, run.knobs, top_n=TOP_N,
-                                prefix=Prefix(run.prefix_ids, run.prefix_text)
-                                if run.prefix_ids else None)
-                            if run.gen.notes:
-                                self.post_message(self.Notes(drive, run.gen.notes))
-                        step = next(run.gen)
-                    except StopIteration:
-                        # An aborted stream (Stop on a server) is not the end of the run.
-                        run.exhausted = not (run.gen is not None and run.gen.aborted)
-                        live.remove(run)
-                        continue
-                    except Exception as exc:  # noqa: BLE001 - shown in the run, app stays up
-                        run.exhausted = True
-                        live.remove(run)
-                        self._pending.append((run, exc))
-                        continue
-                    self._pending.append((run, step))
-                pulled += 1
+        self.driver.pull_runs(generator, runs, budget, lambda: worker.is_cancelled,
+                              lambda notes: self.post_message(self.Notes(drive, notes)))
         self.post_message(self.DriveEnded(drive, worker.is_cancelled))
 
     # beam search ---------------------------------------------------------------
 
     def _start_beam(self, run: BeamRun, budget: int | None) -> None:
         """Drive ``run``'s beam search in the worker: ``budget`` steps, or to the end."""
-        self._drive += 1
-        self._live_drives.add(self._drive)
-        run.drive = self._drive
-        run.status = "running"
-        self._beam_driving = run
-        self._fast = False
+        drive = self.driver.begin_beam(run)
         self._run_timer(True)
         self.beam_view.set_run(run)
         self._update_status()
         assert self.generator is not None
-        self._drive_beam(self.generator, run, budget, self._drive)
+        self._drive_beam(self.generator, run, budget, drive)
 
     @work(thread=True, exclusive=True, group="generate", exit_on_error=False,
           description="beam search")
     def _drive_beam(self, generator: TextGenerator, run: BeamRun, budget: int | None,
                     drive: int) -> None:
         worker = get_current_worker()
-        # As `_drive_runs`: one torch thread, no cyclic GC, one drive at a time.
-        with torch_threads(1), gc_paused(), self._gen_lock:
-            pulled = 0
-            while not worker.is_cancelled and not run.exhausted \
-                    and (budget is None or pulled < budget):
-                try:
-                    if run.gen is None:
-                        run.gen = generator.beam_search(run.prompt, run.settings)
-                    step = next(run.gen)
-                except StopIteration:
-                    run.exhausted = True
-                    break
-                except Exception as exc:  # noqa: BLE001 - shown in the view, app stays up
-                    run.exhausted = True
-                    self._beam_pending.append((run, exc))
-                    break
-                run.exhausted = step.done
-                self._beam_pending.append((run, step))
-                pulled += 1
+        self.driver.pull_beam(generator, run, budget, lambda: worker.is_cancelled)
         self.post_message(self.DriveEnded(drive, worker.is_cancelled))
 
     def _beam_run(self, budget: int | None, new: bool) -> None:
@@ -615,9 +521,9 @@ reshapes that distribution, then one token is drawn.
         if run is None or run.drive != message.drive:
             return
         if run.status == "running":
-            run.status = _ended_status(run, message.cancelled)
-        if self._beam_driving is run:
-            self._beam_driving = None
+            run.status = ended_status(run, message.cancelled)
+        if self.driver.beam_driving is run:
+            self.driver.beam_driving = None
         self.beam_view.update_view()
 
     def action_beam_mode(self) -> None:
@@ -653,41 +559,31 @@ reshapes that distribution, then one token is drawn.
         return True
 
     def on_generate_pane_notes(self, message: Notes) -> None:
-        if message.drive != self._drive:
-            return
-        for note in message.notes:
-            if note not in self._said:
-                self._said.add(note)
-                self._say(note[:1].upper() + note[1:] + ".", timeout=8)
+        for note in self.driver.fresh_notes(message.drive, message.notes):
+            self._say(note[:1].upper() + note[1:] + ".", timeout=8)
 
     def on_generate_pane_drive_ended(self, message: DriveEnded) -> None:
-        self._live_drives.discard(message.drive)
         self._flush()
         self._beam_ended(message)
         now = perf_counter()
-        for run in self.runs:
-            if run.drive != message.drive or run.status != "running":
-                continue
-            run.status = _ended_status(run, message.cancelled)
+        for run in self.driver.settle(self.runs, message.drive, message.cancelled):
             self._end_burst(run, now)
-        if message.drive == self._drive:
-            self._driving = []
+        if message.drive == self.driver.drive:
             self._run_timer(False)
         self._refresh_views()
 
     def _run_timer(self, on: bool) -> None:
         """Run the flush timer for the current pace (or none)."""
         for fast, timer in self._flush_timers.items():
-            if on and fast == self._fast:
+            if on and fast == self.driver.fast:
                 timer.resume()
             else:
                 timer.pause()
 
     def _end_burst(self, run: Run, now: float) -> None:
-        if run.started is not None and not run.stepping:
-            run.active_seconds += now - run.started
-            self.call_after_refresh(self._painted, run, run.started, run.burst_tokens)
-        run.started = None
+        timed = self.driver.end_burst(run, now)
+        if timed is not None:
+            self.call_after_refresh(self._painted, run, *timed)
 
     def _painted(self, run: Run, started: float, tokens: int) -> None:
         """Record the on-screen rate once the last token of a burst is painted."""
@@ -697,31 +593,18 @@ reshapes that distribution, then one token is drawn.
 
     def _flush(self) -> None:
         """Move buffered tokens onto the screen (runs on the UI thread, ≤ 30 Hz)."""
-        if self._beam_pending:
-            self._flush_beam()
-        if not self._pending:
+        driver = self.driver
+        if driver.beam_pending:
+            for run in driver.drain_beam():
+                self._say(run.error, title="Beam search", severity="error")
+            self.beam_view.update_view()
+        if not driver.pending:
             return
-        touched: set[int] = set()
-        while self._pending:
-            run, item = self._pending.popleft()
-            if isinstance(item, BaseException):
-                run.error = _describe_generate_error(item)
-                run.status = "error"
-                self._say(run.error, title=f"Generate ({run.name})", severity="error")
-            else:
-                run.steps.append(item)
-                run.generated += 1
-                run.burst_tokens += 1
-            touched.add(id(run))
+        touched, failed = driver.drain()
+        for run in failed:
+            self._say(run.error, title=f"Generate ({run.name})", severity="error")
         now = perf_counter()
-        fastest = 0.0
-        for run in self.runs:
-            if id(run) in touched and run.started is not None and not run.stepping:
-                run.rate = run.burst_tokens / max(1e-9, now - run.started)
-                fastest += run.rate  # A and B together
-        fast = fastest > FAST_STREAM
-        if fast != self._fast and self._driving:
-            self._fast = fast
+        if driver.pace(self.runs, touched, now):
             self._run_timer(True)
         for view in (self.left, self.right):
             if view.run is not None and id(view.run) in touched:
@@ -729,21 +612,8 @@ reshapes that distribution, then one token is drawn.
         active = self._inspected_view()
         if active is not None and active.run is not None and id(active.run) in touched:
             # The candidates panel follows the newest token at a calmer rate while streaming.
-            pace = INSPECT_HZ / 2 if self._fast else INSPECT_HZ
-            if active.follow and (not self._driving or now - self._inspected_at >= 1 / pace):
-                self._inspected_at = now
+            if active.follow and driver.inspect_due(now):
                 self._update_inspector()
-
-    def _flush_beam(self) -> None:
-        while self._beam_pending:
-            run, item = self._beam_pending.popleft()
-            if isinstance(item, BaseException):
-                run.error = _describe_generate_error(item)
-                run.status = "error"
-                self._say(run.error, title="Beam search", severity="error")
-            else:
-                run.steps.append(item)
-        self.beam_view.update_view()
 
     # actions -------------------------------------------------------------------
 
@@ -758,16 +628,8 @@ reshapes that distribution, then one token is drawn.
         """Cancel the drive. A server's streams are closed too (at once, even
         mid-read); the run continues later by text from what it has."""
         self.workers.cancel_group(self, "generate")
-        remote = self.generator is not None and self.generator.capabilities.branching == "text"
-        for run in self._driving:
-            if remote and run.gen is not None and not run.exhausted:
-                run.gen.abort()
-
-    def _reopen(self, runs: list[Run]) -> None:
-        """Runs whose server stream was closed by Stop continue from their text."""
-        for run in runs:
-            if run.gen is not None and run.gen.aborted and not run.exhausted:
-                run.restart_from_text()
+        if self.generator is not None and self.generator.capabilities.branching == "text":
+            self.driver.abort_streams()
 
     def action_run(self) -> None:
         if self.mode == "beam":
@@ -827,7 +689,7 @@ reshapes that distribution, then one token is drawn.
             self._show(run)
             runs = [run]
         self._stop_workers()
-        self._reopen(runs)
+        reopen(runs)
         self._start(runs, 1)
 
     def action_resume(self) -> None:
@@ -844,27 +706,27 @@ reshapes that distribution, then one token is drawn.
             self._say("Nothing to continue: press F5 (or Enter in the prompt) to generate.")
             return
         self._stop_workers()
-        self._reopen(runs)
+        reopen(runs)
         self._start(runs, None)
 
     def action_stop(self) -> None:
-        beam = self._beam_driving
+        beam = self.driver.beam_driving
         if beam is not None:
             self._stop_workers()
             beam.status = "stopped"
-            self._beam_driving = None
+            self.driver.beam_driving = None
             self._flush()
             self.beam_view.update_view()
             self._update_status()
-        if not self._driving:
+        if not self.driver.driving:
             return
         self._stop_workers()
         now = perf_counter()
-        for run in self._driving:
+        for run in self.driver.driving:
             if run.status == "running":
                 run.status = "stopped"
                 self._end_burst(run, now)
-        self._driving = []
+        self.driver.driving = []
         self._flush()
         self._refresh_views()
 
@@ -1028,7 +890,7 @@ reshapes that distribution, then one token is drawn.
             text.append("✗ no model ", "bold red")
         elif not self.runs:
             text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
-        running = [r for r in self._driving if r.status == "running"]
+        running = [r for r in self.driver.driving if r.status == "running"]
         if running:
             text.append("● generating ", "bold #5fd75f")
         text.append(" knobs ", "grey62")
@@ -1050,7 +912,7 @@ reshapes that distribution, then one token is drawn.
             text.append(" ✗ no model ", "bold red")
         elif self.generator is not None and not self.generator.capabilities.beam_search:
             text.append(" local model only (F9) ", "bold #ff875f")
-        elif self._beam_driving is not None:
+        elif self.driver.beam_driving is not None:
             text.append(" ● searching ", "bold #5fd75f")
         else:
             text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
@@ -1225,18 +1087,3 @@ def _describe_load_error(exc: BaseException, spec: BackendSpec) -> str:
         return (f"The language model is missing ({where}): {exc}. "
                 "Train one with `genai-tui train lm`.")
     return f"Cannot load the language model ({where}): {type(exc).__name__}: {exc}"
-
-
-def _describe_generate_error(exc: BaseException) -> str:
-    if isinstance(exc, UserError):
-        return escape_controls(str(exc), keep_newlines=False)
-    return escape_controls(f"{type(exc).__name__}: {exc}", keep_newlines=False)
-
-
-def _ended_status(run: Run | BeamRun, cancelled: bool) -> str:
-    """What a run (sampling or beam) is once its drive has ended."""
-    if run.error:
-        return "error"
-    if run.exhausted:
-        return "done"
-    return "stopped" if cancelled else "paused"
