@@ -6,6 +6,7 @@ tokens, so the queue's order says who was pulled when.
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from genai_tui.tui.panes.generate.driver import (
     reopen,
 )
 from genai_tui.tui.panes.generate.runs import BeamRun, Run
+from genai_tui.tui.panes.generate.status import beam_status_text, capability_note, status_text
 
 
 def step(token: str, index: int = 0) -> TokenStep:
@@ -332,7 +334,44 @@ def test_reset_forgets_everything_queued() -> None:
 
 
 def test_the_driver_imports_no_textual() -> None:
-    code = ("import sys, genai_tui.tui.panes.generate.driver; "
+    code = ("import sys, genai_tui.tui.panes.generate.driver, genai_tui.tui.panes.generate.status; "
             "assert 'textual' not in sys.modules, 'textual imported'; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# status text (tui/panes/generate/status.py) -------------------------------------------
+
+def test_the_status_bar_names_runs_state_and_the_ab_difference() -> None:
+    a, b = runs("A", "B")
+    b.knobs = Knobs(temperature=1.3)
+    a.partner, b.partner = b, a
+    text = status_text([a, b], a, True, "B", loading=False, error="", model_info="tiny")
+    assert text.plain.startswith(" A  B  ● generating  knobs  B  v:A/B  A→B temp")
+    assert "tiny" not in text.plain  # the runs take the model's place
+    clicks = {span.style.meta.get("run") for span in text.spans
+              if not isinstance(span.style, str) and span.style.meta}
+    assert {0, 1} <= clicks
+    idle = status_text([], None, False, "A", loading=False, error="", model_info="tiny")
+    assert idle.plain.startswith(" tiny  knobs  A ")
+    loading = status_text([], None, False, "A", loading=True, error="x", model_info="tiny")
+    assert "loading model" in loading.plain and "no model" not in loading.plain
+
+
+def test_beam_status_says_what_the_back_end_cannot_do() -> None:
+    def plain(**kw: object) -> str:
+        args = dict(loading=False, error="", local_only=False, searching=False, model_info="m")
+        return beam_status_text(**{**args, **kw}).plain  # type: ignore[arg-type]
+
+    assert plain() == " beam search  m  F4: sampling"
+    assert "local model only" in plain(local_only=True)
+    assert "searching" in plain(searching=True)
+    assert "no model" in plain(error="gone", local_only=True)
+
+
+def test_capability_note_lists_what_is_missing() -> None:
+    from genai_tui.service.backend import LOCAL_CAPABILITIES
+
+    assert capability_note(LOCAL_CAPABILITIES) == ""
+    caps = dataclasses.replace(LOCAL_CAPABILITIES, processed_probs=False, stage_xray=False)
+    assert capability_note(caps) == " · one distribution, no X-ray"

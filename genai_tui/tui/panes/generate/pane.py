@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from time import perf_counter
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -31,13 +30,14 @@ from textual.worker import get_current_worker
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import SHARED_KNOBS, validate
 from genai_tui.service import generate as svc
-from genai_tui.service.backend import BackendSpec, Capabilities, TextGenerator
+from genai_tui.service.backend import BackendSpec, TextGenerator
 from genai_tui.service.beam import BeamSettings
 from genai_tui.service.beam import validate as validate_beam
 from genai_tui.service.runtime import settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.pane import Export, Pane, json_export
 from genai_tui.tui.panes.generate import export
+from genai_tui.tui.panes.generate.bars import Legend, StatusBar, TextBar
 from genai_tui.tui.panes.generate.beam_view import BeamView
 from genai_tui.tui.panes.generate.driver import (
     FAST_FLUSH_HZ,
@@ -48,46 +48,21 @@ from genai_tui.tui.panes.generate.driver import (
 )
 from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
-from genai_tui.tui.panes.generate.runs import BeamRun, Run, pair_difference
-from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
+from genai_tui.tui.panes.generate.runs import BeamRun, Run
+from genai_tui.tui.panes.generate.status import (
+    beam_status_text,
+    describe_backend,
+    describe_load_error,
+    hint_text,
+    status_text,
+)
+from genai_tui.tui.panes.generate.views import Inspector, RunView
 from genai_tui.tui.textbox import SafeInput
 
 DEFAULT_PROMPT = "The assert statement"
 
 DEFAULT_KNOBS_A = svc.Knobs(temperature=0.8, top_k=40, top_p=0.95, seed=0, max_tokens=64)
 DEFAULT_KNOBS_B = svc.Knobs(temperature=1.3, seed=0, max_tokens=64)
-
-
-class StatusBar(TextBar):
-    """Runs (click to show one), what the pane is doing, and the knob set being edited."""
-
-    class RunClicked(Message):
-        def __init__(self, index: int) -> None:
-            super().__init__()
-            self.index = index
-
-    class SetClicked(Message):
-        pass
-
-    def on_click(self, event: events.Click) -> None:
-        meta = event.style.meta
-        if "run" in meta:
-            event.stop()
-            self.post_message(self.RunClicked(int(meta["run"])))
-        elif meta.get("set"):
-            event.stop()
-            self.post_message(self.SetClicked())
-
-
-class Legend(TextBar):
-    """The probability colour key; a click toggles the probability digits."""
-
-    class Clicked(Message):
-        pass
-
-    def on_click(self, event: events.Click) -> None:
-        event.stop()
-        self.post_message(self.Clicked())
 
 
 class GeneratePane(Pane):
@@ -366,7 +341,7 @@ reshapes that distribution, then one token is drawn.
             with torch_threads(1):
                 generator = spec.open(check=True)
         except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
-            self.post_message(self.ModelFailed(_describe_load_error(exc, spec), spec))
+            self.post_message(self.ModelFailed(describe_load_error(exc, spec), spec))
             return
         settle_heap()  # the model lives as long as the app: no full collection walks it
         self.post_message(self.ModelLoaded(generator, spec))
@@ -387,7 +362,7 @@ reshapes that distribution, then one token is drawn.
         self.model_error = ""
         self.backend = message.spec
         caps = message.generator.capabilities
-        self.model_info = _describe(message.generator)
+        self.model_info = describe_backend(message.generator)
         self.knob_panel.set_honoured(None if caps.knobs >= _PANE_KNOBS else caps.knobs)
         self.inspector.set_capabilities(caps)
         self.left.set_run(None)
@@ -872,51 +847,16 @@ reshapes that distribution, then one token is drawn.
 
     def _update_status(self) -> None:
         if self.mode == "beam":
-            self._update_beam_status()
-            return
-        text = Text(end="", no_wrap=True, overflow="ellipsis")
-        if self.runs:
-            for i, run in enumerate(self.runs):
-                shown = run is self.current or (
-                    self.current is not None and run in (self.current.partner,
-                                                         self.current.parent))
-                style = Style(meta={"run": i}, bold=True,
-                              reverse=run is self.current, color="#d7afff" if shown else None)
-                text.append(f" {run.label} ", style)
-            text.append(" ")
-        if self.model_loading:
-            text.append("⏳ loading model… ", "bold #ffd75f")
-        elif self.model_error:
-            text.append("✗ no model ", "bold red")
-        elif not self.runs:
-            text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
-        running = [r for r in self.driver.driving if r.status == "running"]
-        if running:
-            text.append("● generating ", "bold #5fd75f")
-        text.append(" knobs ", "grey62")
-        text.append(f" {self.editing} ", Style(meta={"set": True}, bold=True, reverse=True,
-                                               color="#d7afff" if self.editing == "B"
-                                               else "#5fd7ff"))
-        text.append(" v:A/B", Style(color="grey50", meta={"set": True}))
-        difference = pair_difference(self.current) if self.current is not None else None
-        if difference is not None:
-            text.append(f"  {difference}", "bold #d7afff")
-        self.query_one("#gen-status", StatusBar).set_text(text)
-
-    def _update_beam_status(self) -> None:
-        text = Text(end="", no_wrap=True, overflow="ellipsis")
-        text.append(" beam search ", Style(bold=True, reverse=True, color="#87ff87"))
-        if self.model_loading:
-            text.append(" ⏳ loading model… ", "bold #ffd75f")
-        elif self.model_error:
-            text.append(" ✗ no model ", "bold red")
-        elif self.generator is not None and not self.generator.capabilities.beam_search:
-            text.append(" local model only (F9) ", "bold #ff875f")
-        elif self.driver.beam_driving is not None:
-            text.append(" ● searching ", "bold #5fd75f")
+            text = beam_status_text(
+                loading=self.model_loading, error=self.model_error,
+                local_only=self.generator is not None
+                and not self.generator.capabilities.beam_search,
+                searching=self.driver.beam_driving is not None, model_info=self.model_info)
         else:
-            text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
-        text.append(" F4: sampling", "grey50")
+            text = status_text(
+                self.runs, self.current,
+                any(r.status == "running" for r in self.driver.driving), self.editing,
+                loading=self.model_loading, error=self.model_error, model_info=self.model_info)
         self.query_one("#gen-status", StatusBar).set_text(text)
 
     def _update_hint(self) -> None:
@@ -925,16 +865,13 @@ reshapes that distribution, then one token is drawn.
         if isinstance(focused, KnobPanel):
             hint = focused.hint()
         elif isinstance(focused, BeamView):
-            hint = Text("←→ step  Home first  End newest  ↑↓ scroll  F5 search  F6 one step  "
-                        "F4 sampling", "grey62")
+            hint = hint_text("beam_view")
         elif self.mode == "beam":
-            hint = Text("⏎/F5 beam search  F6 one step  Esc stop  F7 continue  F4 sampling  "
-                        "Tab ↓", "grey62")
+            hint = hint_text("beam")
         elif isinstance(focused, RunView):
-            hint = Text("←→ token  ↑↓ alternative  ⏎/b branch  End follow  [ ] runs  p digits",
-                        "grey62")
+            hint = hint_text("run_view")
         else:
-            hint = Text("⏎/F5 run  F6 step  Esc stop  F7 continue  F8 A/B  Tab ↓", "grey62")
+            hint = hint_text("sample")
         self.query_one("#gen-hint", TextBar).set_text(hint)
 
     # events -------------------------------------------------------------------
@@ -1052,38 +989,3 @@ def _shared(knobs: svc.Knobs, source: svc.Knobs) -> svc.Knobs:
 
 
 _PANE_KNOBS = frozenset(spec.field for spec in KNOBS)
-
-
-def _describe(generator: TextGenerator) -> str:
-    """The status bar's line: the model, and what this back end cannot show."""
-    if generator.where == "local":
-        line = generator.describe()
-    else:  # the model @ host:port: the API and tokenizer are in the notification and F1
-        host = generator.where.split("://", 1)[-1].removesuffix("/v1")
-        line = f"{generator.name} @ {host}"
-    return escape_controls(line + capability_note(generator.capabilities), False)
-
-
-def capability_note(caps: Capabilities) -> str:
-    """`` · one distribution, no X-ray`` for what a back end lacks ("" for none)."""
-    missing = []
-    if not caps.raw_probs:
-        missing.append("no probabilities")
-    elif not caps.processed_probs:
-        missing.append("one distribution")
-    if not caps.stage_xray:
-        missing.append("no X-ray")
-    return " · " + ", ".join(missing) if missing else ""
-
-
-def _describe_load_error(exc: BaseException, spec: BackendSpec) -> str:
-    if not spec.local:
-        reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-        return f"Cannot use the server: {reason}"
-    where = spec.model or "assets/lm"
-    if isinstance(exc, UserError):
-        return f"Cannot load the language model: {exc}"
-    if isinstance(exc, FileNotFoundError):
-        return (f"The language model is missing ({where}): {exc}. "
-                "Train one with `genai-tui train lm`.")
-    return f"Cannot load the language model ({where}): {type(exc).__name__}: {exc}"

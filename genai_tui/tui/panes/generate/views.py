@@ -666,21 +666,3 @@ class Inspector(Widget):
         elif meta.get("branch"):
             event.stop()
             self.post_message(self.AltClicked(self.alt, branch=True))
-
-
-class TextBar(Widget):
-    """A one-line bar showing a `Text` (repaints without a layout pass)."""
-
-    DEFAULT_CSS = "TextBar { height: 1; }"
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._text = Text()
-
-    def set_text(self, text: Text) -> None:
-        if text.plain != self._text.plain or text.spans != self._text.spans:
-            self._text = text
-            self.refresh()
-
-    def render(self) -> Text:
-        return self._text
