@@ -1,5 +1,6 @@
 """The generate pane's one-line bars: `TextBar`, and the clickable `StatusBar`
-(runs, knob set) and `Legend` (the probability colour key).
+(runs, knob set) and `Legend` (the probability colour key); `set_plain_title`
+for the views' border titles.
 
 What they show is built in `status.py` and `render.legend`; these widgets only
 repaint it and turn clicks into messages.
@@ -11,6 +12,14 @@ from rich.text import Text
 from textual import events
 from textual.message import Message
 from textual.widget import Widget
+
+
+def set_plain_title(widget: Widget, title: str) -> None:
+    """Set a border title as plain text: a str would be parsed as markup, and
+    titles carry model text (a token ``[red]`` must show as ``[red]``)."""
+    if getattr(widget, "_title_plain", None) != title:
+        widget._title_plain = title  # type: ignore[attr-defined]
+        widget.border_title = Text(title)
 
 
 class TextBar(Widget):

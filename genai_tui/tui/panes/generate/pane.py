@@ -46,8 +46,11 @@ from genai_tui.tui.panes.generate.driver import (
     ended_status,
     reopen,
 )
-from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobPanel
+from genai_tui.tui.panes.generate.inspector import Inspector
+from genai_tui.tui.panes.generate.knob_specs import BEAM_SPECS, KNOBS
+from genai_tui.tui.panes.generate.knobs import KnobPanel
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
+from genai_tui.tui.panes.generate.run_view import RunView
 from genai_tui.tui.panes.generate.runs import BeamRun, Run
 from genai_tui.tui.panes.generate.status import (
     beam_status_text,
@@ -56,7 +59,6 @@ from genai_tui.tui.panes.generate.status import (
     hint_text,
     status_text,
 )
-from genai_tui.tui.panes.generate.views import Inspector, RunView
 from genai_tui.tui.textbox import SafeInput
 
 DEFAULT_PROMPT = "The assert statement"
