@@ -19,6 +19,7 @@ from genai_tui.sampling.knobs import (
     DEFAULT_ORDER,
     KNOB_BY_FIELD,
     ORDER_PRESETS,
+    SHARED_KNOBS,
     STAGE_SHORT,
     KnobDef,
     Knobs,
@@ -207,3 +208,9 @@ def unparse_stop(stops: tuple[str, ...]) -> str:
 
 def with_value(knobs: Knobs, field_name: str, value: object) -> Knobs:
     return dataclasses.replace(knobs, **{field_name: value})
+
+
+def with_shared(knobs: Knobs, source: Knobs) -> Knobs:
+    """``knobs`` with the shared knobs (the registry's: seed and length, so that an
+    A/B run compares decoding from the same start) taken from ``source``."""
+    return dataclasses.replace(knobs, **{name: getattr(source, name) for name in SHARED_KNOBS})
