@@ -1,12 +1,10 @@
-"""The generate pane: watch a real language model choose each next token.
+"""The generate pane (`GeneratePane`): its layout, keys, state and wiring.
 
-The worker thread pulls `TokenStep`s from the service's generator and drops
-them in a queue; a 30 Hz timer on the UI thread moves them onto the screen,
-so the UI never waits on the model and never repaints per token.
-
-Beam mode (F4) swaps the knob grid for beam search's knobs and the outputs for
-a `BeamView`; its worker pulls `BeamUpdate`s from `TextGenerator.beam_search`
-(what ``genai-tui generate --beam`` prints) through the same queue-and-timer path.
+The pane composes the prompt, the knob grid, the bars and the views, and
+wires them: the run driver (`driver.py`: queue, lock, round-robin, pacing) is
+started and flushed by `sampling.SamplingRuns` and `beam_mode.BeamMode`, the
+back end is loaded by `backend_loading.BackendLoading`, and the bars' text
+comes from `status.py`. Export and lessons (`export.py`) are answered here.
 """
 
 from __future__ import annotations
@@ -35,24 +33,16 @@ from genai_tui.tui.panes.generate.backend_loading import BackendLoading
 from genai_tui.tui.panes.generate.bars import Legend, StatusBar, TextBar
 from genai_tui.tui.panes.generate.beam_mode import BeamMode
 from genai_tui.tui.panes.generate.beam_view import BeamView
-from genai_tui.tui.panes.generate.driver import (
-    FAST_FLUSH_HZ,
-    FLUSH_HZ,
-    RunDriver,
-)
+from genai_tui.tui.panes.generate.driver import FAST_FLUSH_HZ, FLUSH_HZ, RunDriver
 from genai_tui.tui.panes.generate.help import HELP as PANE_HELP
 from genai_tui.tui.panes.generate.inspector import Inspector
 from genai_tui.tui.panes.generate.knob_specs import with_shared
 from genai_tui.tui.panes.generate.knobs import KnobPanel
-from genai_tui.tui.panes.generate.render import candidate_rows, legend
+from genai_tui.tui.panes.generate.render import legend
 from genai_tui.tui.panes.generate.run_view import RunView
 from genai_tui.tui.panes.generate.runs import BeamRun, Run
 from genai_tui.tui.panes.generate.sampling import SamplingRuns
-from genai_tui.tui.panes.generate.status import (
-    beam_status_text,
-    hint_text,
-    status_text,
-)
+from genai_tui.tui.panes.generate.status import beam_status_text, hint_text, status_text
 from genai_tui.tui.textbox import SafeInput
 
 DEFAULT_PROMPT = "The assert statement"
@@ -254,8 +244,6 @@ class GeneratePane(SamplingRuns, BeamMode, BackendLoading, Pane):
     def on_resize(self, event: events.Resize) -> None:
         self.inspector.styles.width = max(30, min(48, event.size.width * 2 // 5))
 
-    # model -------------------------------------------------------------------
-
     def _say(self, text: str, **kwargs: Any) -> None:
         """A notification of plain text (messages can hold paths or model text)."""
         self.notify(escape_controls(text, keep_newlines=False), markup=False, **kwargs)
@@ -269,7 +257,8 @@ class GeneratePane(SamplingRuns, BeamMode, BackendLoading, Pane):
     def vocab_size(self) -> int | None:
         return self.generator.vocab_size if self.generator is not None else None
 
-    # generation ------------------------------------------------------------
+    # knobs and status --------------------------------------------------------
+
     def action_switch_set(self) -> None:
         if self._sampling_only("Knob set B"):
             return
@@ -286,32 +275,8 @@ class GeneratePane(SamplingRuns, BeamMode, BackendLoading, Pane):
             return
         panel.set_value("greedy", not panel.knobs.greedy)
 
-    def action_digits(self) -> None:
-        if self._sampling_only("Probability digits"):
-            return
-        self.digits = not self.digits
-        for view in (self.left, self.right):
-            view.digits = self.digits
-            view.update_view()
-        self._update_hint()
-
-    def action_inspector(self) -> None:
-        if self._sampling_only("The candidates panel"):
-            return
-        self.toggle_class("-no-inspector")
-
-    def action_cycle_run(self, step: int) -> None:
-        if self._sampling_only("Switching runs"):
-            return
-        if not self.runs:
-            return
-        index = self.runs.index(self.current) if self.current in self.runs else 0
-        self._show(self.runs[(index + step) % len(self.runs)])
-
     def action_focus_prompt(self) -> None:
         self.query_one("#gen-prompt", SafeInput).focus()
-
-    # showing runs ----------------------------------------------------------------
 
     def _update_status(self) -> None:
         if self.mode == "beam":
@@ -385,33 +350,6 @@ class GeneratePane(SamplingRuns, BeamMode, BackendLoading, Pane):
 
     def on_knob_panel_moved(self, message: KnobPanel.Moved) -> None:
         self._update_hint()
-
-    def on_run_view_selected(self, message: RunView.Selected) -> None:
-        self._active_view = message.view
-        self._update_inspector()
-
-    def on_run_view_alt_moved(self, message: RunView.AltMoved) -> None:
-        self._active_view = message.view
-        step = message.view.selected_step
-        if step is None:
-            return
-        rows = min(len(candidate_rows(step)), max(1, self.inspector.rows_shown))
-        self.alt = (self.alt + message.delta) % rows
-        self._update_inspector()
-
-    def on_run_view_branch_requested(self, message: RunView.BranchRequested) -> None:
-        self._active_view = message.view
-        self.action_branch()
-
-    def on_inspector_alt_clicked(self, message: Inspector.AltClicked) -> None:
-        self.alt = message.index
-        self._update_inspector()
-        if message.branch:
-            self.action_branch()
-
-    def on_status_bar_run_clicked(self, message: StatusBar.RunClicked) -> None:
-        if 0 <= message.index < len(self.runs):
-            self._show(self.runs[message.index])
 
     def on_status_bar_set_clicked(self, message: StatusBar.SetClicked) -> None:
         self.action_switch_set()

@@ -20,7 +20,9 @@ from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import validate
 from genai_tui.service import generate as svc
 from genai_tui.service.backend import TextGenerator
+from genai_tui.tui.panes.generate.bars import StatusBar
 from genai_tui.tui.panes.generate.driver import reopen
+from genai_tui.tui.panes.generate.inspector import Inspector
 from genai_tui.tui.panes.generate.knob_specs import with_shared
 from genai_tui.tui.panes.generate.render import candidate_rows
 from genai_tui.tui.panes.generate.run_view import RunView
@@ -49,7 +51,6 @@ class SamplingRuns:
         self.driver.pull_runs(generator, runs, budget, lambda: worker.is_cancelled,
                               lambda notes: self.post_message(self.Notes(drive, notes)))
         self.post_message(self.DriveEnded(drive, worker.is_cancelled))
-
 
     def on_generate_pane_notes(self, message: GeneratePane.Notes) -> None:
         for note in self.driver.fresh_notes(message.drive, message.notes):
@@ -259,7 +260,6 @@ class SamplingRuns:
             return False
         return True
 
-
     # showing runs ----------------------------------------------------------------
 
     def _show(self, run: Run | None) -> None:
@@ -330,3 +330,54 @@ class SamplingRuns:
             self._alt_step = step
             self._reset_alt(view)  # type: ignore[arg-type]
         self.inspector.show(step, position, self.alt, self.vocab_size)
+
+    # choosing what is shown ----------------------------------------------------
+
+    def action_digits(self) -> None:
+        if self._sampling_only("Probability digits"):
+            return
+        self.digits = not self.digits
+        for view in (self.left, self.right):
+            view.digits = self.digits
+            view.update_view()
+        self._update_hint()
+
+    def action_inspector(self) -> None:
+        if self._sampling_only("The candidates panel"):
+            return
+        self.toggle_class("-no-inspector")
+
+    def action_cycle_run(self, step: int) -> None:
+        if self._sampling_only("Switching runs"):
+            return
+        if not self.runs:
+            return
+        index = self.runs.index(self.current) if self.current in self.runs else 0
+        self._show(self.runs[(index + step) % len(self.runs)])
+
+    def on_run_view_selected(self, message: RunView.Selected) -> None:
+        self._active_view = message.view
+        self._update_inspector()
+
+    def on_run_view_alt_moved(self, message: RunView.AltMoved) -> None:
+        self._active_view = message.view
+        step = message.view.selected_step
+        if step is None:
+            return
+        rows = min(len(candidate_rows(step)), max(1, self.inspector.rows_shown))
+        self.alt = (self.alt + message.delta) % rows
+        self._update_inspector()
+
+    def on_run_view_branch_requested(self, message: RunView.BranchRequested) -> None:
+        self._active_view = message.view
+        self.action_branch()
+
+    def on_inspector_alt_clicked(self, message: Inspector.AltClicked) -> None:
+        self.alt = message.index
+        self._update_inspector()
+        if message.branch:
+            self.action_branch()
+
+    def on_status_bar_run_clicked(self, message: StatusBar.RunClicked) -> None:
+        if 0 <= message.index < len(self.runs):
+            self._show(self.runs[message.index])
