@@ -333,8 +333,10 @@ def test_reset_forgets_everything_queued() -> None:
     assert not driver.pending and not driver.driving and driver.beam_driving is None
 
 
-def test_the_driver_imports_no_textual() -> None:
-    code = ("import sys, genai_tui.tui.panes.generate.driver, genai_tui.tui.panes.generate.status; "
+@pytest.mark.parametrize("module", ["driver", "status", "runs", "layout", "knob_specs",
+                                    "render", "beam_render", "export"])
+def test_the_plain_modules_import_neither_textual_nor_torch(module: str) -> None:
+    code = (f"import sys, genai_tui.tui.panes.generate.{module}; "
             "assert 'textual' not in sys.modules, 'textual imported'; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
