@@ -272,7 +272,7 @@ def test_beam_options_come_from_the_knob_registry(capsys) -> None:
     and the service's `BeamSettings` all read `sampling.knobs.BEAM_KNOBS`."""
     from genai_tui.sampling.knobs import BEAM_KNOBS
     from genai_tui.service.beam import BeamSettings
-    from genai_tui.tui.panes.generate.knobs import BEAM_SPECS
+    from genai_tui.tui.panes.generate.knob_specs import BEAM_SPECS
 
     code, out, _ = run(["generate", "--help"], capsys)
     assert code == 0

@@ -18,21 +18,17 @@ from rich.text import Text
 from textual.geometry import Region
 
 from genai_tui.errors import UserError
+from genai_tui.sampling.knobs import parse_order
 from genai_tui.service import generate as svc
 from genai_tui.service.generate import Candidate, Knobs, StageTrace, TokenStep
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.generate import GeneratePane
-from genai_tui.tui.panes.generate.knobs import (
-    KNOBS,
-    SPEC_BY_FIELD,
-    KnobEditScreen,
-    KnobPanel,
-    parse_order,
-    parse_stop,
-    unparse_stop,
-)
+from genai_tui.tui.panes.generate.inspector import Inspector
+from genai_tui.tui.panes.generate.knob_specs import KNOBS, SPEC_BY_FIELD, parse_stop, unparse_stop
+from genai_tui.tui.panes.generate.knobs import KnobEditScreen, KnobPanel
+from genai_tui.tui.panes.generate.layout import RunLayout
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
-from genai_tui.tui.panes.generate.views import Inspector, RunLayout, RunView
+from genai_tui.tui.panes.generate.run_view import RunView
 from genai_tui.tui.textbox import SafeInput
 from tests.lm_fixtures import make_model_dir
 

@@ -20,7 +20,8 @@ from genai_tui.tui.keys import pane_key_rows
 from genai_tui.tui.panes.generate import GeneratePane
 from genai_tui.tui.panes.generate.beam_render import step_view
 from genai_tui.tui.panes.generate.beam_view import BeamView
-from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobEditScreen
+from genai_tui.tui.panes.generate.knob_specs import BEAM_SPECS, KNOBS
+from genai_tui.tui.panes.generate.knobs import KnobEditScreen
 from genai_tui.tui.textbox import SafeInput
 from tests.lm_fixtures import make_model_dir
 from tests.test_generate_pane import HAVE_BUNDLED, generate_only_app, settle

@@ -3,15 +3,13 @@
 Keyboard: ↑/↓ pick a knob, ←/→ (or -/+) change it, shift+←/→ in big steps,
 Enter types an exact value, Backspace switches the knob off (neutral value).
 Mouse: click a knob to pick it, click its ◂ / ▸ to change it, or scroll the
-wheel over it.
+wheel over it. `KnobEditScreen` is the box a typed value goes through. What
+each knob is (range, step, parsing) is `knob_specs.py`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from rich.style import Style
@@ -27,208 +25,9 @@ from textual.widget import Widget
 from textual.widgets import Input, Static
 
 from genai_tui.errors import UserError
-from genai_tui.sampling.knobs import (
-    BEAM_KNOB_BY_FIELD,
-    BEAM_KNOBS,
-    DEFAULT_ORDER,
-    KNOB_BY_FIELD,
-    ORDER_PRESETS,
-    SAMPLING_ONLY,
-    STAGE_SHORT,
-    KnobDef,
-    Knobs,
-    parse_order,
-)
-from genai_tui.textsafe import visible
+from genai_tui.sampling.knobs import DEFAULT_ORDER, SAMPLING_ONLY, Knobs
+from genai_tui.tui.panes.generate.knob_specs import KNOBS, KnobSpec, unparse_stop, with_value
 from genai_tui.tui.textbox import SafeInput
-
-# --- what each knob is -------------------------------------------------------
-# Names, ranges, steps, neutral values, hints, stage names and order presets are
-# the registry's (`genai_tui.sampling.knobs`); this module only shows and steps them.
-
-@dataclass(frozen=True)
-class KnobSpec:
-    """How one field of `Knobs` is shown, stepped and parsed."""
-
-    field: str
-    label: str
-    kind: str
-    """float, int, seed, bool, stop, order or choice."""
-    lo: float = 0.0
-    hi: float = 1.0
-    step: float = 0.1
-    neutral: object = None
-    """The value that switches the stage off (shown as ``off``)."""
-    help: str = ""
-    span: int = 1
-    """Grid columns the cell takes."""
-    choices: tuple[tuple[object, str], ...] = ()
-    """A choice knob's values and their names (←/→ cycle through them)."""
-
-    def _choice(self, value: object) -> int:
-        for i, (v, _) in enumerate(self.choices):
-            if v is value or (type(v) is type(value) and v == value):
-                return i
-        return 0
-
-    def format(self, value: object) -> str:
-        if self.kind == "choice":
-            return self.choices[self._choice(value)][1]
-        if self.kind == "bool":
-            return "on" if value else "off"
-        if self.kind == "seed":
-            return "random" if value is None else str(value)
-        if self.kind == "stop":
-            return " | ".join(visible(s) for s in value) if value else "none"  # type: ignore[union-attr]
-        if self.kind == "order":
-            return "›".join(STAGE_SHORT.get(s, s) for s in value)  # type: ignore[union-attr]
-        if self.neutral is not None and value == self.neutral:
-            return "off"
-        if self.kind == "int":
-            return str(value)
-        return f"{value:.2f}"
-
-    def is_neutral(self, value: object) -> bool:
-        if self.kind in ("stop",):
-            return not value
-        if self.kind == "order":
-            return tuple(value) == DEFAULT_ORDER  # type: ignore[arg-type]
-        if self.kind == "bool":
-            return not value
-        return self.neutral is not None and value == self.neutral
-
-    def stepped(self, value: object, steps: int) -> object:
-        """``value`` moved ``steps`` steps (clamped to the knob's range)."""
-        if self.kind == "bool":
-            return not value if steps else value
-        if self.kind == "choice":
-            return self.choices[(self._choice(value) + steps) % len(self.choices)][0]
-        if self.kind == "order":
-            orders = [o for _, o in ORDER_PRESETS]
-            try:
-                i = orders.index(tuple(value))  # type: ignore[arg-type]
-            except ValueError:
-                i = -1 if steps > 0 else 0
-            return orders[(i + steps) % len(orders)]
-        if self.kind == "stop":
-            return value
-        if self.kind == "seed":
-            current = -1 if value is None else int(value)  # type: ignore[arg-type]
-            new = current + steps
-            return None if new < 0 else min(int(self.hi), new)
-        if self.kind == "int":
-            new = int(value) + steps * int(self.step)  # type: ignore[arg-type]
-            return int(min(self.hi, max(self.lo, new)))
-        new = float(value) + steps * self.step  # type: ignore[arg-type]
-        new = round(round(new / self.step) * self.step, 6)
-        return float(min(self.hi, max(self.lo, new)))
-
-    def parse(self, text: str) -> object:
-        """A typed value; raises `UserError` with a clear message."""
-        text = text.strip()
-        if self.kind == "choice":
-            for value, name in self.choices:
-                if name == text.lower():
-                    return value
-            raise UserError(f"{self.label}: type one of {', '.join(n for _, n in self.choices)}")
-        if self.kind == "bool":
-            low = text.lower()
-            if low in ("on", "true", "yes", "1"):
-                return True
-            if low in ("off", "false", "no", "0"):
-                return False
-            raise UserError(f"{self.label}: type on or off")
-        if self.kind == "stop":
-            return parse_stop(text)
-        if self.kind == "order":
-            return parse_order(text)
-        if self.kind == "seed":
-            if text.lower() in ("", "random", "none"):
-                return None
-            try:
-                seed = int(text)
-            except ValueError:
-                raise UserError(f"seed: {text!r} is not a whole number (or 'random')") from None
-            if seed < 0:
-                raise UserError("seed must be >= 0 (or 'random')")
-            return seed
-        if text.lower() == "off" and self.neutral is not None:
-            return self.neutral
-        try:
-            value: float = int(text) if self.kind == "int" else float(text)
-        except ValueError:
-            what = "whole number" if self.kind == "int" else "number"
-            raise UserError(f"{self.label}: {text!r} is not a {what}") from None
-        if self.kind == "float" and not math.isfinite(value):
-            raise UserError(f"{self.label}: {text!r} is not a finite number")
-        return value
-
-
-def spec_from_registry(knob: KnobDef, span: int = 1) -> KnobSpec:
-    """A knob of the registry (`genai_tui.sampling.knobs`) as the grid shows it."""
-    return KnobSpec(knob.field, knob.label, knob.kind,
-                    knob.ui_lo if knob.ui_lo is not None else knob.lo,
-                    knob.ui_hi if knob.ui_hi is not None else knob.hi,
-                    knob.step, knob.neutral, knob.hint or knob.help, span=span,
-                    choices=knob.choices)
-
-
-GRID_FIELDS: tuple[str, ...] = (
-    "temperature", "top_k", "top_p", "min_p", "typical_p", "repetition_penalty",
-    "presence_penalty", "frequency_penalty", "max_tokens", "seed", "greedy", "stop", "order",
-)
-"""The sampling grid's knobs, in the registry's order (``penalty_last_n`` is CLI-only)."""
-KNOBS: tuple[KnobSpec, ...] = tuple(
-    spec_from_registry(KNOB_BY_FIELD[name], span=2 if name == "order" else 1)
-    for name in GRID_FIELDS)
-SPEC_BY_FIELD = {spec.field: spec for spec in KNOBS}
-
-
-BEAM_SPECS: tuple[KnobSpec, ...] = (
-    *(spec_from_registry(k) for k in BEAM_KNOBS if k.field != "end_at_paragraph"),
-    SPEC_BY_FIELD["max_tokens"],
-    spec_from_registry(BEAM_KNOB_BY_FIELD["end_at_paragraph"]),
-)
-"""Beam mode's grid: width, length penalty, early stopping (the names, ranges and
-help of ``genai-tui generate --beam``), the shared max-tokens, and where hypotheses end."""
-
-
-def parse_stop(text: str) -> tuple[str, ...]:
-    """``a|b\\n`` -> ``("a", "b\\n")``: ``|`` separates, ``\\n \\t \\\\ \\|`` escape."""
-    parts: list[str] = []
-    current: list[str] = []
-    i = 0
-    escapes = {"n": "\n", "t": "\t", "\\": "\\", "|": "|", "r": "\r"}
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text) and text[i + 1] in escapes:
-            current.append(escapes[text[i + 1]])
-            i += 2
-            continue
-        if ch == "|":
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        i += 1
-    parts.append("".join(current))
-    stops = tuple(p for p in (s.strip(" ") if s.strip(" ") else s for s in parts) if p)
-    return stops
-
-
-def unparse_stop(stops: tuple[str, ...]) -> str:
-    """The inverse of `parse_stop` (what the edit box starts with)."""
-    def esc(s: str) -> str:
-        return (s.replace("\\", "\\\\").replace("|", "\\|").replace("\n", "\\n")
-                .replace("\t", "\\t").replace("\r", "\\r"))
-    return " | ".join(esc(s) for s in stops)
-
-
-def with_value(knobs: Knobs, field_name: str, value: object) -> Knobs:
-    return dataclasses.replace(knobs, **{field_name: value})
-
-
-# --- the widgets ---------------------------------------------------------------
 
 
 class KnobPanel(Widget, can_focus=True):

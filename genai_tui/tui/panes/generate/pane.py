@@ -1,162 +1,63 @@
-"""The generate pane: watch a real language model choose each next token.
+"""The generate pane (`GeneratePane`): its layout, keys, state and wiring.
 
-The worker thread pulls `TokenStep`s from the service's generator and drops
-them in a queue; a 30 Hz timer on the UI thread moves them onto the screen,
-so the UI never waits on the model and never repaints per token.
-
-Beam mode (F4) swaps the knob grid for beam search's knobs and the outputs for
-a `BeamView`; its worker pulls `BeamUpdate`s from `TextGenerator.beam_search`
-(what ``genai-tui generate --beam`` prints) through the same queue-and-timer path.
+The pane composes the prompt, the knob grid, the bars and the views, and
+wires them: the run driver (`driver.py`: queue, lock, round-robin, pacing) is
+started and flushed by `sampling.SamplingRuns` and `beam_mode.BeamMode`, the
+back end is loaded by `backend_loading.BackendLoading`, and the bars' text
+comes from `status.py`. Export and lessons (`export.py`) are answered here.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import random
-import threading
-from collections import deque
 from collections.abc import Mapping
-from time import perf_counter
 from typing import Any
 
-from rich.style import Style
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Button, Input, Static
-from textual.worker import get_current_worker
 
-from genai_tui.errors import UserError
-from genai_tui.sampling.knobs import SHARED_KNOBS, validate
+from genai_tui.sampling.knobs import validate
 from genai_tui.service import generate as svc
-from genai_tui.service.backend import BackendSpec, Capabilities, Prefix, TextGenerator
+from genai_tui.service.backend import BackendSpec, TextGenerator
 from genai_tui.service.beam import BeamSettings
-from genai_tui.service.beam import validate as validate_beam
-from genai_tui.service.runtime import gc_paused, settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
 from genai_tui.tui.pane import Export, Pane, json_export
 from genai_tui.tui.panes.generate import export
+from genai_tui.tui.panes.generate.backend_loading import BackendLoading
+from genai_tui.tui.panes.generate.bars import Legend, StatusBar, TextBar
+from genai_tui.tui.panes.generate.beam_mode import BeamMode
 from genai_tui.tui.panes.generate.beam_view import BeamView
-from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobPanel
-from genai_tui.tui.panes.generate.render import candidate_rows, legend
-from genai_tui.tui.panes.generate.runs import BeamRun, Run, pair_difference
-from genai_tui.tui.panes.generate.views import Inspector, RunView, TextBar
+from genai_tui.tui.panes.generate.driver import FAST_FLUSH_HZ, FLUSH_HZ, RunDriver
+from genai_tui.tui.panes.generate.help import HELP as PANE_HELP
+from genai_tui.tui.panes.generate.inspector import Inspector
+from genai_tui.tui.panes.generate.knob_specs import with_shared
+from genai_tui.tui.panes.generate.knobs import KnobPanel
+from genai_tui.tui.panes.generate.render import legend
+from genai_tui.tui.panes.generate.run_view import RunView
+from genai_tui.tui.panes.generate.runs import BeamRun, Run
+from genai_tui.tui.panes.generate.sampling import SamplingRuns
+from genai_tui.tui.panes.generate.status import beam_status_text, hint_text, status_text
 from genai_tui.tui.textbox import SafeInput
 
-TOP_N = 10
-"""Candidates the service reports per token (before and after the knobs)."""
-FLUSH_HZ = 30
-"""How often buffered tokens reach the screen (at most)."""
-FAST_FLUSH_HZ = 6
-"""... and while a stream runs faster than `FAST_STREAM`: each repaint costs the
-model's thread GIL time, and 6 repaints a second of 20+ new tokens each still
-read as a stream (benchmarks/generate_pane.py, 1024 tokens, on-screen/headless
-median: 74% at 30 Hz, 84% at 15 Hz, 91% at 10 Hz with the float32 model at
-~1,000 tokens/s; with the float16 kernel at ~1,330 tokens/s headless: 86-87%
-at 10 Hz, 90-92% at 6 Hz)."""
-FAST_STREAM = 120.0
-"""Tokens per second above which the pane repaints at `FAST_FLUSH_HZ`."""
-INSPECT_HZ = 4
-"""How often the candidates panel follows the newest token while streaming
-(half that in a fast stream; every token is inspectable once it stops)."""
 DEFAULT_PROMPT = "The assert statement"
 
 DEFAULT_KNOBS_A = svc.Knobs(temperature=0.8, top_k=40, top_p=0.95, seed=0, max_tokens=64)
 DEFAULT_KNOBS_B = svc.Knobs(temperature=1.3, seed=0, max_tokens=64)
 
 
-class StatusBar(TextBar):
-    """Runs (click to show one), what the pane is doing, and the knob set being edited."""
-
-    class RunClicked(Message):
-        def __init__(self, index: int) -> None:
-            super().__init__()
-            self.index = index
-
-    class SetClicked(Message):
-        pass
-
-    def on_click(self, event: events.Click) -> None:
-        meta = event.style.meta
-        if "run" in meta:
-            event.stop()
-            self.post_message(self.RunClicked(int(meta["run"])))
-        elif meta.get("set"):
-            event.stop()
-            self.post_message(self.SetClicked())
-
-
-class Legend(TextBar):
-    """The probability colour key; a click toggles the probability digits."""
-
-    class Clicked(Message):
-        pass
-
-    def on_click(self, event: events.Click) -> None:
-        event.stop()
-        self.post_message(self.Clicked())
-
-
-class GeneratePane(Pane):
+class GeneratePane(SamplingRuns, BeamMode, BackendLoading, Pane):
     """Streaming generation with every decoding knob, the sampler X-ray,
     counterfactual branches and A/B comparison."""
 
     PANE_ID = "generate"
     TITLE = "Generate"
-    HELP = """
-A small GPT-style transformer (trained on Python's documentation) writes a
-continuation of your prompt **one token at a time**. At each step it gives a
-probability to every token of its vocabulary; the **sampler chain** (the knobs)
-reshapes that distribution, then one token is drawn.
-
-- **Colours** show how likely the chosen token was (legend bottom right);
-  unlikely tokens are also *italic* or underlined. `p` shows the digits.
-- **Candidates** (right): the model's top tokens *before* the knobs and
-  *after* them, and the **sampler X-ray**: what each stage leaves and how many
-  tokens survive it (e.g. "top-p 0.95 keeps 23").
-- **Knobs**: temperature, top-k, top-p, min-p, typical-p, repetition /
-  presence / frequency penalties, max tokens, stop strings, seed, greedy and
-  the order of the stages. Focus the knob row (Tab or click): ↑/↓ pick a knob,
-  ←/→ change it, Enter types a value, Backspace switches it off.
-- **Step** one token per key press; **stop** at any time and **continue**.
-- **Branch**: move the cursor over the output (←/→ or click), pick another
-  candidate (↑/↓ or click) and press Enter/`b`: the model continues from that
-  token, and the branch is shown beside the original. `[`/`]` switch runs.
-- **A/B**: `v` edits the second knob set (B); F8 runs A and B side by side
-  from the same prompt and seed. Starting a generation stops the one running.
-- **Speculative decoding**: the run's title shows *tokens per pass* when the
-  model checked several tokens in one forward pass. Guesses come from the
-  text itself (the last words' earlier continuation); a guess counts only if
-  the sampler picks it anyway, so the text is exactly what plain decoding
-  writes, just sooner.
-- **Beam search** (F4, or `m` outside the prompt, switches between sampling
-  and beam search): instead of drawing one token, keep the *width* best
-  partial continuations ("beams") by cumulative log-probability; each step
-  extends every beam by every token and keeps the best, the rest are
-  *pruned*. A continuation that reaches a blank line (or max tokens) is
-  *finished* and scored log-prob / length^*length penalty*; *early stopping*
-  says when to stop (true: once *width* are finished; false/never: when no live
-  beam can beat them). The view shows each step's live beams with their
-  log-probabilities (the token the step added in green, `←2`: the beam it
-  extends), what was pruned, what has finished, and at the end the final
-  ranking. F6 runs one step; ←/→ on the view revisit earlier steps, End
-  follows the newest. The same as `genai-tui generate --beam 4
-  --length-penalty 1 --early-stopping false` (knob names and defaults are
-  shared). Local model only: a server returns one sequence, not every beam.
-- **Back end** (F9): our local model, or any OpenAI-compatible server
-  (llama.cpp's server, vLLM, Ollama, `genai-tui serve`): give its URL, list
-  its models (Ctrl+L) and connect. The status bar names the model and what
-  that back end cannot show. A server samples out of sight: there is no
-  sampler X-ray and no "after the knobs" column (—), knobs it ignores are
-  struck through, and where it returns no logprobs tokens are drawn plain
-  and the candidates say so. Stop closes the server's stream; Continue and
-  branches send the prompt plus the text so far. The same from the shell:
-  `genai-tui --backend URL --model NAME`.
-"""
+    HELP = PANE_HELP
     BINDINGS = [
         Binding("f5", "run", "Run"),
         Binding("f6", "step", "Step"),
@@ -256,29 +157,18 @@ reshapes that distribution, then one token is drawn.
         self.current: Run | None = None
         self.digits = False
         self.alt = 0
-        self._pending: deque[tuple[Run, Any]] = deque()
-        self._gen_lock = threading.Lock()
-        self._drive = 0
-        self._driving: list[Run] = []
-        self._live_drives: set[int] = set()
-        """Drives whose worker thread has not finished (a stopped one may
-        still be inside one last token)."""
+        self.driver = RunDriver()
+        """The queue, lock, drive numbers and flush pace (Textual-free)."""
         self._queued: str | None = None
         self._branches = 0
         self._flush_timers: dict[bool, Timer] = {}
         """The flush timers, by "fast stream"; at most one runs."""
-        self._fast = False
         self._active_view: RunView | None = None
-        self._inspected_at = 0.0
         self._alt_step: Any = None
-        self._said: set[str] = set()
-        """Notes already said in the current drive (A and B say theirs once)."""
         self.mode = "sample"
         """"sample" (greedy and the sampler chain) or "beam" (beam search)."""
         self.beam_settings = BeamSettings(max_tokens=DEFAULT_KNOBS_A.max_tokens)
         self.beam: BeamRun | None = None
-        self._beam_pending: deque[tuple[BeamRun, Any]] = deque()
-        self._beam_driving: BeamRun | None = None
 
     # layout ------------------------------------------------------------------
 
@@ -354,547 +244,20 @@ reshapes that distribution, then one token is drawn.
     def on_resize(self, event: events.Resize) -> None:
         self.inspector.styles.width = max(30, min(48, event.size.width * 2 // 5))
 
-    # model -------------------------------------------------------------------
-
-    def spec(self) -> BackendSpec:
-        """The back end this pane uses (or will, once loaded)."""
-        if self.backend is not None:
-            return self.backend
-        from genai_tui.tui.app import GenaiApp
-
-        app = self.app if self.is_attached else None
-        if isinstance(app, GenaiApp) and app.backend is not None:
-            return app.backend
-        return BackendSpec(model=self.model_path or self.MODEL_PATH)
-
-    def on_pane_first_show(self) -> None:
-        self.call_after_refresh(self.action_focus_prompt)
-        self.use_backend(self.spec())
-
-    def use_backend(self, spec: BackendSpec) -> None:
-        """Load ``spec``'s model or reach its server (in a worker); until it answers
-        the current back end (if any) stays in use."""
-        self.model_loading = True
-        if self.generator is None:
-            where = "the language model" if spec.local else escape_controls(spec.url or "", False)
-            self.left.show_message(Text(f"⏳ Loading {where}…", "bold #ffd75f"))
-        self._update_status()
-        self._load_model(spec)
-
-    @work(thread=True, exclusive=True, group="generate-load", exit_on_error=False,
-          description="loading the language model")
-    def _load_model(self, spec: BackendSpec) -> None:
-        try:
-            with torch_threads(1):
-                generator = spec.open(check=True)
-        except Exception as exc:  # noqa: BLE001 - any failure is shown, the app stays up
-            self.post_message(self.ModelFailed(_describe_load_error(exc, spec), spec))
-            return
-        settle_heap()  # the model lives as long as the app: no full collection walks it
-        self.post_message(self.ModelLoaded(generator, spec))
-
-    def on_generate_pane_model_loaded(self, message: ModelLoaded) -> None:
-        self.model_loading = False
-        if self.generator is not None:  # a switch: the old runs belong to the old model
-            self._stop_workers()
-            self._driving = []
-            self._run_timer(False)
-            self._pending.clear()
-            self.runs, self.current = [], None
-            self._show(None)
-            self._beam_pending.clear()
-            self._beam_driving = self.beam = None
-            self.beam_view.set_run(None)
-            self.generator.close()
-            self._say(f"Now generating with {message.generator.describe()}.", timeout=6)
-        self.generator = message.generator
-        self.model_error = ""
-        self.backend = message.spec
-        caps = message.generator.capabilities
-        self.model_info = _describe(message.generator)
-        self.knob_panel.set_honoured(None if caps.knobs >= _PANE_KNOBS else caps.knobs)
-        self.inspector.set_capabilities(caps)
-        self.left.set_run(None)
-        self._update_status()
-        self._update_hint()
-        queued, self._queued = self._queued, None
-        if queued:
-            getattr(self, f"action_{queued}")()
-
-    def on_generate_pane_model_failed(self, message: ModelFailed) -> None:
-        self.model_loading = False
-        if self.generator is not None:  # a switch failed: keep what works
-            self._update_status()
-            self._say(f"{message.text} Still generating with {self.generator.describe()}.",
-                      title="Back end", severity="error", timeout=10)
-            return
-        self.model_error = message.text
-        self.left.show_message(Text("✗ " + message.text, style="bold red"))
-        self._update_status()
-        self._say(message.text, title="Generate", severity="error", timeout=8)
-
-    def action_backend(self) -> None:
-        """Choose the back end: the local model, or a server and one of its models."""
-        from genai_tui.tui.panes.generate.backend_screen import BackendScreen
-
-        def chosen(spec: BackendSpec | None) -> None:
-            if spec is not None:
-                self.use_backend(spec)
-
-        self.app.push_screen(BackendScreen(self.spec()), chosen)
-
     def _say(self, text: str, **kwargs: Any) -> None:
         """A notification of plain text (messages can hold paths or model text)."""
         self.notify(escape_controls(text, keep_newlines=False), markup=False, **kwargs)
 
-    def _ready(self, action: str) -> bool:
-        if self.generator is not None:
-            return True
-        if self.model_loading:
-            self._queued = action
-            self._say("The model is still loading; it will start when ready.", timeout=3)
-        elif self.model_error:
-            self._say(self.model_error, title="No model", severity="error")
-        else:
-            self._queued = action
-            self.on_pane_first_show()
-        return False
-
-    def _valid(self, knobs: svc.Knobs, name: str) -> bool:
-        try:
-            validate(knobs)
-        except UserError as exc:
-            self._say(f"knobs {name}: {exc}", title="Invalid knob", severity="error")
-            return False
-        return True
-
     @property
     def busy(self) -> bool:
         """Loading, generating, or holding tokens not yet on screen."""
-        return (self.model_loading or bool(self._driving) or bool(self._pending)
-                or bool(self._live_drives) or self._beam_driving is not None
-                or bool(self._beam_pending))
+        return self.model_loading or self.driver.busy
 
     @property
     def vocab_size(self) -> int | None:
         return self.generator.vocab_size if self.generator is not None else None
 
-    # generation ------------------------------------------------------------
-
-    def _start(self, runs: list[Run], budget: int | None) -> None:
-        """Drive ``runs`` round-robin in the worker: ``budget`` tokens each, or to the end."""
-        self._drive += 1
-        self._live_drives.add(self._drive)
-        self._driving = runs
-        now = perf_counter()
-        for run in runs:
-            run.status = "running"
-            run.started = now
-            run.burst_tokens = 0
-            run.stepping = budget is not None
-            run.drive = self._drive
-        self._fast = False
-        self._said = set()
-        self._run_timer(True)
-        self._refresh_views()
-        assert self.generator is not None
-        self._drive_runs(self.generator, runs, budget, self._drive)
-
-    @work(thread=True, exclusive=True, group="generate", exit_on_error=False,
-          description="generating tokens")
-    def _drive_runs(self, generator: TextGenerator, runs: list[Run], budget: int | None,
-                    drive: int) -> None:
-        worker = get_current_worker()
-        # No cyclic GC while streaming: the UI thread's repaints allocate enough
-        # to trigger collections that walk the whole app with the GIL held, and
-        # the model's thread waits (measured: on-screen/headless median 80% ->
-        # 88-93%). Reference counting still frees everything; the pause is the
-        # counted one the tokenizer pane uses, so the two never fight.
-        # The lock: a cancelled drive may still be inside next(); wait for it.
-        # One torch thread: the other core draws the UI, and OpenMP's spinning
-        # threads are many times slower on a busy CPU.
-        with torch_threads(1), gc_paused(), self._gen_lock:
-            live = [run for run in runs if not run.exhausted]
-            pulled = 0
-            while live and not worker.is_cancelled and (budget is None or pulled < budget):
-                for run in list(live):
-                    if worker.is_cancelled:
-                        break
-                    try:
-                        if run.gen is None:
-                            run.gen = generator.generate(
-                                run.prompt, run.knobs, top_n=TOP_N,
-                                prefix=Prefix(run.prefix_ids, run.prefix_text)
-                                if run.prefix_ids else None)
-                            if run.gen.notes:
-                                self.post_message(self.Notes(drive, run.gen.notes))
-                        step = next(run.gen)
-                    except StopIteration:
-                        # An aborted stream (Stop on a server) is not the end of the run.
-                        run.exhausted = not (run.gen is not None and run.gen.aborted)
-                        live.remove(run)
-                        continue
-                    except Exception as exc:  # noqa: BLE001 - shown in the run, app stays up
-                        run.exhausted = True
-                        live.remove(run)
-                        self._pending.append((run, exc))
-                        continue
-                    self._pending.append((run, step))
-                pulled += 1
-        self.post_message(self.DriveEnded(drive, worker.is_cancelled))
-
-    # beam search ---------------------------------------------------------------
-
-    def _start_beam(self, run: BeamRun, budget: int | None) -> None:
-        """Drive ``run``'s beam search in the worker: ``budget`` steps, or to the end."""
-        self._drive += 1
-        self._live_drives.add(self._drive)
-        run.drive = self._drive
-        run.status = "running"
-        self._beam_driving = run
-        self._fast = False
-        self._run_timer(True)
-        self.beam_view.set_run(run)
-        self._update_status()
-        assert self.generator is not None
-        self._drive_beam(self.generator, run, budget, self._drive)
-
-    @work(thread=True, exclusive=True, group="generate", exit_on_error=False,
-          description="beam search")
-    def _drive_beam(self, generator: TextGenerator, run: BeamRun, budget: int | None,
-                    drive: int) -> None:
-        worker = get_current_worker()
-        # As `_drive_runs`: one torch thread, no cyclic GC, one drive at a time.
-        with torch_threads(1), gc_paused(), self._gen_lock:
-            pulled = 0
-            while not worker.is_cancelled and not run.exhausted \
-                    and (budget is None or pulled < budget):
-                try:
-                    if run.gen is None:
-                        run.gen = generator.beam_search(run.prompt, run.settings)
-                    step = next(run.gen)
-                except StopIteration:
-                    run.exhausted = True
-                    break
-                except Exception as exc:  # noqa: BLE001 - shown in the view, app stays up
-                    run.exhausted = True
-                    self._beam_pending.append((run, exc))
-                    break
-                run.exhausted = step.done
-                self._beam_pending.append((run, step))
-                pulled += 1
-        self.post_message(self.DriveEnded(drive, worker.is_cancelled))
-
-    def _beam_run(self, budget: int | None, new: bool) -> None:
-        """Start a beam search (``new``) or continue the current one."""
-        generator = self.generator
-        assert generator is not None
-        if not generator.capabilities.beam_search:
-            self._say("Beam search runs on the local model only: a server returns one "
-                      "sequence, not every beam's distribution (F9 chooses the back end).",
-                      title="Beam search", severity="error")
-            return
-        run = self.beam
-        if new or run is None or run.exhausted:
-            if budget is None and not new and run is not None and run.exhausted:
-                self._say("This beam search has ended: F5 (or Enter in the prompt) starts "
-                          "another.")
-                return
-            try:
-                validate_beam(self.beam_settings)
-            except UserError as exc:
-                self._say(f"beam search: {exc}", title="Invalid knob", severity="error")
-                return
-            run = BeamRun(prompt=self.prompt, settings=self.beam_settings)
-            self.beam = run
-        self._stop_workers()
-        self._start_beam(run, budget)
-
-    def _beam_ended(self, message: DriveEnded) -> None:
-        run = self.beam
-        if run is None or run.drive != message.drive:
-            return
-        if run.status == "running":
-            run.status = _ended_status(run, message.cancelled)
-        if self._beam_driving is run:
-            self._beam_driving = None
-        self.beam_view.update_view()
-
-    def action_beam_mode(self) -> None:
-        """Switch between sampling and beam search (the knob grid and the view follow)."""
-        self.action_stop()
-        panel = self.knob_panel
-        if self.mode == "sample":
-            self.mode = "beam"
-            self.beam_settings = dataclasses.replace(self.beam_settings,
-                                                     max_tokens=self.knobs_a.max_tokens)
-            panel.validator = validate_beam
-            panel.set_knobs(self.beam_settings, "beam", specs=BEAM_SPECS)
-            self.beam_view.update_view()
-        else:
-            self.mode = "sample"
-            panel.validator = validate
-            panel.set_knobs(self.knobs_b if self.editing == "B" else self.knobs_a,
-                            self.editing, specs=KNOBS)
-        self.set_class(self.mode == "beam", "-beam")
-        self.query_one("#gen-beam-mode", Button).variant = "success" if self.mode == "beam" \
-            else "default"
-        focused = self.app.focused if self.is_attached else None
-        if focused is None or not focused.display or isinstance(focused, RunView):
-            self.call_after_refresh(self.action_focus_prompt)
-        self._update_status()
-        self._update_hint()
-
-    def _sampling_only(self, what: str) -> bool:
-        """In beam mode, say that ``what`` belongs to sampling (True: refused)."""
-        if self.mode != "beam":
-            return False
-        self._say(f"{what} is for sampling: F4 switches back from beam search.", timeout=4)
-        return True
-
-    def on_generate_pane_notes(self, message: Notes) -> None:
-        if message.drive != self._drive:
-            return
-        for note in message.notes:
-            if note not in self._said:
-                self._said.add(note)
-                self._say(note[:1].upper() + note[1:] + ".", timeout=8)
-
-    def on_generate_pane_drive_ended(self, message: DriveEnded) -> None:
-        self._live_drives.discard(message.drive)
-        self._flush()
-        self._beam_ended(message)
-        now = perf_counter()
-        for run in self.runs:
-            if run.drive != message.drive or run.status != "running":
-                continue
-            run.status = _ended_status(run, message.cancelled)
-            self._end_burst(run, now)
-        if message.drive == self._drive:
-            self._driving = []
-            self._run_timer(False)
-        self._refresh_views()
-
-    def _run_timer(self, on: bool) -> None:
-        """Run the flush timer for the current pace (or none)."""
-        for fast, timer in self._flush_timers.items():
-            if on and fast == self._fast:
-                timer.resume()
-            else:
-                timer.pause()
-
-    def _end_burst(self, run: Run, now: float) -> None:
-        if run.started is not None and not run.stepping:
-            run.active_seconds += now - run.started
-            self.call_after_refresh(self._painted, run, run.started, run.burst_tokens)
-        run.started = None
-
-    def _painted(self, run: Run, started: float, tokens: int) -> None:
-        """Record the on-screen rate once the last token of a burst is painted."""
-        if tokens:
-            run.rate = tokens / max(1e-9, perf_counter() - started)
-            self._refresh_titles()
-
-    def _flush(self) -> None:
-        """Move buffered tokens onto the screen (runs on the UI thread, ≤ 30 Hz)."""
-        if self._beam_pending:
-            self._flush_beam()
-        if not self._pending:
-            return
-        touched: set[int] = set()
-        while self._pending:
-            run, item = self._pending.popleft()
-            if isinstance(item, BaseException):
-                run.error = _describe_generate_error(item)
-                run.status = "error"
-                self._say(run.error, title=f"Generate ({run.name})", severity="error")
-            else:
-                run.steps.append(item)
-                run.generated += 1
-                run.burst_tokens += 1
-            touched.add(id(run))
-        now = perf_counter()
-        fastest = 0.0
-        for run in self.runs:
-            if id(run) in touched and run.started is not None and not run.stepping:
-                run.rate = run.burst_tokens / max(1e-9, now - run.started)
-                fastest += run.rate  # A and B together
-        fast = fastest > FAST_STREAM
-        if fast != self._fast and self._driving:
-            self._fast = fast
-            self._run_timer(True)
-        for view in (self.left, self.right):
-            if view.run is not None and id(view.run) in touched:
-                view.update_view(live=view.run.status == "running")
-        active = self._inspected_view()
-        if active is not None and active.run is not None and id(active.run) in touched:
-            # The candidates panel follows the newest token at a calmer rate while streaming.
-            pace = INSPECT_HZ / 2 if self._fast else INSPECT_HZ
-            if active.follow and (not self._driving or now - self._inspected_at >= 1 / pace):
-                self._inspected_at = now
-                self._update_inspector()
-
-    def _flush_beam(self) -> None:
-        while self._beam_pending:
-            run, item = self._beam_pending.popleft()
-            if isinstance(item, BaseException):
-                run.error = _describe_generate_error(item)
-                run.status = "error"
-                self._say(run.error, title="Beam search", severity="error")
-            else:
-                run.steps.append(item)
-        self.beam_view.update_view()
-
-    # actions -------------------------------------------------------------------
-
-    def _new_run(self, name: str, knobs: svc.Knobs) -> Run:
-        if knobs.seed is None:  # "random": pick it here, so the run can be repeated
-            knobs = dataclasses.replace(knobs, seed=random.randrange(2**31))
-            self._say(f"Random seed {knobs.seed}: set the seed knob to {knobs.seed} to "
-                      "repeat this run.", timeout=8)
-        return Run(name=name, prompt=self.prompt, knobs=knobs)
-
-    def _stop_workers(self) -> None:
-        """Cancel the drive. A server's streams are closed too (at once, even
-        mid-read); the run continues later by text from what it has."""
-        self.workers.cancel_group(self, "generate")
-        remote = self.generator is not None and self.generator.capabilities.branching == "text"
-        for run in self._driving:
-            if remote and run.gen is not None and not run.exhausted:
-                run.gen.abort()
-
-    def _reopen(self, runs: list[Run]) -> None:
-        """Runs whose server stream was closed by Stop continue from their text."""
-        for run in runs:
-            if run.gen is not None and run.gen.aborted and not run.exhausted:
-                run.restart_from_text()
-
-    def action_run(self) -> None:
-        if self.mode == "beam":
-            if self._ready("run"):
-                self._beam_run(None, new=True)
-            return
-        if not self._ready("run") or not self._valid(self.knobs_a, "A"):
-            return
-        self._stop_workers()
-        run = self._new_run("main", self.knobs_a)
-        self.runs = [run]
-        self._branches = 0
-        self._show(run)
-        self._start([run], None)
-
-    def action_ab(self) -> None:
-        if self._sampling_only("A/B") or not self._ready("ab"):
-            return
-        knobs_b = _shared(self.knobs_b, self.knobs_a)
-        if not self._valid(self.knobs_a, "A") or not self._valid(knobs_b, "B"):
-            return
-        self._stop_workers()
-        knobs_a = self.knobs_a
-        if knobs_a.seed is None:  # "random": still one seed for both sides
-            seed = random.randrange(2**31)
-            knobs_a = dataclasses.replace(knobs_a, seed=seed)
-            knobs_b = dataclasses.replace(knobs_b, seed=seed)
-            self._say(f"Random seed {seed} (A and B): set the seed knob to {seed} to repeat "
-                      "this run.", timeout=8)
-        run_a = self._new_run("A", knobs_a)
-        run_b = self._new_run("B", knobs_b)
-        run_a.partner, run_b.partner = run_b, run_a
-        self.runs = [run_a, run_b]
-        self._branches = 0
-        self._show(run_a)
-        self._start([run_a, run_b], None)
-
-    def _target(self) -> list[Run]:
-        run = self.current
-        if run is None:
-            return []
-        return [run, run.partner] if run.partner is not None else [run]
-
-    def action_step(self) -> None:
-        if not self._ready("step"):
-            return
-        if self.mode == "beam":
-            self._beam_run(1, new=False)
-            return
-        runs = [r for r in self._target() if not r.exhausted]
-        if not runs:
-            if not self._valid(self.knobs_a, "A"):
-                return
-            run = self._new_run("main", self.knobs_a)
-            self.runs = [run]
-            self._branches = 0
-            self._show(run)
-            runs = [run]
-        self._stop_workers()
-        self._reopen(runs)
-        self._start(runs, 1)
-
-    def action_resume(self) -> None:
-        if not self._ready("resume"):
-            return
-        if self.mode == "beam":
-            if self.beam is None:
-                self._say("Nothing to continue: press F5 (or Enter in the prompt) to search.")
-                return
-            self._beam_run(None, new=False)
-            return
-        runs = [r for r in self._target() if not r.exhausted]
-        if not runs:
-            self._say("Nothing to continue: press F5 (or Enter in the prompt) to generate.")
-            return
-        self._stop_workers()
-        self._reopen(runs)
-        self._start(runs, None)
-
-    def action_stop(self) -> None:
-        beam = self._beam_driving
-        if beam is not None:
-            self._stop_workers()
-            beam.status = "stopped"
-            self._beam_driving = None
-            self._flush()
-            self.beam_view.update_view()
-            self._update_status()
-        if not self._driving:
-            return
-        self._stop_workers()
-        now = perf_counter()
-        for run in self._driving:
-            if run.status == "running":
-                run.status = "stopped"
-                self._end_burst(run, now)
-        self._driving = []
-        self._flush()
-        self._refresh_views()
-
-    def action_branch(self) -> None:
-        if self._sampling_only("Branching"):
-            return
-        view = self._inspected_view()
-        if view is None or view.run is None or view.selected_step is None or view.cursor is None:
-            self._say("Generate first, then pick a token (←/→ or click) to branch from.")
-            return
-        step = view.selected_step
-        rows = candidate_rows(step)
-        if not 0 <= self.alt < len(rows):
-            return
-        alt = rows[self.alt]
-        if alt.id == step.id:
-            self._say("That is the token the model chose: pick another candidate (↑/↓).")
-            return
-        self._stop_workers()
-        self._branches += 1
-        parent = view.run
-        branch = parent.branch(
-            view.cursor, alt.id, alt.token,
-            alt.after if alt.after is not None else 0.0, f"⑂{self._branches}",
-        )
-        branch.partner = None
-        self.runs.append(branch)
-        self._show(branch)
-        self.right.focus()
-        self._start([branch], None)
+    # knobs and status --------------------------------------------------------
 
     def action_switch_set(self) -> None:
         if self._sampling_only("Knob set B"):
@@ -912,149 +275,21 @@ reshapes that distribution, then one token is drawn.
             return
         panel.set_value("greedy", not panel.knobs.greedy)
 
-    def action_digits(self) -> None:
-        if self._sampling_only("Probability digits"):
-            return
-        self.digits = not self.digits
-        for view in (self.left, self.right):
-            view.digits = self.digits
-            view.update_view()
-        self._update_hint()
-
-    def action_inspector(self) -> None:
-        if self._sampling_only("The candidates panel"):
-            return
-        self.toggle_class("-no-inspector")
-
-    def action_cycle_run(self, step: int) -> None:
-        if self._sampling_only("Switching runs"):
-            return
-        if not self.runs:
-            return
-        index = self.runs.index(self.current) if self.current in self.runs else 0
-        self._show(self.runs[(index + step) % len(self.runs)])
-
     def action_focus_prompt(self) -> None:
         self.query_one("#gen-prompt", SafeInput).focus()
 
-    # showing runs ----------------------------------------------------------------
-
-    def _show(self, run: Run | None) -> None:
-        """Make ``run`` current: alone, beside its A/B partner, or beside its parent."""
-        self.current = run
-        left, right = self.left, self.right
-        if run is None:
-            left.set_run(None)
-            right.set_class(False, "-shown")
-        elif run.partner is not None:
-            a, b = (run, run.partner) if run.name == "A" else (run.partner, run)
-            left.set_run(a)
-            right.set_run(b)
-            right.set_class(True, "-shown")
-        elif run.parent is not None:
-            left.set_run(run.parent, compare_fork=run.fork_at)
-            if run.fork_at is not None:  # the original, at the fork
-                left.move_cursor(run.fork_at, notify=False)
-            right.set_run(run)
-            right.set_class(True, "-shown")
-        else:
-            left.set_run(run)
-            right.set_class(False, "-shown")
-        target = right if run is not None and run.parent is not None else left
-        self._active_view = target
-        for view in (left, right):
-            view.digits = self.digits
-        self._update_inspector()
-        self._update_status()
-
-    def _refresh_views(self) -> None:
-        for view in (self.left, self.right):
-            if view.run is not None:
-                view.update_view()
-        self._update_inspector()
-        self._update_status()
-
-    def _refresh_titles(self) -> None:
-        for view in (self.left, self.right):
-            if view.run is not None:
-                view.update_view()
-
-    def _inspected_view(self) -> RunView | None:
-        focused = self.app.focused if self.is_attached else None
-        if isinstance(focused, RunView) and focused.run is not None:
-            return focused
-        if self._active_view is not None and self._active_view.run is not None:
-            return self._active_view
-        return self.left if self.left.run is not None else None
-
-    def _reset_alt(self, view: RunView) -> None:
-        """Highlight the most likely token the model did not choose."""
-        step = view.selected_step
-        self.alt = 0
-        if step is None:
-            return
-        for i, row in enumerate(candidate_rows(step)):
-            if row.id != step.id:
-                self.alt = i
-                return
-
-    def _update_inspector(self) -> None:
-        view = self._inspected_view()
-        step = view.selected_step if view is not None else None
-        position = view.cursor if view is not None else None
-        if step is not None and step is not self._alt_step:
-            # A new token under the cursor: highlight its best alternative.
-            self._alt_step = step
-            self._reset_alt(view)  # type: ignore[arg-type]
-        self.inspector.show(step, position, self.alt, self.vocab_size)
-
     def _update_status(self) -> None:
         if self.mode == "beam":
-            self._update_beam_status()
-            return
-        text = Text(end="", no_wrap=True, overflow="ellipsis")
-        if self.runs:
-            for i, run in enumerate(self.runs):
-                shown = run is self.current or (
-                    self.current is not None and run in (self.current.partner,
-                                                         self.current.parent))
-                style = Style(meta={"run": i}, bold=True,
-                              reverse=run is self.current, color="#d7afff" if shown else None)
-                text.append(f" {run.label} ", style)
-            text.append(" ")
-        if self.model_loading:
-            text.append("⏳ loading model… ", "bold #ffd75f")
-        elif self.model_error:
-            text.append("✗ no model ", "bold red")
-        elif not self.runs:
-            text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
-        running = [r for r in self._driving if r.status == "running"]
-        if running:
-            text.append("● generating ", "bold #5fd75f")
-        text.append(" knobs ", "grey62")
-        text.append(f" {self.editing} ", Style(meta={"set": True}, bold=True, reverse=True,
-                                               color="#d7afff" if self.editing == "B"
-                                               else "#5fd7ff"))
-        text.append(" v:A/B", Style(color="grey50", meta={"set": True}))
-        difference = pair_difference(self.current) if self.current is not None else None
-        if difference is not None:
-            text.append(f"  {difference}", "bold #d7afff")
-        self.query_one("#gen-status", StatusBar).set_text(text)
-
-    def _update_beam_status(self) -> None:
-        text = Text(end="", no_wrap=True, overflow="ellipsis")
-        text.append(" beam search ", Style(bold=True, reverse=True, color="#87ff87"))
-        if self.model_loading:
-            text.append(" ⏳ loading model… ", "bold #ffd75f")
-        elif self.model_error:
-            text.append(" ✗ no model ", "bold red")
-        elif self.generator is not None and not self.generator.capabilities.beam_search:
-            text.append(" local model only (F9) ", "bold #ff875f")
-        elif self._beam_driving is not None:
-            text.append(" ● searching ", "bold #5fd75f")
+            text = beam_status_text(
+                loading=self.model_loading, error=self.model_error,
+                local_only=self.generator is not None
+                and not self.generator.capabilities.beam_search,
+                searching=self.driver.beam_driving is not None, model_info=self.model_info)
         else:
-            text.append(f" {self.model_info} " if self.model_info else " ", "grey62")
-        text.append(" F4: sampling", "grey50")
+            text = status_text(
+                self.runs, self.current,
+                any(r.status == "running" for r in self.driver.driving), self.editing,
+                loading=self.model_loading, error=self.model_error, model_info=self.model_info)
         self.query_one("#gen-status", StatusBar).set_text(text)
 
     def _update_hint(self) -> None:
@@ -1063,16 +298,13 @@ reshapes that distribution, then one token is drawn.
         if isinstance(focused, KnobPanel):
             hint = focused.hint()
         elif isinstance(focused, BeamView):
-            hint = Text("←→ step  Home first  End newest  ↑↓ scroll  F5 search  F6 one step  "
-                        "F4 sampling", "grey62")
+            hint = hint_text("beam_view")
         elif self.mode == "beam":
-            hint = Text("⏎/F5 beam search  F6 one step  Esc stop  F7 continue  F4 sampling  "
-                        "Tab ↓", "grey62")
+            hint = hint_text("beam")
         elif isinstance(focused, RunView):
-            hint = Text("←→ token  ↑↓ alternative  ⏎/b branch  End follow  [ ] runs  p digits",
-                        "grey62")
+            hint = hint_text("run_view")
         else:
-            hint = Text("⏎/F5 run  F6 step  Esc stop  F7 continue  F8 A/B  Tab ↓", "grey62")
+            hint = hint_text("sample")
         self.query_one("#gen-hint", TextBar).set_text(hint)
 
     # events -------------------------------------------------------------------
@@ -1105,46 +337,19 @@ reshapes that distribution, then one token is drawn.
             self.beam_settings = knobs
             if message.field_name == "max_tokens":  # one length for both modes
                 self.knobs_a = dataclasses.replace(self.knobs_a, max_tokens=knobs.max_tokens)
-                self.knobs_b = _shared(self.knobs_b, self.knobs_a)
+                self.knobs_b = with_shared(self.knobs_b, self.knobs_a)
             self._update_hint()
             return
         if self.editing == "B":
             self.knobs_b = knobs
-            self.knobs_a = _shared(self.knobs_a, knobs)
+            self.knobs_a = with_shared(self.knobs_a, knobs)
         else:
             self.knobs_a = knobs
-            self.knobs_b = _shared(self.knobs_b, knobs)
+            self.knobs_b = with_shared(self.knobs_b, knobs)
         self._update_hint()
 
     def on_knob_panel_moved(self, message: KnobPanel.Moved) -> None:
         self._update_hint()
-
-    def on_run_view_selected(self, message: RunView.Selected) -> None:
-        self._active_view = message.view
-        self._update_inspector()
-
-    def on_run_view_alt_moved(self, message: RunView.AltMoved) -> None:
-        self._active_view = message.view
-        step = message.view.selected_step
-        if step is None:
-            return
-        rows = min(len(candidate_rows(step)), max(1, self.inspector.rows_shown))
-        self.alt = (self.alt + message.delta) % rows
-        self._update_inspector()
-
-    def on_run_view_branch_requested(self, message: RunView.BranchRequested) -> None:
-        self._active_view = message.view
-        self.action_branch()
-
-    def on_inspector_alt_clicked(self, message: Inspector.AltClicked) -> None:
-        self.alt = message.index
-        self._update_inspector()
-        if message.branch:
-            self.action_branch()
-
-    def on_status_bar_run_clicked(self, message: StatusBar.RunClicked) -> None:
-        if 0 <= message.index < len(self.runs):
-            self._show(self.runs[message.index])
 
     def on_status_bar_set_clicked(self, message: StatusBar.SetClicked) -> None:
         self.action_switch_set()
@@ -1177,66 +382,9 @@ reshapes that distribution, then one token is drawn.
     def lesson_set_knobs(self, knobs: Mapping[str, Any]) -> None:
         """Set knobs of set A (shared ones on B too) and show set A."""
         self.knobs_a = export.knobs_with(self.knobs_a, knobs)
-        self.knobs_b = _shared(self.knobs_b, self.knobs_a)
+        self.knobs_b = with_shared(self.knobs_b, self.knobs_a)
         self.editing = "A"
         self.knob_panel.set_knobs(self.knobs_a, "A")
         self._update_hint()
 
 
-def _shared(knobs: svc.Knobs, source: svc.Knobs) -> svc.Knobs:
-    """``knobs`` with the shared knobs (the registry's: seed and length, so that an
-    A/B run compares decoding from the same start) taken from ``source``."""
-    return dataclasses.replace(knobs, **{name: getattr(source, name) for name in SHARED_KNOBS})
-
-
-_PANE_KNOBS = frozenset(spec.field for spec in KNOBS)
-
-
-def _describe(generator: TextGenerator) -> str:
-    """The status bar's line: the model, and what this back end cannot show."""
-    if generator.where == "local":
-        line = generator.describe()
-    else:  # the model @ host:port: the API and tokenizer are in the notification and F1
-        host = generator.where.split("://", 1)[-1].removesuffix("/v1")
-        line = f"{generator.name} @ {host}"
-    return escape_controls(line + capability_note(generator.capabilities), False)
-
-
-def capability_note(caps: Capabilities) -> str:
-    """`` · one distribution, no X-ray`` for what a back end lacks ("" for none)."""
-    missing = []
-    if not caps.raw_probs:
-        missing.append("no probabilities")
-    elif not caps.processed_probs:
-        missing.append("one distribution")
-    if not caps.stage_xray:
-        missing.append("no X-ray")
-    return " · " + ", ".join(missing) if missing else ""
-
-
-def _describe_load_error(exc: BaseException, spec: BackendSpec) -> str:
-    if not spec.local:
-        reason = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-        return f"Cannot use the server: {reason}"
-    where = spec.model or "assets/lm"
-    if isinstance(exc, UserError):
-        return f"Cannot load the language model: {exc}"
-    if isinstance(exc, FileNotFoundError):
-        return (f"The language model is missing ({where}): {exc}. "
-                "Train one with `genai-tui train lm`.")
-    return f"Cannot load the language model ({where}): {type(exc).__name__}: {exc}"
-
-
-def _describe_generate_error(exc: BaseException) -> str:
-    if isinstance(exc, UserError):
-        return escape_controls(str(exc), keep_newlines=False)
-    return escape_controls(f"{type(exc).__name__}: {exc}", keep_newlines=False)
-
-
-def _ended_status(run: Run | BeamRun, cancelled: bool) -> str:
-    """What a run (sampling or beam) is once its drive has ended."""
-    if run.error:
-        return "error"
-    if run.exhausted:
-        return "done"
-    return "stopped" if cancelled else "paused"

@@ -1,7 +1,8 @@
 """The generate pane's record of what it generated: runs, branches and A/B pairs.
 
 Plain Python (no Textual). The UI thread owns every `Run`; the worker thread
-only pulls from `Run.gen` (under the pane's lock) and sets `Run.exhausted`.
+only pulls from `Run.gen` (in `driver.RunDriver`, under its lock) and sets
+`Run.exhausted`.
 """
 
 from __future__ import annotations

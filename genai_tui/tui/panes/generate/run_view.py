@@ -1,19 +1,15 @@
-"""The generate pane's widgets: a run's streaming output with a token cursor,
-and the inspector (candidates before/after the knobs and the sampler X-ray).
+"""A run's streaming output with a token cursor (`RunView`).
 
-`RunView` lays tokens out itself (token-level word wrap) and renders only the
-lines on screen, so appending a token repaints one or two lines, not the
-screen: the worker thread keeps the GIL for the model instead of the UI.
+`RunView` lays tokens out itself (`layout.RunLayout`: token-level word wrap)
+and renders only the lines on screen, so appending a token repaints one or two
+lines, not the screen: the worker thread keeps the GIL for the model instead
+of the UI. Its title says the run's state, knobs, length and on-screen rate.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import re
 from time import monotonic
 
-from rich.cells import cell_len
 from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
@@ -26,139 +22,20 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from genai_tui.service.backend import LOCAL_CAPABILITIES, Capabilities
 from genai_tui.service.generate import TokenStep
-from genai_tui.textsafe import escape_controls, visible
-from genai_tui.tui.panes.generate.render import (
-    CURSOR_STYLE,
-    FORK_MARK,
-    FORK_STYLE,
-    candidate_rows,
-    candidates_text,
-    model_prob,
-    percent,
-    subscript_percent,
-    token_label,
-    token_style,
-    xray_header,
-    xray_text,
-)
+from genai_tui.textsafe import visible
+from genai_tui.tui.panes.generate.bars import set_plain_title
+from genai_tui.tui.panes.generate.layout import PROMPT, RunLayout
+from genai_tui.tui.panes.generate.render import CURSOR_STYLE, FORK_STYLE, token_style
 from genai_tui.tui.panes.generate.runs import Run, knob_summary, own_side
 
-PROMPT = -1
-"""Layout index of prompt text (tokens have their position, 0 and up)."""
 _PROMPT_STYLE = Style(color="grey58")
 _DIGIT_STYLE = Style(color="grey62")
 _ERROR_STYLE = Style(color="red", bold=True)
-_WORDS = re.compile(r"\s*\S+|\s+")
-
-# One laid-out piece of a line: (text, token index or PROMPT, kind) where kind is
-# "t" text, "n" a newline ending the line, "e" a token with no text of its own
-# (the first bytes of a character), "d" probability digits, "f" fork mark.
-Piece = tuple[str, int, str]
-
-
-def _set_title(widget: Widget, title: str) -> None:
-    """Set a border title as plain text: a str would be parsed as markup, and
-    titles carry model text (a token ``[red]`` must show as ``[red]``)."""
-    if getattr(widget, "_title_plain", None) != title:
-        widget._title_plain = title  # type: ignore[attr-defined]
-        widget.border_title = Text(title)
 
 
 def _fmt_rate(rate: float | None) -> str:
     return "…" if rate is None else f"{rate:,.0f} tok/s"
-
-
-def _split_cells(text: str, room: int) -> tuple[str, str]:
-    """The longest head of ``text`` that fits in ``room`` cells, and the rest."""
-    used = 0
-    for i, ch in enumerate(text):
-        w = cell_len(ch)
-        if used + w > room:
-            return text[:i], text[i:]
-        used += w
-    return text, ""
-
-
-class RunLayout:
-    """Token-level word wrap of a prompt plus tokens into lines of pieces.
-
-    Appending tokens only touches the last line(s): `append` returns the
-    first line it changed.
-    """
-
-    def __init__(self, width: int, digits: bool) -> None:
-        self.width = max(4, width)
-        self.digits = digits
-        self.lines: list[list[Piece]] = [[]]
-        self.col = 0
-        self.count = 0
-        """Tokens laid out so far."""
-        self.first_line: list[int] = []
-        """Line where each token starts."""
-
-    def _newline(self) -> None:
-        self.lines.append([])
-        self.col = 0
-
-    def _place(self, text: str, index: int, kind: str = "t") -> None:
-        while text:
-            w = cell_len(text)
-            room = self.width - self.col
-            if w <= room:
-                self.lines[-1].append((text, index, kind))
-                self.col += w
-                return
-            if self.col > 0 and (w <= self.width or room <= 0):
-                self._newline()
-                if text.startswith(" ") and kind == "t" and len(text) > 1:
-                    text = text[1:]  # a wrapped word does not start with its space
-                continue
-            head, rest = _split_cells(text, room)
-            if not head:  # a wide character does not fit the gap
-                if self.col > 0:
-                    self._newline()
-                    continue
-                head, rest = text[0], text[1:]
-            text = rest
-            self.lines[-1].append((head, index, kind))
-            self._newline()
-
-    def add_unit(self, text: str, index: int) -> None:
-        for k, part in enumerate(text.split("\n")):
-            if k:
-                self.lines[-1].append(("", index, "n"))
-                self._newline()
-            if part:
-                self._place(part, index)
-
-    def add_prompt(self, prompt: str) -> None:
-        shown = escape_controls(prompt, keep_newlines=True).replace("\t", "    ")
-        for line_no, line in enumerate(shown.split("\n")):
-            if line_no:
-                self._newline()
-            for word in _WORDS.findall(line):
-                self._place(word, PROMPT)
-
-    def add_token(self, step: TokenStep, fork: bool) -> None:
-        index = self.count
-        before = len(self.lines) - 1
-        if fork:
-            self._place(FORK_MARK, index, "f")
-        text = escape_controls(step.token, keep_newlines=True).replace("\t", "    ")
-        if text:
-            self.add_unit(text, index)
-        else:  # part of a character: the next token shows it; a mark only when selected
-            self.lines[-1].append(("", index, "e"))
-        if self.digits and step.has_probs:
-            self._place(subscript_percent(model_prob(step)), index, "d")
-        first = before
-        while first < len(self.lines) - 1 and not any(
-                piece[1] == index for piece in self.lines[first]):
-            first += 1
-        self.first_line.append(first)
-        self.count += 1
 
 
 class RunView(ScrollView, can_focus=True):
@@ -376,7 +253,7 @@ class RunView(ScrollView, can_focus=True):
         if speculated:  # fewer forward passes than tokens; last: the first thing cut when narrow
             parts.append(f"{len(own) / (len(own) - speculated):.2f} tok/pass")
         title = " · ".join(parts)
-        _set_title(self, title)
+        set_plain_title(self, title)
 
     def on_resize(self, event: events.Resize) -> None:
         if self._layout is not None and self._layout.width != self._content_width():
@@ -515,172 +392,3 @@ class RunView(ScrollView, can_focus=True):
 
     def on_focus(self) -> None:
         self.post_message(self.Selected(self))
-
-
-class Inspector(Widget):
-    """The selected token's candidates before/after the knobs and the sampler X-ray.
-
-    Click a candidate row to pick it as the alternative; double-click it (or
-    click ⑂ branch, or press Enter in the run view) to branch there. The table
-    shrinks to fit the height, so nothing needs scrolling. Lines are rendered
-    straight to strips (the Text-to-visual path costs ~7x more per update).
-    """
-
-    DEFAULT_CSS = """
-    Inspector {
-        border-top: solid $primary-darken-2; border-left: vkey $primary-darken-2;
-        width: 36; height: 1fr; padding: 0 0 0 1;
-    }
-    """
-
-    class AltClicked(Message):
-        def __init__(self, index: int, branch: bool) -> None:
-            super().__init__()
-            self.index = index
-            self.branch = branch
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.rows_shown = 0
-        self.step: TokenStep | None = None
-        self.alt = 0
-        self.position: int | None = None
-        self.vocab_size: int | None = None
-        self.capabilities: Capabilities = LOCAL_CAPABILITIES
-        """What the back end returns: views it lacks say so instead of showing zeros."""
-        self._strips: list[Strip] = []
-        self._built_for: tuple | None = None
-        self._text_console = Console(width=400, color_system="truecolor", legacy_windows=False)
-        self._base = Style()
-        _set_title(self, "candidates")
-
-    def set_capabilities(self, capabilities: Capabilities) -> None:
-        self.capabilities = capabilities
-        self._built_for = None
-        self.refresh()
-
-    def show(self, step: TokenStep | None, position: int | None, alt: int,
-             vocab_size: int | None = None) -> None:
-        if (step, position, alt, vocab_size) == (self.step, self.position, self.alt,
-                                                 self.vocab_size):
-            return
-        self.step, self.position, self.alt, self.vocab_size = step, position, alt, vocab_size
-        if step is None:
-            title = "candidates"
-        elif not step.has_probs:
-            title = f"#{position} {token_label(step.token, 10)} p ?"
-        elif not self.capabilities.processed_probs:
-            title = f"#{position} {token_label(step.token, 10)} {percent(step.prob).strip()}"
-        else:
-            title = (f"#{position} {token_label(step.token, 10)} "
-                     f"{percent(model_prob(step)).strip()}→{percent(step.prob).strip()}")
-        _set_title(self, title)
-        self._built_for = None
-        self.refresh()
-
-    def content_text(self) -> Text:
-        """Everything the inspector shows, as one Text (lines split by newlines)."""
-        step = self.step
-        width = max(20, self.content_region.width or 34)
-        if step is None:
-            return Text(
-                "The selected token's candidates,\nbefore and after the knobs,\n"
-                "and the sampler X-ray\nappear here.", style="grey50")
-        caps = self.capabilities
-        if not step.has_probs:
-            self.rows_shown = 0
-            text = Text(end="")
-            text.append("drew ", "grey62")
-            text.append(token_label(step.token, 16), "bold")
-            text.append("\n\nNo probabilities for this token: the server returned none "
-                        "(it may not support logprobs).\nThe candidates and the sampler "
-                        "X-ray need them.", "grey62")
-            return text
-        height = self.content_region.height or 14
-        rows = candidate_rows(step)
-        if not caps.processed_probs:  # one distribution from the server: no "after the knobs"
-            rows = [dataclasses.replace(r, after=None) for r in rows]
-        xray_lines = len(step.stages) + 2 + 1 if caps.stage_xray else 3
-        max_rows = max(3, height - 2 - xray_lines - 1)
-        self.rows_shown = min(len(rows), max_rows)
-        text = Text(end="")
-        text.append("⑂ branch", Style(color="black", bgcolor="#d7afff", meta={"branch": True}))
-        entropy = "?" if math.isnan(step.entropy) else f"{step.entropy:.2f}"
-        text.append(f" H {entropy} nats", "grey62")
-        text.append("  ↑↓ pick ⏎ branch\n" if width >= 40 else "\n", "grey50")
-        text.append_text(candidates_text(step, rows, self.alt, width, max_rows))
-        if not caps.stage_xray:
-            text.append("no sampler X-ray: the server\nsamples out of sight (— : not\n"
-                        "reported)\n", "grey50")
-            draw = Text("drew ", style="grey62", end="")
-            draw.append(token_label(step.token, 10), "bold")
-            draw.append(f" {percent(step.prob).strip()}", "grey62")
-            text.append_text(draw)
-            return text
-        text.append_text(xray_header(width))
-        alt_id = rows[self.alt].id if 0 <= self.alt < len(rows) else None
-        text.append_text(xray_text(step, width, self.vocab_size, alt_id))
-        survivors = step.stages[-1].kept if step.stages else self.vocab_size
-        draw = Text("drew ", style="grey62", end="")
-        draw.append(token_label(step.token, 10), "bold")
-        draw.append(f" {percent(step.prob).strip()}", "grey62")
-        if survivors is not None:
-            draw.append(f" of {survivors} left", "grey62")
-        text.append_text(draw)
-        return text
-
-    def _build(self) -> None:
-        key = (self.content_region.size, self.step, self.alt)
-        if key == self._built_for:
-            return
-        self._built_for = key
-        self._base = self.rich_style  # one CSS lookup per rebuild, not per line
-        console = self._text_console
-        self._strips = [Strip(list(line.render(console)))
-                        for line in self.content_text().split("\n", allow_blank=True)]
-
-    def on_resize(self) -> None:
-        self._built_for = None
-        self.refresh()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._built_for = None
-
-    def render_lines(self, crop):  # type: ignore[override]
-        self._build()
-        return super().render_lines(crop)
-
-    def render_line(self, y: int) -> Strip:
-        width = self.content_region.width
-        base = self._base
-        if 0 <= y < len(self._strips):
-            return self._strips[y].crop_extend(0, width, base).apply_style(base)
-        return Strip.blank(width, base)
-
-    def on_click(self, event: events.Click) -> None:
-        meta = event.style.meta
-        if "alt" in meta:
-            event.stop()
-            self.post_message(self.AltClicked(int(meta["alt"]), branch=event.chain >= 2))
-        elif meta.get("branch"):
-            event.stop()
-            self.post_message(self.AltClicked(self.alt, branch=True))
-
-
-class TextBar(Widget):
-    """A one-line bar showing a `Text` (repaints without a layout pass)."""
-
-    DEFAULT_CSS = "TextBar { height: 1; }"
-
-    def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self._text = Text()
-
-    def set_text(self, text: Text) -> None:
-        if text.plain != self._text.plain or text.spans != self._text.spans:
-            self._text = text
-            self.refresh()
-
-    def render(self) -> Text:
-        return self._text
