@@ -48,7 +48,7 @@ async def _on_screen(knobs, model_path: str | None, size: tuple[int, int]) -> fl
     app = GenaiApp(initial_pane="generate")
     async with app.run_test(size=size) as pilot:
         pane = app.query_one(GeneratePane)
-        while pane.model is None:
+        while pane.generator is None:
             if pane.model_error:
                 raise RuntimeError(pane.model_error)
             await pilot.pause(0.02)
@@ -79,14 +79,14 @@ async def _stop_latency(model_path: str | None, size: tuple[int, int]) -> float:
     app = GenaiApp(initial_pane="generate")
     async with app.run_test(size=size) as pilot:
         pane = app.query_one(GeneratePane)
-        while pane.model is None:
+        while pane.generator is None:
             await pilot.pause(0.02)
         pane.knobs_a = dataclasses.replace(svc.Knobs(), max_tokens=5000, seed=0)
         await pilot.press("f5")
         await pilot.pause(0.4)
         started = time.perf_counter()
         await pilot.press("escape")
-        while pane._live_drives:
+        while pane.driver.live:
             await asyncio.sleep(0.001)
         return time.perf_counter() - started
 
