@@ -26,7 +26,6 @@ from pathlib import Path
 from genai_tui import corpus
 from genai_tui.paths import asset
 
-
 SLICE_WINDOWS = 24
 """A slice small enough for a test to recompute (tests/test_lm_bundled.py)."""
 
