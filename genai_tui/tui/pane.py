@@ -5,13 +5,14 @@ worker with one pair of messages (`Pane.Loaded` / `Pane.LoadFailed`), number
 requests so a superseded result is dropped (`new_request` / `is_current`,
 and `compute`, a worker per kind of result), show "loading" and "failed: why,
 how to rebuild" in the pane (`load_state_text`), and save files under one
-policy (`save_file`, `Export`, `png_export`, `json_export`).
+policy (`save_file`, `Export`, `png_export`, `json_export`, `csv_export`).
 """
 
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +56,19 @@ def json_export(stem: str, document: Any) -> Export:
                         encoding="utf-8")
 
     return Export(stem, ".json", write)
+
+
+def csv_export(stem: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Export:
+    """An `Export` that saves ``header`` and ``rows`` as UTF-8 CSV (``rows`` is
+    read when the file is written: pass a copy of anything the pane changes)."""
+
+    def write(path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow(header)
+            out.writerows(rows)
+
+    return Export(stem, ".csv", write)
 
 
 def describe_error(exc: BaseException) -> str:
