@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
 from textual.widget import Widget
@@ -69,6 +70,16 @@ def csv_export(stem: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) 
             out.writerows(rows)
 
     return Export(stem, ".csv", write)
+
+
+def save_and_view_bindings(views: Sequence[str], titles: Mapping[str, str],
+                           save: str = "Save PNG") -> list[Binding]:
+    """``s`` for `Pane.action_save_file` (footer label ``save``), then the number
+    keys 1, 2, 3... for ``action_set_view('<view>')`` (hidden from the footer,
+    titled "View: <title>" in the palette and F1), in the order of ``views``."""
+    return [Binding("s", "save_file", save),
+            *[Binding(str(i + 1), f"set_view('{view}')", f"View: {titles[view]}", show=False)
+              for i, view in enumerate(views)]]
 
 
 def describe_error(exc: BaseException) -> str:

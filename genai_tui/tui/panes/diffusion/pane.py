@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
-from genai_tui.tui.pane import Export, Pane, describe_error, png_export
+from genai_tui.tui.pane import Export, Pane, describe_error, png_export, save_and_view_bindings
 from genai_tui.tui.panes.diffusion.forward import ForwardView
 from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive
 from genai_tui.tui.panes.diffusion.widgets import ImagePanel
@@ -91,9 +91,7 @@ sample of the batch.
         Binding("space", "play", "Play"),
         Binding("full_stop", "step", "Step"),
         Binding("r", "restart", "Resample"),
-        Binding("s", "save_file", "Save PNG"),
-        *[Binding(str(i + 1), f"set_view('{view}')", f"View: {VIEW_TITLES[view]}", show=False)
-          for i, view in enumerate(VIEWS)],
+        *save_and_view_bindings(VIEWS, VIEW_TITLES),
         Binding("left", "move_t(-10)", "Forward: t - 10", show=False),
         Binding("right", "move_t(10)", "Forward: t + 10", show=False),
         Binding("pageup", "move_t(-100)", "Forward: t - 100", show=False),
