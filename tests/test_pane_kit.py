@@ -103,6 +103,8 @@ async def test_computing_says_whether_the_latest_request_has_answered() -> None:
         await pilot.pause()
         assert not pane.computing("view") and not pane.computing()
         assert pane.results == [("view", "done", "")]
+        pane.new_request("run")  # numbered by the pane's own worker: never answers here
+        assert not pane.computing()
 
 
 def test_describe_error_is_one_line() -> None:

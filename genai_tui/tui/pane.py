@@ -165,10 +165,11 @@ class Computes:
     _answered: dict[str, int] | None = None
 
     def computing(self, kind: str | None = None) -> bool:
-        """Whether the latest `compute` request of ``kind`` (None: of any kind)
-        has not answered yet."""
+        """Whether the latest `compute` request of ``kind`` (None: of any kind
+        `compute` has run; requests numbered by `new_request` alone never
+        answer here) has not answered yet."""
         answered = self._answered or {}
-        kinds = list(self._requests or {}) if kind is None else [kind]
+        kinds = list(answered) if kind is None else [kind]
         return any(self.latest_request(k) != answered.get(k, 0) for k in kinds)
 
     def latest_request(self, kind: str = "") -> int:
@@ -180,6 +181,9 @@ class Computes:
         cancels an older one); `computed` gets the result if no newer request
         of ``kind`` came meanwhile. Returns the request's serial."""
         serial = self.new_request(kind)
+        if self._answered is None:
+            self._answered = {}
+        self._answered.setdefault(kind, 0)  # a kind `computing()` looks at
 
         def body() -> None:
             worker = get_current_worker()
