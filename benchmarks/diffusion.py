@@ -176,7 +176,7 @@ def main() -> None:
         print(f"DDPM-1000 / DDIM-25 time: {rows[-1][3] / ddim:.0f}x")
     if not args.skip_pane:
         pane = measure_pane()
-        from genai_tui.tui.panes.diffusion.pane import FRAME_RATE
+        from genai_tui.tui.panes.diffusion.run import FRAME_RATE
 
         print(f"pane at 80x24, DDIM-50 x 16: {pane['fps']:.1f} frames/s (paced to at most "
               f"{FRAME_RATE:.0f}); space while animating: p50 {pane['p50_ms']:.1f} ms, "

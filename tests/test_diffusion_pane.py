@@ -15,7 +15,7 @@ from textual.widgets import Footer
 
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.diffusion import DiffusionPane
-from genai_tui.tui.panes.diffusion import pane as pane_module
+from genai_tui.tui.panes.diffusion import run as run_module
 from genai_tui.tui.panes.diffusion.pane import trio_rows
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
 
@@ -32,7 +32,7 @@ def _use_tiny_model(tiny_assets: Path, monkeypatch) -> None:
     monkeypatch.setenv("GENAI_TUI_ASSETS", str(tiny_assets))
     monkeypatch.setattr(DiffusionPane, "BATCH", 4)
     # a slower animation leaves the Pilot time to press keys mid-run on a busy machine
-    monkeypatch.setattr(pane_module, "FRAME_RATE", 10.0)
+    monkeypatch.setattr(run_module, "FRAME_RATE", 10.0)
 
 
 async def _until(pilot, condition, what: str, tries: int = 600) -> None:

@@ -13,7 +13,7 @@ from genai_tui.errors import AssetError
 from genai_tui.service import internals as svc
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.internals import InternalsPane
-from genai_tui.tui.panes.internals.pane import DEFAULT_PROMPT
+from genai_tui.tui.panes.internals.inputs import DEFAULT_PROMPT
 
 SIZE = (100, 30)
 HOSTILE = "A\x1b[2JB\x1b]52;c;aGk=\x07C[bold]x[/] [@click=app.quit]q[/]\u202eZ"

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.cells import cell_len
 
+from genai_tui.tui.panes.internals import embeddings_render
 from genai_tui.tui.panes.internals import render as R
 
 
@@ -52,7 +53,7 @@ def test_colour_scales() -> None:
 def test_scatter_keeps_every_point_and_label() -> None:
     labels = ["China", "Japan", "Moscow", "Russia", "banana"]
     points = [(-1.0, 0.1), (-1.0, 0.5), (-1.05, 0.05), (-0.9, 0.0), (1.0, -0.5)]
-    plain = R.scatter(labels, points, 60, 14, (0.5, 0.2)).plain
+    plain = embeddings_render.scatter(labels, points, 60, 14, (0.5, 0.2)).plain
     assert plain.count("●") == len(labels)
     for label in labels:
         assert label in plain

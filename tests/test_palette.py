@@ -15,6 +15,7 @@ from rich._palettes import EIGHT_BIT_PALETTE, STANDARD_PALETTE
 from rich.color import Color, ColorSystem
 
 from genai_tui import display
+from genai_tui.tui.panes.internals import positions_render
 from genai_tui.tui.panes.internals import render as R
 from genai_tui.tui.panes.internals import seq2seq_render as S
 
@@ -170,9 +171,9 @@ async def test_a_16_colour_terminal_gets_ordered_heatmap_colours() -> None:
 def test_position_map_has_a_glyph_per_cell_without_enough_colour() -> None:
     m = np.cos(np.subtract.outer(np.arange(16), np.arange(16)) / 3)
     display.configure(depth="truecolor")
-    assert "▀" in R.position_map(m, 30, 14).plain  # half blocks: two rows a cell
+    assert "▀" in positions_render.position_map(m, 30, 14).plain  # half blocks: two rows a cell
     display.configure(depth="16")
-    text = R.position_map(m, 30, 14)
+    text = positions_render.position_map(m, 30, 14)
     body = text.plain.splitlines()[1:-1]
     assert "▀" not in text.plain and len(body) == 12
     values = np.linspace(-1, 1, 201)

@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Static
 
 from genai_tui.errors import UserError
-from genai_tui.tui.pane import Pane, describe_error, json_export
+from genai_tui.tui.pane import Pane, csv_export, describe_error, json_export
 
 
 class KitPane(Pane):
@@ -103,6 +103,8 @@ async def test_computing_says_whether_the_latest_request_has_answered() -> None:
         await pilot.pause()
         assert not pane.computing("view") and not pane.computing()
         assert pane.results == [("view", "done", "")]
+        pane.new_request("run")  # numbered by the pane's own worker: never answers here
+        assert not pane.computing()
 
 
 def test_describe_error_is_one_line() -> None:
@@ -116,6 +118,14 @@ def test_json_export_writes_utf8(tmp_path) -> None:
     export.write(tmp_path / "a.json")
     assert json.loads((tmp_path / "a.json").read_text(encoding="utf-8")) == {"token": "é"}
     assert export.suffix == ".json"
+
+
+def test_csv_export_writes_a_header_and_rows(tmp_path) -> None:
+    export = csv_export("kit", ["step", "token"], [[1, "é"], [2, "a,b"]])
+    export.write(tmp_path / "a.csv")
+    assert (tmp_path / "a.csv").read_text(encoding="utf-8").splitlines() == [
+        "step,token", "1,é", '2,"a,b"']
+    assert export.suffix == ".csv"
 
 
 def test_one_truncation_helper_counts_cells() -> None:

@@ -5,19 +5,21 @@ worker with one pair of messages (`Pane.Loaded` / `Pane.LoadFailed`), number
 requests so a superseded result is dropped (`new_request` / `is_current`,
 and `compute`, a worker per kind of result), show "loading" and "failed: why,
 how to rebuild" in the pane (`load_state_text`), and save files under one
-policy (`save_file`, `Export`, `png_export`, `json_export`).
+policy (`save_file`, `Export`, `png_export`, `json_export`, `csv_export`).
 """
 
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Container
 from textual.message import Message
 from textual.widget import Widget
@@ -55,6 +57,29 @@ def json_export(stem: str, document: Any) -> Export:
                         encoding="utf-8")
 
     return Export(stem, ".json", write)
+
+
+def csv_export(stem: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Export:
+    """An `Export` that saves ``header`` and ``rows`` as UTF-8 CSV (``rows`` is
+    read when the file is written: pass a copy of anything the pane changes)."""
+
+    def write(path: Path) -> None:
+        with path.open("w", newline="", encoding="utf-8") as f:
+            out = csv.writer(f)
+            out.writerow(header)
+            out.writerows(rows)
+
+    return Export(stem, ".csv", write)
+
+
+def save_and_view_bindings(views: Sequence[str], titles: Mapping[str, str],
+                           save: str = "Save PNG") -> list[Binding]:
+    """``s`` for `Pane.action_save_file` (footer label ``save``), then the number
+    keys 1, 2, 3... for ``action_set_view('<view>')`` (hidden from the footer,
+    titled "View: <title>" in the palette and F1), in the order of ``views``."""
+    return [Binding("s", "save_file", save),
+            *[Binding(str(i + 1), f"set_view('{view}')", f"View: {titles[view]}", show=False)
+              for i, view in enumerate(views)]]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -140,10 +165,11 @@ class Computes:
     _answered: dict[str, int] | None = None
 
     def computing(self, kind: str | None = None) -> bool:
-        """Whether the latest `compute` request of ``kind`` (None: of any kind)
-        has not answered yet."""
+        """Whether the latest `compute` request of ``kind`` (None: of any kind
+        `compute` has run; requests numbered by `new_request` alone never
+        answer here) has not answered yet."""
         answered = self._answered or {}
-        kinds = list(self._requests or {}) if kind is None else [kind]
+        kinds = list(answered) if kind is None else [kind]
         return any(self.latest_request(k) != answered.get(k, 0) for k in kinds)
 
     def latest_request(self, kind: str = "") -> int:
@@ -155,6 +181,9 @@ class Computes:
         cancels an older one); `computed` gets the result if no newer request
         of ``kind`` came meanwhile. Returns the request's serial."""
         serial = self.new_request(kind)
+        if self._answered is None:
+            self._answered = {}
+        self._answered.setdefault(kind, 0)  # a kind `computing()` looks at
 
         def body() -> None:
             worker = get_current_worker()

@@ -1,31 +1,31 @@
 """The diffusion pane: the forward process (noise a digit to any t) and the reverse
 process (a sampler turning pure noise into digits, step by step, live).
 
-The model loads (the pane kit) and samples in thread workers; the sampler
-worker (`sampler.drive`) paces itself to at most `FRAME_RATE` frames a second
-and waits on its `SamplerControl` while paused. The UI thread only swaps
-numpy images into the widgets. No torch here.
+This file owns loading (the pane kit), the views and their keys, the sampler
+knobs, the seed box and the PNG export. The reverse run (its worker, frames,
+pause and step) is the `ReverseRun` mixin in `run.py`, the reverse and samples
+views' drawing in `reverse.py`, the forward view in `forward.py`, the image
+widgets in `widgets.py`, the worker's pacing in `sampler.py`. The UI thread
+only swaps numpy images into the widgets. No torch here.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.message import Message
-from textual.widgets import ContentSwitcher, Input, Static
-from textual.worker import get_current_worker
+from textual.widgets import ContentSwitcher, Input
 
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
-from genai_tui.tui.pane import Export, Pane, describe_error, png_export
+from genai_tui.tui.pane import Export, Pane, png_export, save_and_view_bindings
 from genai_tui.tui.panes.diffusion.forward import ForwardView
-from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive
+from genai_tui.tui.panes.diffusion.reverse import ReverseView, SamplesView
+from genai_tui.tui.panes.diffusion.run import ReverseRun
+from genai_tui.tui.panes.diffusion.sampler import SamplerControl
 from genai_tui.tui.panes.diffusion.widgets import ImagePanel
 from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar, numbered
@@ -34,9 +34,6 @@ VIEWS: tuple[str, ...] = ("forward", "reverse", "samples")
 VIEW_TITLES: dict[str, str] = {"forward": "Forward: add noise",
                                "reverse": "Reverse: denoise", "samples": "Samples"}
 DDIM_STEPS: tuple[int, ...] = (5, 10, 25, 50, 100, 250, 500, 1000)
-FRAME_RATE = 20.0
-"""Most frames a second the sampler worker sends (each one a model step); below the
-30 Hz ceiling so the UI keeps headroom for keys on a busy machine."""
 EXAMPLES = 8
 """Example digits for the forward process; `n` cycles through them."""
 BATCH_ROWS = 7
@@ -55,7 +52,7 @@ def trio_rows(width: int, height: int) -> int:
 
 
 
-class DiffusionPane(Pane):
+class DiffusionPane(ReverseRun, Pane):
     """A DDPM on digits: noise going in, digits coming out."""
 
     PANE_ID = "diffusion"
@@ -91,9 +88,7 @@ sample of the batch.
         Binding("space", "play", "Play"),
         Binding("full_stop", "step", "Step"),
         Binding("r", "restart", "Resample"),
-        Binding("s", "save_file", "Save PNG"),
-        *[Binding(str(i + 1), f"set_view('{view}')", f"View: {VIEW_TITLES[view]}", show=False)
-          for i, view in enumerate(VIEWS)],
+        *save_and_view_bindings(VIEWS, VIEW_TITLES),
         Binding("left", "move_t(-10)", "Forward: t - 10", show=False),
         Binding("right", "move_t(10)", "Forward: t + 10", show=False),
         Binding("pageup", "move_t(-100)", "Forward: t - 100", show=False),
@@ -129,23 +124,6 @@ sample of the batch.
     LOADING = "the diffusion model"
     REBUILD = "genai-tui train diffusion --bundled"
 
-    BATCH: ClassVar[int] = 16
-    """Samples per reverse run."""
-
-    class Frame(Message):
-        """One sampler step (the worker sends at most `FRAME_RATE` a second, and only
-        after the UI has set ``shown`` for the previous one, so frames never pile up)."""
-
-        def __init__(self, step: svc.SampleStep, run: int, shown: threading.Event) -> None:
-            super().__init__()
-            self.step, self.run, self.shown = step, run, shown
-
-    class Finished(Message):
-        def __init__(self, images: Any, verdict: svc.Judgement | None, run: int,
-                     error: str = "") -> None:
-            super().__init__()
-            self.images, self.verdict, self.run, self.error = images, verdict, run, error
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view = "forward"
@@ -166,15 +144,8 @@ sample of the batch.
         yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view, id="df-bar")
         with ContentSwitcher(initial="df-forward", id="df-views"):
             yield ForwardView(id="df-forward")
-            with Vertical(id="df-reverse"):
-                yield Static(id="df-status")
-                yield ImagePanel("⏳ Loading the diffusion model…", max_scale=2, ncol=3,
-                                 id="df-trio")
-                yield ImagePanel("", max_scale=1, ncol=16, id="df-batch")
-            with Vertical(id="df-samples"):
-                yield Static(id="df-samples-info")
-                yield ImagePanel("No samples yet: they appear when a reverse run ends.",
-                                 max_scale=2, ncol=8, id="df-grid")
+            yield ReverseView(id="df-reverse")
+            yield SamplesView(id="df-samples")
         # disabled while hidden: Textual's auto-focus would otherwise give a hidden Input
         # the focus at start-up and the first key would vanish into it
         yield SafeInput(placeholder="seed (Enter to sample, Esc to cancel)", id="df-seed",
@@ -226,7 +197,7 @@ sample of the batch.
             self.report_error(result["error"])
             text = Text("No diffusion model: " + result["error"] + "\n\nTrain one with: "
                         f"{self.REBUILD}", style="red")
-            self.query_one("#df-trio", ImagePanel).show_message(text)
+            self.query_one(ReverseView).show_message(text)
         else:
             self.state = "idle"
             if self.view == "reverse":
@@ -268,195 +239,11 @@ sample of the batch.
             self.seed += 1
             self._restart_in_reverse()
 
-    # reverse process ---------------------------------------------------------
-
-    def start_run(self) -> None:
-        """Sample a new batch from pure noise with the current settings."""
-        if self.model is None:
-            return
-        run = self.new_request("run")
-        self.frame, self.finals, self.verdict = None, None, None
-        self.frames_shown = 0
-        self.state = "running"
-        self._control = SamplerControl()
-        settings = svc.SampleSettings(n=self.BATCH, sampler=self.sampler, steps=self.steps,
-                                      seed=self.seed)
-        self.query_one("#df-grid", ImagePanel).show_message(
-            Text("Sampling… the grid fills in when the run ends.", style="dim"))
-        self._show_status()
-        self._sample(self.model, settings, run, self._control)
-
-    @work(thread=True, exclusive=True, group="diffusion-sample", exit_on_error=False,
-          description="sampling from the diffusion model")
-    def _sample(self, model: svc.DiffusionModel, settings: svc.SampleSettings, run: int,
-                control: SamplerControl) -> None:
-        worker = get_current_worker()
-
-        def cancelled() -> bool:
-            return worker.is_cancelled
-
-        try:
-            last = drive(svc.sample_steps(model, settings),
-                         lambda step, shown: self.post_message(self.Frame(step, run, shown)),
-                         cancelled, control, FRAME_RATE, lambda step: step.done)
-            if last is None:
-                return
-            try:
-                verdict = svc.judge(last.x_next)
-            except UserError:
-                verdict = None  # no bundled classifier: the grid goes without readings
-            self.post_message(self.Finished(last.x_next, verdict, run))
-        except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
-            self.post_message(self.Finished(None, None, run, describe_error(e)))
-
-    @on(Frame)
-    def _on_frame(self, message: Frame) -> None:
-        message.shown.set()
-        if not self.is_current(message.run, "run"):
-            return
-        self.frame = message.step
-        self.frames_shown += 1
-        self._show_frame()
-        self._show_status()
-
-    def _show_frame(self) -> None:
-        step = self.frame
-        if step is None:
-            return
-        i = min(self.follow, len(step.x_t) - 1)
-        self.query_one("#df-trio", ImagePanel).show(
-            [step.x_t[i][None], step.x0[i][None], step.eps[i][None]],
-            captions=[f"x_t t={step.t}",
-                      "x_0 final" if step.index == step.total - 1 else "pred. x_0",
-                      "pred. noise"], ncol=3)
-        self.query_one("#df-batch", ImagePanel).show(step.x_next, ncol=16)
-
-    @on(Finished)
-    def _on_finished(self, message: Finished) -> None:
-        if not self.is_current(message.run, "run"):
-            return
-        if message.error:
-            self.state = "failed"
-            self.report_error(message.error)
-            self._show_status()
-            return
-        self.state = "done"
-        self.finals, self.verdict = message.images, message.verdict
-        self._show_samples()
-        self._show_status()
-
-    def _show_samples(self) -> None:
-        grid = self.query_one("#df-grid", ImagePanel)
-        info = self.query_one("#df-samples-info", Static)
-        if self.finals is None:
-            return
-        verdict = self.verdict
-        label = self._sampler_label()
-        if verdict is None:
-            grid.show(self.finals, ncol=8)
-            info.update(Text(f"{len(self.finals)} samples · {label} · seed {self.seed}"
-                             " · (no classifier bundled)"))
-            return
-        captions = [f"{lab} {conf:.2f}" if conf > verdict.threshold else f"? {conf:.2f}"
-                    for lab, conf in zip(verdict.labels, verdict.confidences, strict=True)]
-        styles = [None if conf > verdict.threshold else "bold red"
-                  for conf in verdict.confidences]
-        grid.show(self.finals, captions=captions, caption_styles=styles, ncol=8)
-        digits = sum(c > verdict.threshold for c in verdict.confidences)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"{len(self.finals)} samples · {label} · seed {self.seed} · ")
-        text.append(f"the classifier reads {digits}/{len(self.finals)} as digits",
-                    style="bold")
-        text.append(" (captions: digit and confidence; ? = not a digit; s saves them all"
-                    " as PNG)", style="dim")
-        info.update(text)
-
-    def _sampler_label(self) -> str:
-        if self.sampler == "ddpm":
-            return f"DDPM {self.model.num_timesteps if self.model else 1000} steps"
-        return f"DDIM {self.steps} steps η=0"
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("pause", "play"):
-            running = self.view == "reverse" and self.state == "running"
-            return running if action == "pause" else not running
-        return True
-
-    def action_pause(self) -> None:
-        self.action_toggle_pause()
-
-    def action_play(self) -> None:
-        self.action_toggle_pause()
-
     def _show_status(self) -> None:
         self.refresh_bindings()
-        text = Text(no_wrap=False)
-        if self.model is None:
-            text.append("no model", style="red")
-        else:
-            text.append(self._sampler_label(), style="bold")
-            text.append(f" · seed {self.seed} · sample {self.follow + 1}/{self.BATCH}")
-            frame = self.frame
-            if frame is not None:
-                text.append(f" · step {frame.index + 1}/{frame.total} t={frame.t}",
-                            style="bold")
-            state = {"running": ("▶ running", "green"), "paused": ("⏸ paused", "yellow"),
-                     "done": ("✓ done", "green"), "idle": ("idle", "dim"),
-                     "failed": ("failed", "red"), "loading": ("loading", "dim")}[self.state]
-            text.append(" · ")
-            text.append(state[0], style=state[1])
-            text.append("\nspace pause · . step · r again · n/e seed · d sampler · +/- steps"
-                        " · [/] sample", style="dim")
-        # fixed height: no layout pass per frame (a layout per update cost ~35 ms here)
-        self.query_one("#df-status", Static).update(text, layout=False)
-
-    _paused_by_hiding = False
-
-    def pane_hidden(self) -> None:
-        # A sampler on a hidden tab would take the CPU from the pane on screen.
-        if self.state == "running":
-            self._control.pause()
-            self.state = "paused"
-            self._paused_by_hiding = True
-            self._show_status()
-
-    def _resume_after_hiding(self) -> None:
-        if self._paused_by_hiding and self.state == "paused":
-            self._paused_by_hiding = False
-            self._control.play()
-            self.state = "running"
-            self._show_status()
-
-    def action_toggle_pause(self) -> None:
-        if self.model is None:
-            return
-        if self.view != "reverse":
-            self.action_set_view("reverse")
-            return
-        if self.state == "running":
-            self._control.pause()
-            self.state = "paused"
-        elif self.state == "paused":
-            self._control.play()
-            self.state = "running"
-        elif self.state in ("idle", "done"):
-            self.start_run()
-        self._show_status()
-
-    def action_step(self) -> None:
-        """Pause (if running) and let the sampler take exactly one more step."""
-        if self.model is None or self.view != "reverse":
-            return
-        if self.state in ("idle", "done"):
-            self.start_run()
-            self._control.pause()
-            self.state = "paused"
-        elif self.state == "running":
-            self._control.pause()
-            self.state = "paused"
-        elif self.state == "paused":
-            self._control.step_once()
-        self._show_status()
+        label = None if self.model is None else self._sampler_label()
+        self.query_one(ReverseView).show_status(label, self.seed, self.follow, self.BATCH,
+                                                self.frame, self.state)
 
     def action_restart(self) -> None:
         self._restart_in_reverse()

@@ -1,9 +1,9 @@
-"""The GAN pane's training curves as CSV (plain Python, no Textual)."""
+"""The GAN pane's training curves as CSV rows (plain Python, no Textual); the
+pane saves them with the kit's `csv_export`."""
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
+from collections.abc import Iterator
 
 from genai_tui.service.gan import GanEvent
 
@@ -17,14 +17,11 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
-def write_curves(path: Path, events: list[GanEvent]) -> None:
-    """Write one CSV row per event, in training order."""
-    with path.open("w", newline="", encoding="utf-8") as f:
-        out = csv.writer(f)
-        out.writerow(COLUMNS)
-        for ev in events:
-            evaluated = ev.js is not None or ev.modes_covered is not None
-            out.writerow([ev.step, ev.kind, ev.d_updates, ev.g_updates, ev.d_loss, ev.g_loss,
-                          ev.d_real, ev.d_fake, _cell(ev.js), _cell(ev.modes_covered),
-                          ev.modes_total if evaluated else "", _cell(ev.on_modes),
-                          int(ev.mode_collapse)])
+def curve_rows(events: list[GanEvent]) -> Iterator[list[object]]:
+    """One CSV row per event (see `COLUMNS`), in training order."""
+    for ev in events:
+        evaluated = ev.js is not None or ev.modes_covered is not None
+        yield [ev.step, ev.kind, ev.d_updates, ev.g_updates, ev.d_loss, ev.g_loss,
+               ev.d_real, ev.d_fake, _cell(ev.js), _cell(ev.modes_covered),
+               ev.modes_total if evaluated else "", _cell(ev.on_modes),
+               int(ev.mode_collapse)]

@@ -1,11 +1,15 @@
 """The GAN pane: GAN Lab in a terminal. Watch a generator and a discriminator
-train against each other, on 2-D points or on digit images."""
+train against each other, on 2-D points or on digit images.
+
+This file wires the pane: its keys, the run state the plots show, and the kit
+hooks (the first run loads through `load`, later runs are built through
+`compute("build")`, each run numbered with `new_request("run")`). The
+training loop is in `training.py`, the text it shows in `draw.py`, the
+widgets in `widgets.py`, the settings dialog in `settings.py`.
+"""
 
 from __future__ import annotations
 
-import math
-import queue
-import threading
 import time
 from dataclasses import replace
 from typing import Any, ClassVar
@@ -19,76 +23,21 @@ from textual.events import Resize
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from genai_tui import display
-from genai_tui.images.charts import BOTH_GLYPH, FAKE_GLYPH, REAL_GLYPH, REAL_SIDE_GLYPH
-from genai_tui.service.gan import (
-    GanEvent,
-    GanSettings,
-    GanTrainer,
-    ImagesView,
-    PointsView,
-)
-from genai_tui.service.runtime import torch_threads
-from genai_tui.tui.pane import Export, Pane, describe_error
-from genai_tui.tui.panes.gan import export
+from genai_tui.service.gan import GanEvent, GanSettings, GanTrainer, ImagesView, PointsView
+from genai_tui.tui.pane import Export, Pane, csv_export, describe_error
+from genai_tui.tui.panes.gan import draw, export, training
+from genai_tui.tui.panes.gan.draw import D_COLOUR, FAKE_COLOUR, G_COLOUR, JS_COLOUR, REAL_COLOUR
+from genai_tui.tui.panes.gan.history import RunRecord
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
 from genai_tui.tui.panes.gan.widgets import ChartView, MapView, TextLine
 
-REFRESH_SECONDS = 0.1
-"""The worker sends the screen new plots at most this often (10 Hz) while playing."""
-HISTORY = 20_000
-"""Events kept for the curves (the charts show the last `ChartView.window`)."""
 
-D_COLOUR = "#ff9e3d"
-G_COLOUR = "#5fb4ff"
-REAL_COLOUR = "#7ee787"
-FAKE_COLOUR = "#f778ba"
-JS_COLOUR = "#e3d26f"
-
-
-class _Control:
-    """What the UI thread tells the training worker: commands and the play flag."""
-
-    def __init__(self) -> None:
-        self.commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-        self.playing = threading.Event()
-        self.wake = threading.Event()
-
-    def send(self, command: str, arg: Any = None) -> None:
-        self.commands.put((command, arg))
-        self.wake.set()
-
-
-class GanPane(Pane):
+class GanPane(RunRecord, Pane):
     """Train a GAN live and watch its losses, D's decision map and G's samples."""
 
     PANE_ID = "gan"
     TITLE = "GAN"
-    HELP = """\
-A **generative adversarial network** is two networks in a game. The
-**generator** G turns random noise z into samples; the **discriminator** D
-scores how *real* a sample looks. D learns to tell real data from G's output;
-G learns to fool D. At the ideal end, G's samples match the data and D says
-0.5 everywhere (D loss 2 ln 2 ≈ 1.39, G loss ln 2 ≈ 0.69 with the
-non-saturating loss).
-
-- **2-D mode**: real points `•`, generated points `×` (`⊕` where both) over
-  D's **decision map**: green where D says "real", purple where it says
-  "generated". G's points follow the map's gradient towards green.
-- **Image mode**: a small DCGAN on the digit data; the grid shows G's samples
-  for a fixed z, so you see the same "latent points" sharpen into digits.
-- **JS divergence** (2-D): how different the histograms of real and generated
-  points are, in bits (0 = same, 1 = disjoint). **Modes covered**: modes that
-  get their share of sharp samples. **Mode collapse**: G gathers its samples
-  around at most half of the modes and a warning appears (to see it: settings,
-  D learning rate 0.0001).
-
-`space` plays and pauses; pause and take one D step (`d`) or one G step (`g`)
-to see each player's move. `m` switches between 2-D points and images.
-Settings: data set (ring, grid, spiral, moons, line, or your CSV of x,y
-points), loss (non-saturating or least squares), optimiser, learning rates,
-D steps per G step, noise size, batch size, seed. Same seed, same run.
-"""
+    HELP = draw.HELP
 
     BINDINGS: ClassVar[list[BindingType]] = [
         # Short labels: at 80 columns the footer must leave room for ^q Quit.
@@ -117,7 +66,7 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
     """
 
     class Update(Message):
-        """New events and a fresh view from the worker."""
+        """New events and a fresh view from the training worker."""
 
         def __init__(self, run_id: int, events: list[GanEvent],
                      view: PointsView | ImagesView | None, settings: GanSettings,
@@ -131,24 +80,20 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             """(JS, modes covered, modes total, collapse, share on modes) of the latest
             evaluation (images: JS is None, the modes are digits)."""
             self.run_id = run_id
+            """The run's request serial (`new_request("run")`)."""
             self.events = events
             self.view = view
             self.settings = settings
             self.rate = rate
 
     class Failed(Message):
-        """Building a run failed (bad CSV, ...); the previous run goes on."""
+        """A command of the training worker raised; the run goes on."""
 
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
 
-    class Busy(Message):
-        """The worker is building a run (loading torch, data)."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+    LOADING = "the GAN"
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -157,9 +102,13 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             "images": GanSettings.for_mode("images"),
         }
         self.mode = "points"
-        self._ctl = _Control()
+        self._ctl = training.Control()
         self._map_size = (40, 16)
+        self._trainer: GanTrainer | None = None
+        """The latest run handed to the worker (the UI only reads its data and settings)."""
+        self._training = False
         self.run_id = 0
+        """The run the plots show (its request serial)."""
         self.updates = 0
         """Update messages handled (the plots redraw once per update)."""
         self.worker_training = False
@@ -170,23 +119,9 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self._focus_pending = False
         self.playing = False
         self.busy = True
-        self.step = 0
-        self.d_updates = 0
-        self.g_updates = 0
+        """A run is being built: from its request until its first update."""
         self.rate: float | None = None
-        self.last_event: GanEvent | None = None
-        self.js: float | None = None
-        self.modes: tuple[int, int] | None = None
-        self.on_modes: float | None = None
-        self.collapse = False
-        self._clear_history()
-
-    def _clear_history(self) -> None:
-        self.hist: dict[str, list[float]] = {k: [] for k in ("d_loss", "g_loss", "d_real",
-                                                            "d_fake")}
-        self.js_hist: list[float] = []
-        self.events: list[GanEvent] = []
-        """The run's events (the last `HISTORY`), for the CSV export."""
+        self.clear_run()
 
     # -- layout ----------------------------------------------------------------
 
@@ -230,10 +165,6 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         if focused is None or self not in focused.ancestors_with_self:
             self.query_one(MapView).focus()
 
-    def on_pane_first_show(self) -> None:
-        self._ctl.send("build", self.settings[self.mode])
-        self._train_loop()
-
     def on_resize(self, event: Resize) -> None:
         self.call_after_refresh(self._remember_map_size)
 
@@ -243,79 +174,74 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             self._map_size = (size.width, size.height)
             self._ctl.send("view")  # redraw at the new size, even while paused
 
-    # -- the training worker ---------------------------------------------------
+    # -- runs: the first one loads through the kit, later ones are computed ------
+
+    def on_pane_first_show(self) -> None:
+        self._first_settings = self.settings[self.mode]
+        self.start_loading()
+
+    def load(self) -> GanTrainer:
+        return training.build_trainer(self._first_settings)
+
+    def show_load_state(self, text: Text) -> None:
+        if self.load_state == "loading":
+            text = Text("⏳ " + draw.building_text(self._first_settings), "bold")
+        self.query_one(MapView).show_message(text)
+
+    def loaded(self, result: GanTrainer) -> None:
+        self._use(result)
+
+    def load_failed(self, error: str) -> None:
+        self.busy = False
+        self._update_status()
+
+    def _build(self, settings: GanSettings) -> None:
+        """Build a run with ``settings`` in the kit's build worker; a newer build
+        supersedes it, and updates of the current run are dropped meanwhile."""
+        self.busy = True
+        self.query_one(MapView).show_message(Text("⏳ " + draw.building_text(settings), "bold"))
+        current = self._trainer
+        self.compute("build", lambda: training.build_trainer(settings, current),
+                     description="building a GAN run")
+        self._update_status()
+
+    def computed(self, kind: str, result: Any, error: str) -> None:
+        if kind != "build":
+            return
+        if not error:
+            self._use(result)
+            return
+        self.busy = False
+        # the kit's notification has markup=False: the text quotes the user's CSV
+        self.report_error(error)
+        view = self.query_one(MapView)
+        if view.view is not None:
+            view.set_view(view.view)  # the previous run goes on
+        else:
+            view.show_message(Text("✗ " + error, style="bold red"))
+        self._update_status()
+
+    def _use(self, trainer: GanTrainer) -> None:
+        """Hand ``trainer`` to the training worker as a new run (started once)."""
+        self._trainer = trainer
+        self._ctl.send("use", (self.new_request("run"), trainer))
+        if not self._training:
+            self._training = True
+            self._train_loop()
 
     @work(thread=True, exclusive=True, group="gan-train", exit_on_error=False,
           description="GAN training")
     def _train_loop(self) -> None:
         worker = get_current_worker()
-        ctl = self._ctl
-        trainer: GanTrainer | None = None
-        run_id = 0
-        pending: list[GanEvent] = []
-        last_post = time.monotonic()
-        rate_t0, rate_steps = time.monotonic(), 0
-        rate: float | None = None
-        was_playing = False
-        with torch_threads(1):
-            while not worker.is_cancelled:
-                acted = False
-                while True:
-                    try:
-                        command, arg = ctl.commands.get_nowait()
-                    except queue.Empty:
-                        break
-                    acted = True
-                    try:
-                        if command == "build":
-                            self.post_message(self.Busy(_building_text(arg)))
-                            if trainer is not None and trainer.settings.mode == arg.mode:
-                                trainer.reset(arg)
-                            else:
-                                trainer = GanTrainer(arg)
-                            run_id += 1
-                            pending = []
-                        elif trainer is None:
-                            continue
-                        elif command == "reset":
-                            trainer.reset()
-                            run_id += 1
-                            pending = []
-                        elif command == "d":
-                            pending.append(trainer.step_d())
-                        elif command == "g":
-                            pending.append(trainer.step_g())
-                        elif command == "n":
-                            pending.append(trainer.step())
-                    except Exception as e:  # noqa: BLE001 - shown; the pane stays alive
-                        self.post_message(self.Failed(describe_error(e)))
-                if trainer is None:
-                    ctl.wake.wait(0.1)
-                    ctl.wake.clear()
-                    continue
-                playing = ctl.playing.is_set()
-                if playing:
-                    pending.append(trainer.step())
-                    rate_steps += 1
-                now = time.monotonic()
-                if now - rate_t0 >= 0.5:
-                    rate = rate_steps / (now - rate_t0) if playing else None
-                    rate_t0, rate_steps = now, 0
-                if was_playing and not playing:
-                    acted = True  # say at once that training stopped, with its last steps
-                was_playing = playing
-                if acted or (pending and now - last_post >= REFRESH_SECONDS):
-                    self.post_message(self.Update(run_id, pending, self._view(trainer),
-                                                  trainer.settings, rate, _estimate(trainer),
-                                                  playing))
-                    pending = []
-                    last_post = now
-                elif not playing:
-                    rate = None
-                    ctl.wake.wait(0.1)
-                    ctl.wake.clear()
+
+        def post(*update: Any) -> None:
+            self.post_message(self.Update(*update))
+
+        training.train(self._ctl, lambda: worker.is_cancelled, self._view, post,
+                       lambda e: self.post_message(self.Failed(describe_error(e))))
 
     def _view(self, trainer: GanTrainer) -> PointsView | ImagesView:
+        """A fresh view of ``trainer`` at the map's size (called by the worker)."""
         if trainer.settings.mode == "points":
             cols, rows = self._map_size
             return trainer.points_view(cols, rows)
@@ -323,32 +249,15 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     # -- messages from the worker ------------------------------------------------
 
-    def on_gan_pane_busy(self, message: Busy) -> None:
-        self.busy = True
-        self.query_one(MapView).show_message(Text("⏳ " + message.text, "bold"))
-        self._update_status()
-
     def on_gan_pane_failed(self, message: Failed) -> None:
-        self.busy = False
-        # the kit's notification has markup=False: the text quotes the user's CSV
         self.report_error(message.text)
-        view = self.query_one(MapView)
-        if view.view is not None:
-            view.set_view(view.view)
-        else:
-            view.show_message(Text("✗ " + message.text, style="bold red"))
-        self._update_status()
 
     def on_gan_pane_update(self, message: Update) -> None:
+        if not self.is_current(message.run_id, "run") or self.computing("build"):
+            return  # a superseded run, or the one a build in progress replaces
         if message.run_id != self.run_id:
             self.run_id = message.run_id
-            self._clear_history()
-            self.js = None
-            self.modes = None
-            self.on_modes = None
-            self.collapse = False
-            self.step = self.d_updates = self.g_updates = 0
-            self.last_event = None
+            self.clear_run()
         self.updates += 1
         self.worker_training = message.playing
         self.last_update_at = time.perf_counter()
@@ -360,41 +269,15 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         self.set_class(self.mode == "images", "-images")
         self.settings[self.mode] = message.settings
         for ev in message.events:
-            self._record(ev)
+            self.record(ev)
         if message.estimate is not None:
-            js, covered, total, collapse, on_modes = message.estimate
-            self.js = js
-            self.modes = (covered, total) if covered is not None and total else None
-            self.collapse = collapse
-            self.on_modes = on_modes
+            self.take_estimate(message.estimate)
         self.rate = message.rate
         if message.view is not None:
             self.query_one(MapView).set_view(message.view)
         self._refresh_plots()
         self._update_status()
         self.query_one("#gan-legend", TextLine).set_text(self._legend())
-
-    def _record(self, ev: GanEvent) -> None:
-        self.last_event = ev
-        self.events.append(ev)
-        if len(self.events) > HISTORY:
-            del self.events[: len(self.events) - HISTORY]
-        self.step, self.d_updates, self.g_updates = ev.step, ev.d_updates, ev.g_updates
-        for key, values in self.hist.items():
-            values.append(getattr(ev, key))
-            if len(values) > HISTORY:
-                del values[: len(values) - HISTORY]
-        if ev.js is not None:
-            self.js = ev.js
-            self.js_hist.append(ev.js)
-        elif ev.on_modes is not None and self.mode == "images":
-            self.on_modes = ev.on_modes
-            self.js_hist.append(ev.on_modes)  # image mode: share read as digits
-        if len(self.js_hist) > HISTORY:
-            del self.js_hist[: len(self.js_hist) - HISTORY]
-        if ev.modes_covered is not None:
-            self.modes = (ev.modes_covered, ev.modes_total)
-        self.collapse = ev.mode_collapse
 
     # -- export -------------------------------------------------------------------
 
@@ -403,67 +286,31 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
     def export_data(self) -> Export | None:
         if not self.events:
             return None
-        events, mode = list(self.events), self.mode
-        return Export(f"gan-{mode}-curves", ".csv",
-                      lambda path: export.write_curves(path, events))
+        return csv_export(f"gan-{self.mode}-curves", export.COLUMNS,
+                          list(export.curve_rows(self.events)))
 
-    # -- drawing ------------------------------------------------------------------
+    # -- drawing (the text: draw.py) ------------------------------------------------
 
     def _refresh_plots(self) -> None:
-        h = self.hist
-        ev = self.last_event
-        loss = Text(no_wrap=True, overflow="ellipsis")
-        loss.append("loss ")
-        loss.append("━ D ", style=D_COLOUR)
-        loss.append(_num(ev.d_loss if ev else None))
-        loss.append("  ")
-        loss.append("━ G ", style=G_COLOUR)
-        loss.append(_num(ev.g_loss if ev else None))
-        self.query_one("#gan-loss-title", TextLine).set_text(loss)
+        h, ev = self.hist, self.last_event
+        self.query_one("#gan-loss-title", TextLine).set_text(draw.loss_title(ev))
         self.query_one("#gan-loss", ChartView).set_series(
             [(h["d_loss"], D_COLOUR), (h["g_loss"], G_COLOUR)])
-        dx = Text(no_wrap=True, overflow="ellipsis")
-        dx.append("━ D(x) ", style=REAL_COLOUR)
-        dx.append(_num(ev.d_real if ev else None))
-        dx.append("  ")
-        dx.append("━ D(G(z)) ", style=FAKE_COLOUR)
-        dx.append(_num(ev.d_fake if ev else None))
-        self.query_one("#gan-dx-title", TextLine).set_text(dx)
+        self.query_one("#gan-dx-title", TextLine).set_text(draw.dx_title(ev))
         self.query_one("#gan-dx", ChartView).set_series(
             [(h["d_real"], REAL_COLOUR), (h["d_fake"], FAKE_COLOUR)])
-        js = Text(no_wrap=True, overflow="ellipsis")
-        if self.mode == "points":
-            js.append("━ JS divergence ", style=JS_COLOUR)
-            js.append(_num(self.js))
-            js.append(" bits")
-        else:
-            js.append("━ read as digits ", style=JS_COLOUR)
-            js.append("—" if self.on_modes is None else f"{self.on_modes:.0%}")
-            if self.modes is not None:
-                js.append(f" · {self.modes[0]}/10 digits")
         self.query_one("#gan-js", ChartView).set_series([(self.js_hist, JS_COLOUR)])
-        self.query_one("#gan-js-title", TextLine).set_text(js)
+        self.query_one("#gan-js-title", TextLine).set_text(draw.js_title(self))
 
     def _legend(self) -> Text:
-        t = Text(no_wrap=True, overflow="ellipsis")
-        if self.mode == "points":
-            t.append(REAL_GLYPH, style=f"bold {REAL_COLOUR}")
-            t.append(" real  ")
-            t.append(FAKE_GLYPH, style=f"bold {FAKE_COLOUR}")
-            t.append(" generated  ")
-            t.append(BOTH_GLYPH, style="bold")
-            t.append(" both  D: ")
-            if display.current().glyph_cues:  # the shade alone cannot say it
-                t.append(f"{REAL_SIDE_GLYPH}real", style="on #19552d")
-                t.append(" ")
-                t.append("fake", style="on #461e5a")
-            else:
-                t.append("real", style="on #19552d")
-                t.append(" ")
-                t.append("fake", style="on #461e5a")
-        else:
-            t.append("G(z) for a fixed z: the same noise, sharpening into digits")
-        return t
+        return draw.legend(self.mode)
+
+    def _update_status(self) -> None:
+        self.refresh_bindings()
+        self.last_action_at = time.perf_counter()
+        self.query_one("#gan-status", TextLine).set_text(draw.status(self))
+
+    # -- actions --------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("pause", "play"):
@@ -475,41 +322,6 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
 
     def action_play(self) -> None:
         self.action_toggle_play()
-
-    def _update_status(self) -> None:
-        self.refresh_bindings()
-        s = self.settings[self.mode]
-        line1 = Text()
-        if self.busy:
-            line1.append("⏳ building ", style="bold")
-        elif self.playing:
-            line1.append("▶ training ", style="bold green")
-        else:
-            line1.append("⏸ paused ", style="bold yellow")
-        line1.append(f" step {self.step}")
-        line1.append(f" (D {self.d_updates}, G {self.g_updates})", style="dim")
-        if self.playing and self.rate is not None:
-            line1.append(f"  {self.rate:.0f} steps/s")
-        if self.modes is not None:
-            line1.append(f"  {'modes' if self.mode == 'points' else 'digits'} covered "
-                         f"{self.modes[0]}/{self.modes[1]}")
-        line2 = Text()
-        if self.collapse and self.modes is not None:
-            what = "modes" if self.mode == "points" else "digits"
-            line2.append(f" ⚠ MODE COLLAPSE: G covers only {self.modes[0]} of "
-                         f"{self.modes[1]} {what} ", style="bold white on red")
-            line2.append(" try r (reset), a lower G lr, or least squares")
-        else:
-            data = s.data if s.mode == "images" else _short_data(s.data)
-            line2.append(f"{'2-D' if s.mode == 'points' else 'images'} · ", style="dim")
-            line2.append(Text(data, style="dim"))
-            line2.append(f" · {s.loss} · {s.optimizer} · lr D {s.lr_d:g} G {s.lr_g:g}"
-                         f" · D steps {s.d_steps} · seed {s.seed}", style="dim")
-        self.last_action_at = time.perf_counter()
-        status = Text("\n").join([line1, line2])
-        self.query_one("#gan-status", TextLine).set_text(status)
-
-    # -- actions --------------------------------------------------------------------
 
     def _started(self) -> bool:
         if not self._shown_once:
@@ -549,36 +361,31 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
             self._ctl.playing.clear()
             self.rate = None
 
-    def action_step_d(self) -> None:
+    def _step(self, command: str) -> None:
         self._started()
         self._pause()
-        self._ctl.send("d")
+        self._ctl.send(command)
         self._update_status()
+
+    def action_step_d(self) -> None:
+        self._step("d")
 
     def action_step_g(self) -> None:
-        self._started()
-        self._pause()
-        self._ctl.send("g")
-        self._update_status()
+        self._step("g")
 
     def action_step_once(self) -> None:
-        self._started()
-        self._pause()
-        self._ctl.send("n")
-        self._update_status()
+        self._step("n")
 
     def action_reset(self) -> None:
         self._started()
-        self._ctl.send("reset")
+        self._ctl.send("reset", self.new_request("run"))
 
     def action_switch_mode(self) -> None:
         self._started()
         self._pause()
         self.mode = "images" if self.mode == "points" else "points"
-        self.busy = True
-        self._ctl.send("build", self.settings[self.mode])
         self.query_one("#gan-legend", TextLine).set_text(self._legend())
-        self._update_status()
+        self._build(self.settings[self.mode])
 
     def action_settings(self) -> None:
         self._started()
@@ -596,28 +403,5 @@ D steps per G step, noise size, batch size, seed. Same seed, same run.
         settings = replace(settings)
         settings.validate()
         self._pause()
-        self.busy = True
         self.mode = settings.mode
-        self._ctl.send("build", settings)
-        self._update_status()
-
-
-def _estimate(trainer: GanTrainer) -> tuple:
-    return (trainer.last_js, trainer.last_modes_covered, trainer.modes_total,
-            trainer.mode_collapse, trainer.last_on_modes)
-
-
-def _num(v: float | None) -> str:
-    if v is None or not math.isfinite(v):
-        return "—"
-    return f"{v:.3f}"
-
-
-def _short_data(data: str) -> str:
-    return data if len(data) <= 24 else "…" + data[-23:]
-
-
-def _building_text(settings: GanSettings) -> str:
-    if settings.mode == "images":
-        return "Drawing digits and building the DCGAN…"
-    return f"Building the GAN on {_short_data(settings.data)}…"
+        self._build(settings)

@@ -18,7 +18,7 @@ from textual.containers import Horizontal
 from textual.widgets import Static
 
 from genai_tui.service import internals as svc
-from genai_tui.tui.panes.internals import render as R
+from genai_tui.tui.panes.internals import embeddings_render
 from genai_tui.tui.panes.internals.view import ERROR, HINT, INFO, LmView, message, put
 from genai_tui.tui.panes.internals.widgets import Board
 from genai_tui.tui.widgets import ViewBar
@@ -139,11 +139,12 @@ class EmbeddingsView(LmView):
                 title = f"{a} - {b} + {c} ≈"
             else:
                 title = f"nearest to {r.query[0].text}"
-            body.update(R.neighbor_list(r, width, title))
+            body.update(embeddings_render.neighbor_list(r, width, title))
         elif isinstance(r, svc.Projection):
-            body.update(R.scatter(r.labels, r.points, width, self.height() - 2, r.explained))
+            body.update(embeddings_render.scatter(r.labels, r.points, width,
+                                                  self.height() - 2, r.explained))
         elif isinstance(r, svc.SimilarityMatrix):
-            body.update(R.similarity_table(r, width))
+            body.update(embeddings_render.similarity_table(r, width))
 
     def status(self, line: Text) -> bool:
         line.append(" m tool  s source  Enter compute", HINT)

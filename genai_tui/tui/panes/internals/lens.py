@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from genai_tui.service import internals as svc
-from genai_tui.tui.panes.internals import render as R
+from genai_tui.tui.panes.internals import lens_render
 from genai_tui.tui.panes.internals.view import (
     ERROR,
     HINT,
@@ -91,9 +91,9 @@ class LensView(LmView):
         self.layer_index = max(0, min(len(lens.layers) - 1, self.layer_index))
         self.pos = max(0, min(len(lens.ids) - 1, self.pos))
         width = self.width() - 2
-        put(table, R.lens_table(lens, self.layer_index, self.pos, width))
+        put(table, lens_render.lens_table(lens, self.layer_index, self.pos, width))
         detail_text = Text("\n", no_wrap=True)
-        detail_text.append_text(R.lens_detail(lens, self.layer_index, self.pos, width))
+        detail_text.append_text(lens_render.lens_detail(lens, self.layer_index, self.pos, width))
         detail.update(detail_text)
 
     def status(self, line: Text) -> bool:

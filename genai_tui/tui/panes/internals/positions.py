@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from genai_tui.service import internals as svc
-from genai_tui.tui.panes.internals import render as R
+from genai_tui.tui.panes.internals import positions_render
 from genai_tui.tui.panes.internals.view import ERROR, HINT, INFO, LmView, message, put
 from genai_tui.tui.panes.internals.widgets import Board
 
@@ -83,11 +83,11 @@ class PositionsView(LmView):
         map_w = max(20, min(p.n + 6, self.width() * 3 // 5))
         text = Text(f"cosine similarity of position vectors 0..{p.n - 1}\n", style="bold",
                     no_wrap=True)
-        text.append_text(R.position_map(p.matrix, map_w, height - 1))
+        text.append_text(positions_render.position_map(p.matrix, map_w, height - 1))
         self._message_layout(False)
         put(main, text)
         side_w = max(16, self.width() - map_w - 4)
-        side.update(R.distance_chart(p.by_distance, side_w, min(12, height)))
+        side.update(positions_render.distance_chart(p.by_distance, side_w, min(12, height)))
 
     def status(self, line: Text) -> bool:
         if self.result is None:

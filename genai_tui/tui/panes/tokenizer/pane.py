@@ -10,50 +10,34 @@ them the text and tokenizer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
-from textual.widgets import Button, Checkbox, ContentSwitcher, Select, Static
-from textual.worker import get_current_worker
+from textual.widgets import Button, Checkbox, ContentSwitcher, Select
 
 from genai_tui.service import tokenize as svc
 from genai_tui.tui.pane import Export, Pane, json_export
 from genai_tui.tui.panes.tokenizer import export
-from genai_tui.tui.panes.tokenizer.explain import describe_token, formed_text, ui
+from genai_tui.tui.panes.tokenizer.explain import ui
 from genai_tui.tui.panes.tokenizer.layout import char_span
 from genai_tui.tui.panes.tokenizer.registry_screen import RegistryScreen
 from genai_tui.tui.panes.tokenizer.replay_view import REPLAY_CHARS, ReplayView
 from genai_tui.tui.panes.tokenizer.safe_text_area import SafeTextArea
 from genai_tui.tui.panes.tokenizer.stats import StatsBar
+from genai_tui.tui.panes.tokenizer.texts import HELP, SAMPLE_TEXT
+from genai_tui.tui.panes.tokenizer.token_detail import TokenDetail
 from genai_tui.tui.panes.tokenizer.token_view import TokenView
-from genai_tui.tui.panes.tokenizer.tokenizer_select import LOADING, TokenizerSelect
+from genai_tui.tui.panes.tokenizer.tokenizer_select import LOADING, TokenizerSelect, first_two
 from genai_tui.tui.panes.tokenizer.tokens_column import TokensColumn
+from genai_tui.tui.panes.tokenizer.toolbar import HINTS, Toolbar, ViewButtons
 from genai_tui.tui.panes.tokenizer.vocab_view import VocabView
-
-SAMPLE_TEXT = (
-    "I want to learn Generative AI.\n"
-    "Tokenizers cut text into pieces: common words stay whole, rare ones split "
-    "(antidisestablishmentarianism).\n"
-    "def greet(name):\n"
-    "\treturn f\"Hello, {name}!\"  # 2 spaces, a tab\n"
-    "Numbers 1234567, emoji 🙂, café, naïve, 東京"
-)
 
 BIG_TEXT = 100_000
 """Above this many characters, wait longer after the last keystroke."""
-
-PREFERRED = ("genai-bpe", "cl100k_base", "o200k_base", "char", "byte")
-
-
-def _worker_cancelled() -> bool:
-    return get_current_worker().is_cancelled
 
 
 class TokenizerPane(Pane):
@@ -61,26 +45,7 @@ class TokenizerPane(Pane):
 
     PANE_ID = "tokenizer"
     TITLE = "Tokenizer"
-    HELP = """\
-Language models read **tokens**, not letters. A tokenizer cuts text into pieces
-from a fixed vocabulary and the model only ever sees their ids. Type or paste in
-the box: each coloured span is one token with its id beneath (`·` is a space,
-`→` a tab, `↵` a newline, `␛` an escape character).
-
-**Byte-pair encoding (BPE)** starts from the text's raw UTF-8 bytes and keeps
-merging adjacent pairs into new tokens. Training learned the merges from a
-corpus, most frequent pair first; that order is the merge's **rank**, and
-encoding applies the lowest-ranked merge first until none applies. Frequent
-words end up as one token, rare words as several.
-
-- **Tokens** (F4): select a token (Tab to the tokens, then ←/→/↑/↓, or click)
-  to see its id, bytes and the two tokens it was merged from.
-- **Replay** (F5): watch your own text go from bytes to tokens, one merge at a
-  time (←/→, Home/End, or the buttons).
-- **Vocab** (F6): search the vocabulary by text or id.
-- **Compare** (F7): two tokenizers side by side; fewer tokens for the same text
-  means more text fits in a model's context.
-"""
+    HELP = HELP
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f4", "show_view('tokens')", "Tokens", priority=True),
@@ -122,12 +87,6 @@ words end up as one token, rare words as several.
     #tok-detail { height: 3; padding: 0 1; background: $boost; }
     """
 
-    HINTS: ClassVar[dict[str, str]] = {
-        "tokens": "Tab to tokens · ←→↑↓ select · click · i ids",
-        "replay": "←→ one merge · Home/End · shift+←→ ten",
-        "vocab": "type to search · ↑↓ a row",
-    }
-
     # -- messages from the workers ---------------------------------------
 
     class RegistryLoaded(Message):
@@ -135,14 +94,6 @@ words end up as one token, rare words as several.
             super().__init__()
             self.infos = infos
             self.error = error
-
-    class DetailReady(Message):
-        """How the selected token was formed (the merge lookup)."""
-
-        def __init__(self, key: tuple[Any, ...], text: Text) -> None:
-            super().__init__()
-            self.key = key
-            self.text = text
 
     # -- set-up ------------------------------------------------------------
 
@@ -154,39 +105,20 @@ words end up as one token, rare words as several.
         self.text_version = 0
         self.results: dict[str, TokensColumn.Tokenized | None] = {"a": None, "b": None}
         self._debounce: Timer | None = None
-        self._detail_key: tuple[Any, ...] | None = None
         self._selected_side = "a"
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="tok-toolbar"):
-            yield Static("Tokenizer")
-            yield TokenizerSelect(id="tok-select-a")
-            info = Button("ⓘ", id="tok-list", compact=True, tooltip="All tokenizers (ctrl+l)")
-            info.can_focus = False
-            yield info
-            yield Checkbox("Compare", id="tok-compare", compact=True)
-            yield TokenizerSelect(id="tok-select-b")
+        yield Toolbar(id="tok-toolbar")
         text_area = SafeTextArea(SAMPLE_TEXT, id="tok-text", soft_wrap=True, tab_behavior="focus")
         text_area.border_title = "Text (type or paste)"
         yield text_area
-        with Horizontal(id="tok-viewbar"):
-            for name, label in (("tokens", "Tokens F4"), ("replay", "Replay F5"),
-                                ("vocab", "Vocab F6")):
-                button = Button(label, id=f"view-{name}", compact=True)
-                button.can_focus = False  # F4-F6 or a click; Tab goes text -> tokens
-                button.set_class(name == "tokens", "-current")
-                yield button
-            yield Static(Text(self.HINTS["tokens"]), id="tok-hint")
+        yield ViewButtons(id="tok-viewbar")
         with ContentSwitcher(initial="tok-view-tokens", id="tok-views"):
             with Vertical(id="tok-view-tokens"):
                 with Horizontal(id="tok-columns"):
                     yield TokensColumn("a", id="tok-col-a", classes="tok-col")
                     yield TokensColumn("b", id="tok-col-b", classes="tok-col")
-                yield Static(
-                    Text("Select a token (Tab to the tokens, then ←/→, or click one) to see "
-                         "its id, bytes and how BPE formed it."),
-                    id="tok-detail",
-                )
+                yield TokenDetail(id="tok-detail")
             yield ReplayView(id="tok-view-replay")
             yield VocabView(id="tok-view-vocab")
 
@@ -231,10 +163,8 @@ words end up as one token, rare words as several.
                 "No tokenizer is available on this machine (ctrl+l lists why).", error=True
             )
             return
-        ranked = [name for name in PREFERRED if name in available] + available
-        first = ranked[0]
-        second = next((name for name in ranked if name != first), first)
-        for select_id, value in (("#tok-select-a", first), ("#tok-select-b", second)):
+        for select_id, value in zip(("#tok-select-a", "#tok-select-b"),
+                                    first_two(available), strict=True):
             select = self.query_one(select_id, TokenizerSelect)
             with select.prevent(Select.Changed):
                 select.set_tokenizers(event.infos)
@@ -270,12 +200,6 @@ words end up as one token, rare words as several.
     @property
     def text(self) -> str:
         return self.query_one("#tok-text", SafeTextArea).text
-
-    def _run(self, job: Callable[[], None], group: str, description: str) -> None:
-        self.run_worker(
-            job, thread=True, exclusive=True, group=group, exit_on_error=False,
-            description=description,
-        )
 
     # -- tokenizing ----------------------------------------------------------
 
@@ -319,13 +243,11 @@ words end up as one token, rare words as several.
 
     def _show_stats(self) -> None:
         a, b = self.results["a"], self.results["b"]
-        both = self.compare and a is not None and b is not None
-        for side, shown, other in (("a", a, b), ("b", b, a)):
-            if shown is not None:
-                self.query_one(f"#tok-stats-{side}", StatsBar).show_result(
-                    shown.counts,
-                    other.counts if both and side == "b" and other is not None else None,
-                )
+        if a is not None:
+            self.query_one("#tok-stats-a", StatsBar).show_result(a.counts)
+        if b is not None:  # compared with A's counts when both are shown
+            self.query_one("#tok-stats-b", StatsBar).show_result(
+                b.counts, a.counts if self.compare and a is not None else None)
 
     def on_tokens_column_failed(self, event: TokensColumn.Failed) -> None:
         side = event.what[-1]
@@ -377,31 +299,9 @@ words end up as one token, rare words as several.
         shown = self.results[side]
         if shown is None or not 0 <= index < len(shown.cells):
             return
-        token_id, data = shown.cells.ids[index], shown.cells.data[index]
-        head = describe_token(shown.name, index, len(shown.cells), token_id, data)
-        detail = Text()
-        detail.append_text(head)
-        detail.append("\nlooking up how it was formed…", style="dim")
-        self.query_one("#tok-detail", Static).update(detail)
-        key = (side, shown.version, shown.name, index)
-        self._detail_key = key
-        kind = self._kind(shown.name)
-        self._run(
-            partial(self._detail_job, key, head, shown.name, kind, token_id, data),
-            group="tok-detail", description="merge info",
-        )
+        self.query_one(TokenDetail).show_token(shown, index, self._kind(shown.name))
         if highlight:
             self._highlight_in_text(shown, index)
-
-    def _detail_job(self, key: tuple[Any, ...], head: Text, name: str,
-                    kind: tuple[str, bool], token_id: int, data: bytes) -> None:
-        text = formed_text(head, name, kind, token_id, data)
-        if not _worker_cancelled():
-            self.post_message(self.DetailReady(key, text))
-
-    def on_tokenizer_pane_detail_ready(self, event: DetailReady) -> None:
-        if event.key == self._detail_key:
-            self.query_one("#tok-detail", Static).update(event.text)
 
     def _highlight_in_text(self, shown: TokensColumn.Tokenized, index: int) -> None:
         """Mark the token's characters in the text area."""
@@ -420,13 +320,11 @@ words end up as one token, rare words as several.
     # -- views -----------------------------------------------------------------
 
     def action_show_view(self, view: str) -> None:
-        if view not in self.HINTS:
+        if view not in HINTS:
             return
         self.view = view
         self.query_one("#tok-views", ContentSwitcher).current = f"tok-view-{view}"
-        for name in self.HINTS:
-            self.query_one(f"#view-{name}", Button).set_class(name == view, "-current")
-        self.query_one("#tok-hint", Static).update(Text(self.HINTS[view]))
+        self.query_one(ViewButtons).set_current(view)
         self._refresh_current_view()
         focus = {
             "tokens": "#tok-tokens-a",

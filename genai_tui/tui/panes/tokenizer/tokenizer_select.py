@@ -12,6 +12,17 @@ from genai_tui.tui.panes.tokenizer.explain import ui
 LOADING = ""
 """Select value while the registry loads."""
 
+PREFERRED = ("genai-bpe", "cl100k_base", "o200k_base", "char", "byte")
+"""The first choices for the two menus, in order, when available."""
+
+
+def first_two(available: list[str]) -> tuple[str, str]:
+    """What menus A and B start on: the preferred available tokenizers (B = A
+    when only one is available)."""
+    ranked = [name for name in PREFERRED if name in available] + available
+    first = ranked[0]
+    return first, next((name for name in ranked if name != first), first)
+
 
 class TokenizerSelect(Select[str]):
     """A Select of the registry; unavailable tokenizers are listed but

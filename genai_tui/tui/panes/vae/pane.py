@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from genai_tui.errors import UserError
 from genai_tui.service import vae as svc
-from genai_tui.tui.pane import Export, Pane, describe_error, png_export
+from genai_tui.tui.pane import Export, Pane, describe_error, png_export, save_and_view_bindings
 from genai_tui.tui.panes.vae.views import ViewOutput, WalkState, compute_view
 from genai_tui.tui.widgets import ViewBar, numbered
 
@@ -77,9 +77,7 @@ from N(0, I) decodes to a plausible digit. Loss = reconstruction + β·KL.
     BINDINGS: ClassVar = [
         Binding("n", "new", "New"),
         Binding("v", "cycle_view", "Next view"),
-        Binding("s", "save_file", "Save PNG"),
-        *[Binding(str(i + 1), f"set_view('{view}')", f"View: {VIEW_TITLES[view]}", show=False)
-          for i, view in enumerate(VIEWS)],
+        *save_and_view_bindings(VIEWS, VIEW_TITLES),
         Binding("a", "pick(0)", "Interpolate: next input A", show=False),
         Binding("b", "pick(1)", "Interpolate: next input B", show=False),
         Binding("l", "toggle_slerp", "Interpolate: linear / spherical", show=False),
