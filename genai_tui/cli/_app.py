@@ -14,15 +14,7 @@ import click
 import typer
 from typer.main import get_command
 
-from genai_tui.cli.options import (
-    api_key_option,
-    api_option,
-    ascii_option,
-    backend_option,
-    extras_option,
-    fps_option,
-    model_option,
-)
+from genai_tui.cli import options as opt
 from genai_tui.errors import UserError
 
 try:  # Typer >= 0.2x vendors Click as typer._click, with its own exception classes.
@@ -120,17 +112,17 @@ def _main(
     ctx: typer.Context,
     _version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                   help="Print the version and exit."),
-    ascii: bool = ascii_option("Draw with printable ASCII only."),
-    fps: float | None = fps_option("Cap repaints per second (default 60, 20 over SSH)."),
-    backend: str = backend_option(
+    ascii: bool = opt.ascii_option("Draw with printable ASCII only."),
+    fps: float | None = opt.fps_option("Cap repaints per second (default 60, 20 over SSH)."),
+    backend: str = opt.backend_option(
         "local", "Where the Generate pane generates: 'local' (our model), a server's URL "
         "(OpenAI-compatible: llama.cpp, vLLM, Ollama, genai-tui serve) or 'remote' "
         "($OPENAI_BASE_URL). F9 in the pane changes it."),
-    model: str | None = model_option(
+    model: str | None = opt.model_option(
         "Local: a model folder. Remote: the server's model name (default: its only model)."),
-    api_key: str | None = api_key_option(),
-    api: str = api_option(),
-    extras: bool = extras_option(),
+    api_key: str | None = opt.api_key_option(),
+    api: str = opt.api_option(),
+    extras: bool = opt.extras_option(),
 ) -> None:
     if ctx.invoked_subcommand is None:
         from genai_tui.errors import UserError

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app
-from genai_tui.cli.options import ascii_option, fps_option
 
 
 @app.command("lesson")
 def lesson_cmd(
     file: str = typer.Argument(..., help="A lesson TOML file, or 'tour' (built in)."),
-    ascii: bool = ascii_option("Draw with printable ASCII only."),
-    fps: float | None = fps_option(),
+    ascii: bool = opt.ascii_option("Draw with printable ASCII only."),
+    fps: float | None = opt.fps_option(),
 ) -> None:
     """Play a lesson: Space next step, Backspace back (alt+arrows while typing)."""
     from genai_tui import lesson

@@ -16,27 +16,8 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.options import (
-    TORCH_THREADS_HELP,
-    api_key_option,
-    api_option,
-    backend_option,
-    batch_size_option,
-    bundled_option,
-    corpus_option,
-    extras_option,
-    json_option,
-    lr_option,
-    model_option,
-    out_option,
-    quiet_option,
-    seed_option,
-    steps_option,
-    threads_option,
-    time_limit_option,
-    warmup_option,
-)
 from genai_tui.cli.output import command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import (
@@ -120,21 +101,22 @@ BACKEND_HELP = ("'local' (default), a server's URL (e.g. http://127.0.0.1:8000/v
 @knob_options
 def generate_cmd(
     prompt: str = typer.Argument(..., help="Text to continue ('-' reads standard input)."),
-    backend: str = backend_option("local", BACKEND_HELP),
-    model: str | None = model_option(
+    backend: str = opt.backend_option("local", BACKEND_HELP),
+    model: str | None = opt.model_option(
         "Local: a model folder (default: the bundled assets/lm). Remote: the server's "
         "model name (default: its only model)."),
-    api_key: str | None = api_key_option(),
-    api: str = api_option(),
-    extras: bool = extras_option(),
-    as_json: bool = json_option("One JSON object per token, then a summary with \"done\": true."),
+    api_key: str | None = opt.api_key_option(),
+    api: str = opt.api_option(),
+    extras: bool = opt.extras_option(),
+    as_json: bool = opt.json_option(
+        "One JSON object per token, then a summary with \"done\": true."),
     top_n: int = typer.Option(
         5, "--top-n", help="Candidates listed per token with --json (after the knobs)."),
     speculative: bool = typer.Option(
         True, "--speculative/--no-speculative",
         help="Local: guess upcoming tokens by prompt lookup and verify them in one pass "
         "(same tokens, faster)."),
-    threads: int = threads_option(
+    threads: int = opt.threads_option(
         1, "Torch threads (2 is faster on an idle multi-core machine, far slower on a "
         "busy one)."),
     # the knobs' and beam search's options come from the registry (knob_options)
@@ -234,9 +216,9 @@ def _open_backend(backend: str, model: str | None, api_key: str | None, api: str
 
 @app.command("models")
 def models_cmd(
-    backend: str = backend_option("remote", "A server's URL (default: $OPENAI_BASE_URL)."),
-    api_key: str | None = api_key_option(),
-    as_json: bool = json_option("A JSON list of model ids."),
+    backend: str = opt.backend_option("remote", "A server's URL (default: $OPENAI_BASE_URL)."),
+    api_key: str | None = opt.api_key_option(),
+    as_json: bool = opt.json_option("A JSON list of model ids."),
 ) -> None:
     """List the models an OpenAI-compatible server offers (its /v1/models)."""
     from genai_tui.service import remote
@@ -256,32 +238,32 @@ def models_cmd(
 @train_app.command("lm")
 def train_lm_cmd(
     ctx: typer.Context,
-    corpus: Path | None = corpus_option(
+    corpus: Path | None = opt.corpus_option(
         "UTF-8 text file to train on (default: CPython's bundled docs and standard-library "
         "docstrings, built on this machine, no download)."),
-    steps: int = steps_option(2000, "Total optimizer steps."),
-    out: Path | None = out_option("lm"),
-    bundled: bool = bundled_option("model in assets/lm"),
+    steps: int = opt.steps_option(2000, "Total optimizer steps."),
+    out: Path | None = opt.out_option("lm"),
+    bundled: bool = opt.bundled_option("model in assets/lm"),
     resume: bool = typer.Option(
         False, "--resume", help="Continue from <out>/checkpoint up to --steps."),
-    seed: int = seed_option(1337, "Seed for initialisation and batches."),
+    seed: int = opt.seed_option(1337, "Seed for initialisation and batches."),
     tokenizer: Path | None = typer.Option(
         None, "--tokenizer", help="A .bpe file (default: the bundled genai-bpe-4k)."),
-    batch_size: int = batch_size_option(16, "Sequences per step."),
+    batch_size: int = opt.batch_size_option(16, "Sequences per step."),
     block_size: int = typer.Option(256, "--block-size", help="Context length (tokens)."),
     layers: int = typer.Option(4, "--layers", help="Transformer blocks."),
     heads: int = typer.Option(4, "--heads", help="Attention heads per block."),
     width: int = typer.Option(256, "--width", help="Residual stream width (d_model)."),
-    lr: float = lr_option(2e-3),
-    warmup: int = warmup_option(100),
+    lr: float = opt.lr_option(2e-3),
+    warmup: int = opt.warmup_option(100),
     eval_every: int = typer.Option(100, "--eval-every", help="Steps between validation losses."),
     checkpoint_every: int = typer.Option(
         200, "--checkpoint-every", help="Steps between checkpoints."),
     save_dtype: str = typer.Option(
         "float16", "--save-dtype", help="Final weights: float16, bfloat16 or float32."),
-    threads: int | None = threads_option(None, TORCH_THREADS_HELP),
-    time_limit: float | None = time_limit_option(),
-    quiet: bool = quiet_option(),
+    threads: int | None = opt.threads_option(None, opt.TORCH_THREADS_HELP),
+    time_limit: float | None = opt.time_limit_option(),
+    quiet: bool = opt.quiet_option(),
 ) -> None:
     """Train the GPT language model with our BPE; checkpoints resume with --resume."""
     from genai_tui.cli.outpaths import train_target

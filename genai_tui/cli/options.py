@@ -1,7 +1,7 @@
 """Typer options that several commands share, written once: flags, ranges and help.
 
 Each factory returns a fresh ``typer.Option`` for a command's signature
-(``seed: int = seed_option(1337, "Seed for initialisation and batches.")``),
+(``seed: int = opt.seed_option(1337, "Seed for initialisation and batches.")``),
 so one option reads, validates and is described the same way in every command;
 a command passes only what is its own (a default, a sentence of help). Options
 that only one command has stay in that command. Only Typer is imported here

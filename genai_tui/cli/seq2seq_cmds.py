@@ -10,22 +10,8 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.options import (
-    TORCH_THREADS_HELP,
-    batch_size_option,
-    bundled_option,
-    json_option,
-    lr_option,
-    model_option,
-    out_option,
-    quiet_option,
-    seed_option,
-    steps_option,
-    threads_option,
-    time_limit_option,
-    warmup_option,
-)
 from genai_tui.cli.output import command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD, format_value
@@ -56,9 +42,9 @@ def seq2seq_cmd(
     early_stopping: str = typer.Option(
         format_value(_EARLY, _EARLY.default), _EARLY.option,
         help=f"{_EARLY.help} One of {', '.join(name for _, name in _EARLY.choices)}."),
-    model_path: Path | None = model_option(
+    model_path: Path | None = opt.model_option(
         "A seq2seq model folder (default: the bundled assets/seq2seq)."),
-    as_json: bool = json_option("One JSON object: output, tokens, attention maps, beams."),
+    as_json: bool = opt.json_option("One JSON object: output, tokens, attention maps, beams."),
 ) -> None:
     """Rewrite a date as ISO 8601 with the encoder-decoder; shows where each output
     character looked in the input (cross-attention)."""
@@ -95,23 +81,23 @@ def seq2seq_cmd(
 @train_app.command("seq2seq")
 def train_seq2seq_cmd(
     ctx: typer.Context,
-    out: Path | None = out_option("seq2seq"),
-    bundled: bool = bundled_option("model in assets/seq2seq"),
-    steps: int = steps_option(3000),
-    batch_size: int = batch_size_option(64, "Pairs per step."),
+    out: Path | None = opt.out_option("seq2seq"),
+    bundled: bool = opt.bundled_option("model in assets/seq2seq"),
+    steps: int = opt.steps_option(3000),
+    batch_size: int = opt.batch_size_option(64, "Pairs per step."),
     width: int = typer.Option(128, "--width", help="d_model."),
     heads: int = typer.Option(4, "--heads", help="Attention heads."),
     enc_layers: int = typer.Option(2, "--enc-layers", help="Encoder blocks."),
     dec_layers: int = typer.Option(2, "--dec-layers", help="Decoder blocks."),
-    lr: float = lr_option(2e-3),
-    warmup: int = warmup_option(100),
-    seed: int = seed_option(1337, "Seed for initialisation and data."),
+    lr: float = opt.lr_option(2e-3),
+    warmup: int = opt.warmup_option(100),
+    seed: int = opt.seed_option(1337, "Seed for initialisation and data."),
     eval_every: int = typer.Option(250, "--eval-every", help="Steps between accuracy checks."),
     final_eval: int = typer.Option(
         1000, "--final-eval", help="Pairs per held-out set in the final (card) evaluation."),
-    threads: int | None = threads_option(None, TORCH_THREADS_HELP),
-    time_limit: float | None = time_limit_option(),
-    quiet: bool = quiet_option(),
+    threads: int | None = opt.threads_option(None, opt.TORCH_THREADS_HELP),
+    time_limit: float | None = opt.time_limit_option(),
+    quiet: bool = opt.quiet_option(),
 ) -> None:
     """Train the encoder-decoder on dates -> ISO (data generated here; held-out templates)."""
     from genai_tui.cli.outpaths import train_target

@@ -12,14 +12,8 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.options import (
-    bundled_option,
-    corpus_option,
-    json_option,
-    out_option,
-    quiet_option,
-)
 from genai_tui.cli.output import emit_json, say, text_arg
 from genai_tui.errors import UserError
 
@@ -29,19 +23,19 @@ def train_tokenizer(
     vocab_size: int = typer.Option(
         4096, "--vocab-size", "-v", help="Tokens in the vocabulary (256 bytes + merges)."
     ),
-    corpus: Path | None = corpus_option(
+    corpus: Path | None = opt.corpus_option(
         "UTF-8 text file to train on (default: CPython's bundled docs and standard-library "
         "docstrings, built on this machine, no download)."),
-    out: Path | None = out_option(
+    out: Path | None = opt.out_option(
         "genai-bpe", "File to write (default: ./genai-bpe-<N>.bpe, or ./genai-chars.chars "
         "with --kind char; the bundled one only with --bundled)."),
-    bundled: bool = bundled_option(
+    bundled: bool = opt.bundled_option(
         "file in assets/tokenizers (genai-bpe-4k.bpe, or genai-chars.chars with --kind char)"),
     name: str | None = typer.Option(None, "--name", help="Name stored in the file."),
     kind: str = typer.Option(
         "bpe", "--kind", help="bpe (byte-level BPE) or char (the corpus's characters)."
     ),
-    quiet: bool = quiet_option("No progress lines."),
+    quiet: bool = opt.quiet_option("No progress lines."),
 ) -> None:
     """Train a byte-level BPE tokenizer (GPT-4 pre-split pattern) and save it
     as a .bpe text file with a JSON card next to it (--kind char: save the
@@ -95,7 +89,7 @@ def train_tokenizer(
 
 @app.command("tokenizers")
 def list_tokenizers_cmd(
-    as_json: bool = json_option("One JSON object on one line."),
+    as_json: bool = opt.json_option("One JSON object on one line."),
 ) -> None:
     """List the tokenizers: which are available on this machine, and why others are not."""
     from genai_tui.service.tokenize import list_tokenizers
@@ -154,7 +148,7 @@ def tokenize_cmd(
     file: Path | None = typer.Option(None, "--file", "-f", help="Read the text from a UTF-8 file."),
     count: bool = typer.Option(False, "--count", help="Print only the number of tokens."),
     ids: bool = typer.Option(False, "--ids", help="Print only the token ids, space-separated."),
-    as_json: bool = json_option(
+    as_json: bool = opt.json_option(
         'One JSON object: {"tokenizer", "tokens": [{"id", "text", "bytes"}], "count"}.'),
 ) -> None:
     """Split text into tokens and show them (whitespace and control characters

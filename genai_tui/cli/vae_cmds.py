@@ -11,20 +11,8 @@ from typing import Any
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.options import (
-    ascii_option,
-    batch_size_option,
-    bundled_option,
-    json_option,
-    lr_option,
-    model_option,
-    out_option,
-    png_option,
-    seed_option,
-    steps_option,
-    threads_option,
-)
 from genai_tui.cli.output import command_line, emit_json, progress_bar, say
 from genai_tui.errors import UserError
 from genai_tui.service.runtime import set_torch_threads, thread_count
@@ -43,17 +31,17 @@ app.add_typer(vae_app, name="vae")
 @train_app.command("classifier")
 def train_classifier_cmd(
     ctx: typer.Context,
-    steps: int = steps_option(2000),
-    seed: int = seed_option(0, "Seed for data and initialisation."),
+    steps: int = opt.steps_option(2000),
+    seed: int = opt.seed_option(0, "Seed for data and initialisation."),
     n_train: int = typer.Option(20000, "--n-train", min=10, max=1_000_000,
                                 help="Generated training digits."),
     soft: float = typer.Option(0.5, "--soft", min=0.0, max=1.0,
                                help="Share of each batch blurred and dimmed (digits and "
                                "junk alike), so softness is no cue."),
-    out: Path | None = out_option("classifier"),
-    bundled: bool = bundled_option("judge in assets/classifier"),
-    threads: int | None = threads_option(),
-    json_out: bool = json_option(),
+    out: Path | None = opt.out_option("classifier"),
+    bundled: bool = opt.bundled_option("judge in assets/classifier"),
+    threads: int | None = opt.threads_option(),
+    json_out: bool = opt.json_option(),
 ) -> None:
     """Train the small CNN digit classifier (the judge of generated images)."""
     from genai_tui.cli.outpaths import train_target
@@ -90,20 +78,20 @@ def train_vae_cmd(
     data: Path | None = typer.Option(None, "--data",
                                      help="Folder of PNG/JPEG images or an .npz to train on "
                                      "(default: 20,000 generated digits)."),
-    steps: int = steps_option(4000),
-    seed: int = seed_option(0, "Seed for data, initialisation and batches."),
+    steps: int = opt.steps_option(4000),
+    seed: int = opt.seed_option(0, "Seed for data, initialisation and batches."),
     hidden: int = typer.Option(128, "--hidden", min=8, max=4096,
                                help="Width of the fully connected layers."),
-    batch_size: int = batch_size_option(128, min=2),
+    batch_size: int = opt.batch_size_option(128, min=2),
     channels: int = typer.Option(32, "--channels", min=1, max=512,
                                  help="Channels of the first conv layer (the second has twice)."),
     blocks: int = typer.Option(0, "--blocks", min=0, max=16,
                                help="Residual conv blocks at each resolution, each side."),
-    lr: float = lr_option(2e-3),
-    out: Path | None = out_option("vae"),
-    bundled: bool = bundled_option("model: assets/vae, or assets/vae2d with --latent-dim 2"),
-    threads: int | None = threads_option(),
-    json_out: bool = json_option(),
+    lr: float = opt.lr_option(2e-3),
+    out: Path | None = opt.out_option("vae"),
+    bundled: bool = opt.bundled_option("model: assets/vae, or assets/vae2d with --latent-dim 2"),
+    threads: int | None = opt.threads_option(),
+    json_out: bool = opt.json_option(),
 ) -> None:
     """Train a convolutional VAE; the bar shows reconstruction and KL (nats per image)."""
     from genai_tui.cli.outpaths import train_target
@@ -200,14 +188,14 @@ def _rows_of_pairs(top: Any, bottom: Any, k: int) -> tuple[Any, list[int]]:
 @vae_app.command("sample")
 def vae_sample(
     n: int = _n_option(16, "How many images."),
-    seed: int = seed_option(0, "Seed for z ~ N(0, I)."),
+    seed: int = opt.seed_option(0, "Seed for z ~ N(0, I)."),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, max=5.0,
                                       help="Scale of z (lower = more typical digits)."),
-    model: str = model_option(_MODEL_HELP, "vae"),
-    png: Path | None = png_option(),
-    ascii_only: bool = ascii_option(),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option(),
+    ascii_only: bool = opt.ascii_option(),
     mode: str = _mode_option(),
-    json_out: bool = json_option("Print z and the judge's labels (a digit, or null: not a "
+    json_out: bool = opt.json_option("Print z and the judge's labels (a digit, or null: not a "
                                  "digit) as JSON instead."),
 ) -> None:
     """Decode images from random points of the latent space (the prior N(0, I))."""
@@ -237,12 +225,12 @@ def vae_sample(
 def vae_reconstruct(
     n: int = _n_option(8, "How many images."),
     data: Path | None = _data_option(),
-    seed: int = seed_option(20002, "Seed of the generated digits."),
-    model: str = model_option(_MODEL_HELP, "vae"),
-    png: Path | None = png_option(),
-    ascii_only: bool = ascii_option(),
+    seed: int = opt.seed_option(20002, "Seed of the generated digits."),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option(),
+    ascii_only: bool = opt.ascii_option(),
     mode: str = _mode_option(),
-    json_out: bool = json_option("Print errors and z as JSON instead."),
+    json_out: bool = opt.json_option("Print errors and z as JSON instead."),
 ) -> None:
     """Encode images and decode them again; show each input over its reconstruction."""
     from genai_tui.service import vae as service
@@ -272,17 +260,17 @@ def vae_reconstruct(
 
 @vae_app.command("interpolate")
 def vae_interpolate(
-    steps: int = steps_option(8, "Images on the path.", min=2, max=64),
+    steps: int = opt.steps_option(8, "Images on the path.", min=2, max=64),
     a: int = typer.Option(0, "--a", min=0, help="Index of the first input image."),
     b: int = typer.Option(1, "--b", min=0, help="Index of the second input image."),
     data: Path | None = _data_option(),
-    seed: int = seed_option(20002, "Seed of the generated digits."),
+    seed: int = opt.seed_option(20002, "Seed of the generated digits."),
     spherical: bool = typer.Option(False, "--slerp", help="Spherical instead of linear path."),
-    model: str = model_option(_MODEL_HELP, "vae"),
-    png: Path | None = png_option("Also save the strip as a PNG file."),
-    ascii_only: bool = ascii_option(),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option("Also save the strip as a PNG file."),
+    ascii_only: bool = opt.ascii_option(),
     mode: str = _mode_option(),
-    json_out: bool = json_option("Print t and z as JSON instead."),
+    json_out: bool = opt.json_option("Print t and z as JSON instead."),
 ) -> None:
     """Morph one image into another by walking a straight line in latent space."""
     from genai_tui.service import vae as service
@@ -313,12 +301,12 @@ def vae_anomaly(
     data: Path | None = typer.Option(None, "--data",
                                      help="Score these images (folder or .npz) as the "
                                      "suspects (default: noise, blobs, inverted, shapes)."),
-    seed: int = seed_option(0, "Seed of the unusual images."),
-    model: str = model_option(_MODEL_HELP, "vae"),
-    png: Path | None = png_option("Also save the suspects as a PNG file."),
-    ascii_only: bool = ascii_option(),
+    seed: int = opt.seed_option(0, "Seed of the unusual images."),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option("Also save the suspects as a PNG file."),
+    ascii_only: bool = opt.ascii_option(),
     mode: str = _mode_option(),
-    json_out: bool = json_option("Print the scores as JSON instead."),
+    json_out: bool = opt.json_option("Print the scores as JSON instead."),
 ) -> None:
     """Score images by how badly the VAE explains them; flag the outliers."""
     from genai_tui.images.plots import histogram_text
@@ -366,11 +354,11 @@ def vae_denoise(
     noise: float = typer.Option(0.4, "--noise", min=0.0, max=2.0,
                                 help="Standard deviation of the added pixel noise."),
     data: Path | None = _data_option(),
-    model: str = model_option(_MODEL_HELP, "vae"),
-    png: Path | None = png_option(),
-    ascii_only: bool = ascii_option(),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option(),
+    ascii_only: bool = opt.ascii_option(),
     mode: str = _mode_option(),
-    json_out: bool = json_option("Print the errors as JSON instead."),
+    json_out: bool = opt.json_option("Print the errors as JSON instead."),
 ) -> None:
     """Add noise to images and let the VAE clean it up: noisy, reconstruction, original."""
     import torch
