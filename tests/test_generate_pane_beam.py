@@ -22,7 +22,7 @@ from genai_tui.tui.panes.generate.beam_render import step_view
 from genai_tui.tui.panes.generate.beam_view import BeamView
 from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobEditScreen
 from genai_tui.tui.textbox import SafeInput
-from tests.lm_fixtures import make_model_dir
+from tests.fixtures.lm import make_model_dir
 from tests.test_generate_pane import HAVE_BUNDLED, generate_only_app, settle
 
 SMALL = (80, 24)

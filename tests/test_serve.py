@@ -13,9 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from lm_fixtures import make_model_dir
-from server_fixtures import LiveServer as _Server
-from server_fixtures import free_port as _free_port
+
+from tests.fixtures.lm import make_model_dir
+from tests.fixtures.server import LiveServer as _Server
+from tests.fixtures.server import free_port as _free_port
 
 KEY = "sk-test-secret-0123456789"
 
