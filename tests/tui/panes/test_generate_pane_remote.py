@@ -22,7 +22,7 @@ from genai_tui.tui.panes.generate.backend_screen import BackendScreen
 from genai_tui.tui.panes.generate.render import BINS, NO_PROB_STYLE, token_style
 from tests.fixtures.lm import make_model_dir
 from tests.fixtures.server import LiveServer, free_port
-from tests.test_generate_pane import SIZE, settle, start
+from tests.tui.panes.test_generate_pane import SIZE, settle, start
 
 KEY = "sk-pane-secret-5550123"
 

@@ -23,7 +23,7 @@ from genai_tui.tui.panes.generate.beam_view import BeamView
 from genai_tui.tui.panes.generate.knobs import BEAM_SPECS, KNOBS, KnobEditScreen
 from genai_tui.tui.textbox import SafeInput
 from tests.fixtures.lm import make_model_dir
-from tests.test_generate_pane import HAVE_BUNDLED, generate_only_app, settle
+from tests.tui.panes.test_generate_pane import HAVE_BUNDLED, generate_only_app, settle
 
 SMALL = (80, 24)
 WIDE = (120, 40)

@@ -17,9 +17,10 @@ from genai_tui.tui.panes.diffusion import DiffusionPane
 from genai_tui.tui.panes.diffusion import pane as pane_module
 from genai_tui.tui.panes.diffusion.pane import trio_rows
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
+from tests import ROOT
 from tests.fixtures.diffusion import make_tiny_assets
 
-APP_CSS = Path(__file__).resolve().parent.parent / "genai_tui" / "tui" / "app.tcss"
+APP_CSS = ROOT / "genai_tui" / "tui" / "app.tcss"
 
 
 @pytest.fixture(scope="module")
