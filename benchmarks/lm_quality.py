@@ -13,7 +13,7 @@ mean next-token loss (nats/token), perplexity and bits per byte on
 Bits per byte divide out the tokenizer (loss x tokens / bytes / ln 2), so
 models with different vocabularies compare. ``--write-card`` stores the
 figures in the first folder's card under ``heldout``, with the loss on a
-24-window slice that `tests/test_lm_bundled.py` recomputes from the weights.
+24-window slice that `tests/service/test_lm_bundled.py` recomputes from the weights.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from genai_tui import corpus
 from genai_tui.paths import asset
 
 SLICE_WINDOWS = 24
-"""A slice small enough for a test to recompute (tests/test_lm_bundled.py)."""
+"""A slice small enough for a test to recompute (tests/service/test_lm_bundled.py)."""
 
 
 def figures(model_dir: Path, windows: int) -> dict:

@@ -4,7 +4,7 @@ across every pane, from a fixed seed, through the real app (headless).
 It looks for what a class demo must never hit: a crash, the UI thread blocked
 (the event loop's lag, sampled every 10 ms while the events run), a worker
 that does not stop when told to, the app not quitting cleanly, and resident
-memory that keeps growing. ``tests/test_monkey.py`` runs a few hundred events
+memory that keeps growing. ``tests/tui/test_monkey.py`` runs a few hundred events
 in the suite; ``make monkey`` runs 10,000 and prints the figures:
 
     python -m tests.monkey --events 10000 --seed 1 [--json]

@@ -14,6 +14,7 @@ import click
 import typer
 from typer.main import get_command
 
+from genai_tui.cli import options as opt
 from genai_tui.errors import UserError
 
 try:  # Typer >= 0.2x vendors Click as typer._click, with its own exception classes.
@@ -111,23 +112,17 @@ def _main(
     ctx: typer.Context,
     _version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                   help="Print the version and exit."),
-    ascii: bool = typer.Option(False, "--ascii", help="Draw with printable ASCII only."),
-    fps: float = typer.Option(None, "--fps", help="Cap repaints per second (1-120; "
-                              "default 60, 20 over SSH)."),
-    backend: str = typer.Option(
-        "local", "--backend", "-b", help="Where the Generate pane generates: 'local' (our "
-        "model), a server's URL (OpenAI-compatible: llama.cpp, vLLM, Ollama, genai-tui serve) "
-        "or 'remote' ($OPENAI_BASE_URL). F9 in the pane changes it."),
-    model: str | None = typer.Option(
-        None, "--model", "-m", help="Local: a model folder. Remote: the server's model name "
-        "(default: its only model)."),
-    api_key: str | None = typer.Option(None, "--api-key", show_default=False,
-                                       help="The server's API key (default: $OPENAI_API_KEY). "
-                                       "Never shown."),
-    api: str = typer.Option("completions", "--api", help="Remote endpoint: completions or chat."),
-    extras: bool = typer.Option(True, "--extras/--no-extras",
-                                help="Remote: send top-k, min-p, typical-p and repetition "
-                                "(llama.cpp, vLLM); --no-extras for Ollama or OpenAI."),
+    ascii: bool = opt.ascii_option("Draw with printable ASCII only."),
+    fps: float | None = opt.fps_option("Cap repaints per second (default 60, 20 over SSH)."),
+    backend: str = opt.backend_option(
+        "local", "Where the Generate pane generates: 'local' (our model), a server's URL "
+        "(OpenAI-compatible: llama.cpp, vLLM, Ollama, genai-tui serve) or 'remote' "
+        "($OPENAI_BASE_URL). F9 in the pane changes it."),
+    model: str | None = opt.model_option(
+        "Local: a model folder. Remote: the server's model name (default: its only model)."),
+    api_key: str | None = opt.api_key_option(),
+    api: str = opt.api_option(),
+    extras: bool = opt.extras_option(),
 ) -> None:
     if ctx.invoked_subcommand is None:
         from genai_tui.errors import UserError

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app
 
 
 @app.command("lesson")
 def lesson_cmd(
     file: str = typer.Argument(..., help="A lesson TOML file, or 'tour' (built in)."),
-    ascii: bool = typer.Option(False, "--ascii", help="Draw with printable ASCII only."),
-    fps: float = typer.Option(None, "--fps", help="Cap repaints per second (1-120)."),
+    ascii: bool = opt.ascii_option("Draw with printable ASCII only."),
+    fps: float | None = opt.fps_option(),
 ) -> None:
     """Play a lesson: Space next step, Backspace back (alt+arrows while typing)."""
     from genai_tui import lesson

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.outpaths import checked_png
-from genai_tui.cli.output import SEED_MAX, emit_json, say
+from genai_tui.cli.output import emit_json, say
 from genai_tui.errors import UserError
 from genai_tui.service.runtime import set_torch_threads, thread_count
 
@@ -46,22 +46,22 @@ def _mode(ascii_only: bool):
 def sample_cmd(
     n: int = typer.Option(16, "--n", min=1, max=1024, help="How many images."),
     sampler: str = typer.Option("ddim", "--sampler", help="ddim or ddpm (all T steps)."),
-    steps: int = typer.Option(50, "--steps", min=1, help="DDIM steps (ignored by ddpm)."),
+    steps: int = opt.steps_option(50, "DDIM steps (ignored by ddpm).", max=None),
     eta: float = typer.Option(0.0, "--eta", min=0.0, max=1.0,
                               help="DDIM noise: 0 deterministic, 1 like DDPM."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed of the starting noise."),
-    png: Path | None = typer.Option(None, "--png", callback=checked_png,
-        help="Also save the grid as a PNG."),
-    ascii_only: bool = typer.Option(False, "--ascii", help="Plain ASCII, no colour."),
+    seed: int = opt.seed_option(0, "Seed of the starting noise."),
+    png: Path | None = opt.png_option("Also save the grid as a PNG."),
+    ascii_only: bool = opt.ascii_option(),
     frames: Path | None = typer.Option(
         None, "--frames", help="Write the trajectory (x_t of every step) as PNGs into DIR."),
-    json_out: bool = typer.Option(False, "--json", help="JSON: the classifier's reading "
+    json_out: bool = opt.json_option("JSON: the classifier's reading "
                                   "of each sample and the timing; no picture."),
     ncol: int = typer.Option(8, "--ncol", min=1, max=64, help="Images per row."),
     precision: str = typer.Option("auto", "--precision",
                                   help="auto (bf16 where the CPU has it natively), fp32 or bf16."),
-    model_dir: Path | None = typer.Option(None, "--model", help="Model folder (default: bundled)."),
-    threads: int | None = typer.Option(None, "--threads", min=1, max=64, help="Torch threads."),
+    model_dir: Path | None = opt.model_option(
+        "Model folder (default: the bundled assets/diffusion)."),
+    threads: int | None = opt.threads_option(),
 ) -> None:
     """Sample digits from pure noise with DDIM or DDPM and show them."""
     from genai_tui.service import diffusion as service
@@ -126,14 +126,12 @@ def sample_cmd(
 def noise_cmd(
     t: list[int] = typer.Option([500], "--t", help="Timestep(s) 0..T-1 to show (repeatable)."),
     digit: int = typer.Option(0, "--digit", min=0, max=63, help="Which example digit."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
-        help="Seed of the example and its noise."),
+    seed: int = opt.seed_option(0, "Seed of the example and its noise."),
     schedule: str | None = typer.Option(
         None, "--schedule", help="linear or cosine (default: the bundled model's)."),
-    png: Path | None = typer.Option(None, "--png", callback=checked_png,
-        help="Also save the images as a PNG."),
-    ascii_only: bool = typer.Option(False, "--ascii", help="Plain ASCII, no colour."),
-    json_out: bool = typer.Option(False, "--json", help="JSON numbers, no picture."),
+    png: Path | None = opt.png_option("Also save the images as a PNG."),
+    ascii_only: bool = opt.ascii_option(),
+    json_out: bool = opt.json_option("JSON numbers, no picture."),
 ) -> None:
     """Show the forward process q(x_t | x_0): an example digit noised to step t."""
     from genai_tui.service import diffusion as service
@@ -183,19 +181,15 @@ def noise_cmd(
 @train_app.command("diffusion")
 def train_diffusion_cmd(
     ctx: typer.Context,
-    steps: int = typer.Option(2400, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
+    steps: int = opt.steps_option(2400),
     schedule: str = typer.Option("linear", "--schedule", help="Noise schedule: linear or cosine."),
-    out: Path | None = typer.Option(None, "--out", "-o",
-                                    help="Folder for model.safetensors + card.json "
-                                    "(default: a new ./diffusion-<date>-<time>)."),
-    bundled: bool = typer.Option(False, "--bundled",
-                                 help="Write (overwrite) the bundled model in assets/diffusion."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
-        help="Seed for data and initialisation."),
+    out: Path | None = opt.out_option("diffusion"),
+    bundled: bool = opt.bundled_option("model in assets/diffusion"),
+    seed: int = opt.seed_option(0, "Seed for data and initialisation."),
     n_data: int = typer.Option(20000, "--n-data", min=16, max=1_000_000,
                                help="Generated training digits."),
-    batch_size: int = typer.Option(128, "--batch-size", min=1, max=4096),
-    lr: float = typer.Option(1e-3, "--lr", min=1e-7, max=1.0, help="Peak learning rate."),
+    batch_size: int = opt.batch_size_option(128),
+    lr: float = opt.lr_option(1e-3),
     channels: int = typer.Option(16, "--channels", min=8, max=256,
                                  help="U-Net channels at full resolution (multiple of 8)."),
     timesteps: int = typer.Option(1000, "--timesteps", min=2, max=10000, help="T."),
@@ -203,8 +197,8 @@ def train_diffusion_cmd(
                                 help="Samples the classifier judges for the card (0: skip)."),
     max_minutes: float = typer.Option(0.0, "--max-minutes", min=0.0,
                                       help="Stop early after this long (0: no limit)."),
-    threads: int | None = typer.Option(None, "--threads", min=1, max=64, help="Torch threads."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
+    threads: int | None = opt.threads_option(),
+    json_out: bool = opt.json_option(),
 ) -> None:
     """Train the DDPM's U-Net on generated digits (predicting the noise, Ho et al. 2020)."""
     from genai_tui.service import diffusion as service

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app
 from genai_tui.cli.output import emit_json, say
 from genai_tui.errors import UserError
@@ -25,14 +26,14 @@ def export_cmd(
     fmt: str = typer.Option(
         ..., "--format", "-f", help="hf (config.json, model.safetensors, tokenizer.json) "
         "or gguf (one file, llama.cpp's GPT-2 layout)."),
-    model: Path | None = typer.Option(
-        None, "--model", "-m", help="A model folder of ours (default: the bundled assets/lm)."),
+    model: Path | None = opt.model_option(
+        "A model folder of ours (default: the bundled assets/lm)."),
     dtype: str = typer.Option(
         "f32", "--dtype", help="Weight precision: f32 (exact) or f16 (half the size; "
         "GGUF keeps norms and biases in f32)."),
     force: bool = typer.Option(
         False, "--force", help="Replace an existing non-empty folder (hf) or file (gguf)."),
-    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+    as_json: bool = opt.json_option("Print what was written as JSON."),
 ) -> None:
     """Export the language model in a standard format (Hugging Face or GGUF)."""
     fmt = fmt.strip().lower()

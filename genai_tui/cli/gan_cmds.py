@@ -15,9 +15,9 @@ from typing import Any
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app
-from genai_tui.cli.outpaths import checked_png
-from genai_tui.cli.output import SEED_MAX, say
+from genai_tui.cli.output import say
 from genai_tui.errors import UserError
 
 gan_app = typer.Typer(
@@ -37,10 +37,8 @@ def train_cmd(
         None, "--data",
         help="Points: ring, grid, spiral, moons, line, or a CSV file of x,y points "
         "(default ring). Images: digits."),
-    steps: int = typer.Option(2000, "--steps", min=1, max=1_000_000,
-                              help="Training steps (each: D updates, then one G update)."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
-                             help="Seed for weights, batches and noise."),
+    steps: int = opt.steps_option(2000, "Training steps (each: D updates, then one G update)."),
+    seed: int = opt.seed_option(0, "Seed for weights, batches and noise."),
     mode: str | None = typer.Option(
         None, "--mode", help="points (2-D) or images (28x28 digits); default: images for "
         "--data digits, else points."),
@@ -53,16 +51,15 @@ def train_cmd(
                                        help="D updates per G update (default 1)."),
     noise_dim: int | None = typer.Option(None, "--noise-dim", min=1, max=512,
                                          help="Size of z (default 8 points, 32 images)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=2, max=4096,
-                                          help="Batch size (default 128 points, 64 images)."),
+    batch_size: int | None = opt.batch_size_option(
+        None, "Batch size (default 128 points, 64 images).", min=2),
     metrics: Path | None = typer.Option(
         None, "--metrics",
         help="Write one JSON object per step to this .jsonl file ('-' for stdout)."),
     plot: bool = typer.Option(False, "--plot",
                               help="Draw the loss curves and the final samples in the terminal."),
-    png: Path | None = typer.Option(
-        None, "--png", callback=checked_png,
-        help="Save the final scatter (points) or sample grid (images) as PNG."),
+    png: Path | None = opt.png_option(
+        "Save the final scatter (points) or sample grid (images) as PNG."),
 ) -> None:
     """Train a GAN and report its losses, D(x), D(G(z)) and (2-D) the JS divergence."""
     from genai_tui.service.gan import GanSettings, GanTrainer

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_arg
+from genai_tui.cli.output import command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import (
     BEAM_KNOBS,
@@ -94,37 +95,29 @@ def knob_options(func: Callable[..., None]) -> Callable[..., None]:
 
 BACKEND_HELP = ("'local' (default), a server's URL (e.g. http://127.0.0.1:8000/v1), or "
                 "'remote' for $OPENAI_BASE_URL.")
-API_KEY_HELP = "The server's API key (default: $OPENAI_API_KEY). Never printed."
 
 
 @app.command("generate")
 @knob_options
 def generate_cmd(
     prompt: str = typer.Argument(..., help="Text to continue ('-' reads standard input)."),
-    backend: str = typer.Option("local", "--backend", "-b", help=BACKEND_HELP),
-    model: str | None = typer.Option(
-        None, "--model", "-m",
-        help="Local: a model folder (default: the bundled assets/lm). Remote: the server's "
+    backend: str = opt.backend_option("local", BACKEND_HELP),
+    model: str | None = opt.model_option(
+        "Local: a model folder (default: the bundled assets/lm). Remote: the server's "
         "model name (default: its only model)."),
-    api_key: str | None = typer.Option(None, "--api-key", help=API_KEY_HELP,
-                                       show_default=False),
-    api: str = typer.Option(
-        "completions", "--api", help="Remote endpoint: completions (continues text) or chat."),
-    extras: bool = typer.Option(
-        True, "--extras/--no-extras",
-        help="Remote: send top-k, min-p, typical-p, repetition penalty and the penalty window "
-        "as extra fields (llama.cpp, vLLM); --no-extras for Ollama or OpenAI."),
-    as_json: bool = typer.Option(
-        False, "--json", help="One JSON object per token, then a summary with \"done\": true."),
+    api_key: str | None = opt.api_key_option(),
+    api: str = opt.api_option(),
+    extras: bool = opt.extras_option(),
+    as_json: bool = opt.json_option(
+        "One JSON object per token, then a summary with \"done\": true."),
     top_n: int = typer.Option(
         5, "--top-n", help="Candidates listed per token with --json (after the knobs)."),
     speculative: bool = typer.Option(
         True, "--speculative/--no-speculative",
         help="Local: guess upcoming tokens by prompt lookup and verify them in one pass "
         "(same tokens, faster)."),
-    threads: int = typer.Option(
-        1, "--threads", min=1, max=64,
-        help="Torch threads (2 is faster on an idle multi-core machine, far slower on a "
+    threads: int = opt.threads_option(
+        1, "Torch threads (2 is faster on an idle multi-core machine, far slower on a "
         "busy one)."),
     # the knobs' and beam search's options come from the registry (knob_options)
     **knob_values: object,
@@ -223,11 +216,9 @@ def _open_backend(backend: str, model: str | None, api_key: str | None, api: str
 
 @app.command("models")
 def models_cmd(
-    backend: str = typer.Option("remote", "--backend", "-b",
-                                help="A server's URL (default: $OPENAI_BASE_URL)."),
-    api_key: str | None = typer.Option(None, "--api-key", help=API_KEY_HELP,
-                                       show_default=False),
-    as_json: bool = typer.Option(False, "--json", help="A JSON list of model ids."),
+    backend: str = opt.backend_option("remote", "A server's URL (default: $OPENAI_BASE_URL)."),
+    api_key: str | None = opt.api_key_option(),
+    as_json: bool = opt.json_option("A JSON list of model ids."),
 ) -> None:
     """List the models an OpenAI-compatible server offers (its /v1/models)."""
     from genai_tui.service import remote
@@ -247,41 +238,37 @@ def models_cmd(
 @train_app.command("lm")
 def train_lm_cmd(
     ctx: typer.Context,
-    corpus: Path | None = typer.Option(
-        None, "--corpus", "-c", help="UTF-8 text file, its tail held out (default: the "
-        "standard library's source files on this machine, whole files held out)."),
-    steps: int = typer.Option(2000, "--steps", help="Total optimizer steps."),
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Model folder to write (default: a new folder "
-        "./lm-<date>-<time>; the bundled assets/lm only with --bundled)."),
-    bundled: bool = typer.Option(
-        False, "--bundled", help="Write (overwrite) the bundled model in assets/lm."),
+    corpus: Path | None = opt.corpus_option(
+        "UTF-8 text file, its tail held out (default: the standard library's source files "
+        "on this machine, whole files held out)."),
+    steps: int = opt.steps_option(2000, "Total optimizer steps."),
+    out: Path | None = opt.out_option("lm"),
+    bundled: bool = opt.bundled_option("model in assets/lm"),
     resume: bool = typer.Option(
         False, "--resume", help="Continue from <out>/checkpoint up to --steps."),
-    seed: int = typer.Option(1337, "--seed", min=0, max=SEED_MAX,
-        help="Seed for initialisation and batches."),
+    seed: int = opt.seed_option(1337, "Seed for initialisation and batches."),
     tokenizer: Path | None = typer.Option(
         None, "--tokenizer", help="A .bpe file (default: the bundled genai-bpe-4k)."),
-    batch_size: int = typer.Option(16, "--batch-size", help="Sequences per step."),
+    batch_size: int = opt.batch_size_option(16, "Sequences per step."),
     block_size: int = typer.Option(256, "--block-size", help="Context length (tokens)."),
     layers: int = typer.Option(4, "--layers", help="Transformer blocks."),
     heads: int = typer.Option(4, "--heads", help="Attention heads per block."),
     width: int = typer.Option(256, "--width", help="Residual stream width (d_model)."),
-    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate."),
-    warmup: int = typer.Option(100, "--warmup", help="Warm-up steps."),
+    lr: float = opt.lr_option(2e-3),
+    warmup: int = opt.warmup_option(100),
     eval_every: int = typer.Option(100, "--eval-every", help="Steps between validation losses."),
     checkpoint_every: int = typer.Option(
         200, "--checkpoint-every", help="Steps between checkpoints."),
     save_dtype: str = typer.Option(
         "float16", "--save-dtype", help="Final weights: float16, bfloat16 or float32."),
-    threads: int | None = typer.Option(None, "--threads", help="torch threads (default: torch's)."),
-    time_limit: float | None = typer.Option(
-        None, "--time-limit", help="Minutes of training after which to stop early and save "
-        "(the learning-rate decay then ends at the limit)."),
+    threads: int | None = opt.threads_option(None, opt.TORCH_THREADS_HELP),
+    time_limit: float | None = opt.time_limit_option(
+        "Minutes of training after which to stop early and save (the learning-rate decay "
+        "then ends at the limit)."),
     bf16: bool = typer.Option(
         True, "--bf16/--no-bf16", help="bfloat16 autocast for forward and backward (weights "
         "and evaluation stay float32)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final summary."),
+    quiet: bool = opt.quiet_option(),
 ) -> None:
     """Train the GPT language model with our BPE; checkpoints resume with --resume.
 
@@ -293,12 +280,8 @@ def train_lm_cmd(
     if resume and out is None and not bundled:
         raise UserError("--resume needs the folder to continue: give --out FOLDER (or --bundled)")
     out = train_target(out, bundled=bundled, bundled_path=asset("lm"), stem="lm")
-    if threads is not None and threads < 1:
-        raise UserError(f"--threads must be >= 1, got {threads}")
     if time_limit is not None and time_limit <= 0:
         raise UserError(f"--time-limit must be > 0 minutes, got {time_limit:g}")
-    if warmup < 0:
-        raise UserError(f"--warmup must be >= 0, got {warmup}")
     settings = tl.TrainSettings(
         corpus=str(corpus) if corpus else None, out=str(out),
         tokenizer=str(tokenizer) if tokenizer else None, steps=steps, resume=resume, seed=seed,

@@ -13,6 +13,7 @@ from typing import Any
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app
 from genai_tui.cli.output import emit_json, say, text_arg
 from genai_tui.errors import UserError
@@ -74,9 +75,9 @@ def attention_cmd(
     layer: int | None = typer.Option(None, "--layer", "-l", help="Layer (0-based; default all)."),
     head: int | None = typer.Option(
         None, "--head", "-H", help="Head (0-based; default: the mean over heads)."),
-    model_path: Path | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    as_json: bool = typer.Option(
-        False, "--json", help="One JSON object: tokens, and per layer and head the weights "
+    model_path: Path | None = opt.model_option(MODEL_HELP),
+    as_json: bool = opt.json_option(
+        "One JSON object: tokens, and per layer and head the weights "
         "(softmax) and the Q·K scores before it (null where the causal mask hides a key)."),
 ) -> None:
     """Attention weights of every layer and head: row = query token, column = the
@@ -127,9 +128,9 @@ def lens_cmd(
     prompt: str = typer.Argument(..., help="Text to look at ('-' reads standard input)."),
     top: int = typer.Option(3, "--top", "-k", min=1, max=50,
                             help="Tokens listed per layer and position with --json."),
-    model_path: Path | None = typer.Option(None, "--model", "-m", help=MODEL_HELP),
-    as_json: bool = typer.Option(
-        False, "--json", help="One JSON object: tokens, layer names and per layer and position "
+    model_path: Path | None = opt.model_option(MODEL_HELP),
+    as_json: bool = opt.json_option(
+        "One JSON object: tokens, layer names and per layer and position "
         "the top tokens with probabilities (and the actual next token's probability)."),
 ) -> None:
     """The logit lens: what each layer would predict next if it were the last
@@ -197,11 +198,11 @@ def _print_neighbors(result: Any, as_json: bool) -> None:
 @embed_app.command("neighbors")
 def neighbors_cmd(
     word: str = typer.Argument(..., help="A word ('#123' = token id 123; '·' = a space)."),
-    backend: str = typer.Option("lm", "--model", "-m", help=BACKEND_HELP),
+    backend: str = opt.model_option(BACKEND_HELP, "lm"),
     k: int = typer.Option(10, "--k", "-k", min=1, max=100, help="How many neighbours."),
     among: str | None = typer.Option(None, "--among", help=AMONG_HELP),
     lm_path: Path | None = typer.Option(None, "--lm", help=MODEL_HELP),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+    as_json: bool = opt.json_option("One JSON object."),
 ) -> None:
     """Nearest neighbours of WORD by cosine similarity."""
     from genai_tui.service import internals as svc
@@ -218,11 +219,11 @@ def analogy_cmd(
     a: str = typer.Argument(..., help="a in a - b + c (e.g. king)."),
     b: str = typer.Argument(..., help="b (e.g. man)."),
     c: str = typer.Argument(..., help="c (e.g. woman)."),
-    backend: str = typer.Option("lm", "--model", "-m", help=BACKEND_HELP),
+    backend: str = opt.model_option(BACKEND_HELP, "lm"),
     k: int = typer.Option(10, "--k", "-k", min=1, max=100, help="How many results."),
     among: str | None = typer.Option(None, "--among", help=AMONG_HELP),
     lm_path: Path | None = typer.Option(None, "--lm", help=MODEL_HELP),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+    as_json: bool = opt.json_option("One JSON object."),
 ) -> None:
     """Vector arithmetic A - B + C: the nearest vectors, the three inputs excluded."""
     from genai_tui.service import internals as svc
@@ -236,9 +237,9 @@ def analogy_cmd(
 @embed_app.command("similarity")
 def similarity_cmd(
     words: list[str] = typer.Argument(..., help="Words or quoted sentences."),
-    backend: str = typer.Option("lm", "--model", "-m", help=BACKEND_HELP),
+    backend: str = opt.model_option(BACKEND_HELP, "lm"),
     lm_path: Path | None = typer.Option(None, "--lm", help=MODEL_HELP),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+    as_json: bool = opt.json_option("One JSON object."),
 ) -> None:
     """Cosine-similarity matrix of WORDS (default: MiniLM sentence embeddings)."""
     from genai_tui.service import internals as svc
@@ -259,9 +260,9 @@ def similarity_cmd(
 @embed_app.command("map")
 def map_cmd(
     words: list[str] = typer.Argument(..., help="At least two words."),
-    backend: str = typer.Option("lm", "--model", "-m", help=BACKEND_HELP),
+    backend: str = opt.model_option(BACKEND_HELP, "lm"),
     lm_path: Path | None = typer.Option(None, "--lm", help=MODEL_HELP),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
+    as_json: bool = opt.json_option("One JSON object."),
 ) -> None:
     """2-D PCA coordinates of WORDS' vectors (the Transformer pane draws them)."""
     from genai_tui.service import internals as svc

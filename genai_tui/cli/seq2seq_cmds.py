@@ -10,8 +10,9 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.output import SEED_MAX, command_line, emit_json, say, text_arg
+from genai_tui.cli.output import command_line, emit_json, say, text_arg
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import BEAM_KNOB_BY_FIELD, format_value
 
@@ -41,11 +42,9 @@ def seq2seq_cmd(
     early_stopping: str = typer.Option(
         format_value(_EARLY, _EARLY.default), _EARLY.option,
         help=f"{_EARLY.help} One of {', '.join(name for _, name in _EARLY.choices)}."),
-    model_path: Path | None = typer.Option(
-        None, "--model", "-m",
-        help="A seq2seq model folder (default: the bundled assets/seq2seq)."),
-    as_json: bool = typer.Option(
-        False, "--json", help="One JSON object: output, tokens, attention maps, beams."),
+    model_path: Path | None = opt.model_option(
+        "A seq2seq model folder (default: the bundled assets/seq2seq)."),
+    as_json: bool = opt.json_option("One JSON object: output, tokens, attention maps, beams."),
 ) -> None:
     """Rewrite a date as ISO 8601 with the encoder-decoder; shows where each output
     character looked in the input (cross-attention)."""
@@ -82,28 +81,23 @@ def seq2seq_cmd(
 @train_app.command("seq2seq")
 def train_seq2seq_cmd(
     ctx: typer.Context,
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Model folder to write (default: a new folder "
-        "./seq2seq-<date>-<time>). The bundled assets/seq2seq only with --bundled."),
-    bundled: bool = typer.Option(
-        False, "--bundled", help="Write (overwrite) the bundled model in assets/seq2seq."),
-    steps: int = typer.Option(3000, "--steps", help="Optimizer steps."),
-    batch_size: int = typer.Option(64, "--batch-size", help="Pairs per step."),
+    out: Path | None = opt.out_option("seq2seq"),
+    bundled: bool = opt.bundled_option("model in assets/seq2seq"),
+    steps: int = opt.steps_option(3000),
+    batch_size: int = opt.batch_size_option(64, "Pairs per step."),
     width: int = typer.Option(128, "--width", help="d_model."),
     heads: int = typer.Option(4, "--heads", help="Attention heads."),
     enc_layers: int = typer.Option(2, "--enc-layers", help="Encoder blocks."),
     dec_layers: int = typer.Option(2, "--dec-layers", help="Decoder blocks."),
-    lr: float = typer.Option(2e-3, "--lr", help="Peak learning rate."),
-    warmup: int = typer.Option(100, "--warmup", help="Warm-up steps."),
-    seed: int = typer.Option(1337, "--seed", min=0, max=SEED_MAX,
-        help="Seed for initialisation and data."),
+    lr: float = opt.lr_option(2e-3),
+    warmup: int = opt.warmup_option(100),
+    seed: int = opt.seed_option(1337, "Seed for initialisation and data."),
     eval_every: int = typer.Option(250, "--eval-every", help="Steps between accuracy checks."),
     final_eval: int = typer.Option(
         1000, "--final-eval", help="Pairs per held-out set in the final (card) evaluation."),
-    threads: int | None = typer.Option(None, "--threads", help="torch threads."),
-    time_limit: float | None = typer.Option(
-        None, "--time-limit", help="Minutes after which to stop early and save."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the final summary."),
+    threads: int | None = opt.threads_option(None, opt.TORCH_THREADS_HELP),
+    time_limit: float | None = opt.time_limit_option(),
+    quiet: bool = opt.quiet_option(),
 ) -> None:
     """Train the encoder-decoder on dates -> ISO (data generated here; held-out templates)."""
     from genai_tui.cli.outpaths import train_target
@@ -111,8 +105,6 @@ def train_seq2seq_cmd(
     from genai_tui.service import train_seq2seq as ts
 
     target = train_target(out, bundled=bundled, bundled_path=asset("seq2seq"), stem="seq2seq")
-    if threads is not None and threads < 1:
-        raise UserError(f"--threads must be >= 1, got {threads}")
     if time_limit is not None and time_limit <= 0:
         raise UserError(f"--time-limit must be > 0 minutes, got {time_limit:g}")
     settings = ts.TrainSettings(

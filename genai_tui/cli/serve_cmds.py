@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app
 from genai_tui.errors import UserError
 
@@ -33,8 +34,7 @@ def resolve_key(api_key: str | None, api_key_env: str | None) -> str | None:
 
 @app.command("serve")
 def serve_cmd(
-    model: str = typer.Option(None, "--model", "-m",
-                              help="Model folder (default: the bundled LM)."),
+    model: str | None = opt.model_option("Model folder (default: the bundled LM)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
     port: int = typer.Option(8000, "--port", help="TCP port (0: any free port)."),
     api_key: str = typer.Option(None, "--api-key", help="Key clients must send as 'Bearer'."),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
 from genai_tui.cli.output import emit_json, say, text_arg
 from genai_tui.errors import UserError
@@ -22,19 +23,14 @@ def train_tokenizer(
     vocab_size: int = typer.Option(
         4096, "--vocab-size", "-v", help="Tokens in the vocabulary (256 bytes + merges)."
     ),
-    corpus: Path | None = typer.Option(
-        None,
-        "--corpus",
-        "-c",
-        help="UTF-8 text file to train on. Default: CPython's bundled docs and "
-        "standard-library docstrings (built on this machine, no download).",
-    ),
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Where to write the .bpe file (default: ./genai-bpe-<N>.bpe)."
-    ),
-    bundled: bool = typer.Option(
-        False, "--bundled", help="Write (overwrite) the bundled file in assets/tokenizers "
-        "(genai-bpe-4k.bpe, or genai-chars.chars with --kind char)."),
+    corpus: Path | None = opt.corpus_option(
+        "UTF-8 text file to train on (default: CPython's bundled docs and standard-library "
+        "docstrings, built on this machine, no download)."),
+    out: Path | None = opt.out_option(
+        "genai-bpe", "File to write (default: ./genai-bpe-<N>.bpe, or ./genai-chars.chars "
+        "with --kind char; the bundled one only with --bundled)."),
+    bundled: bool = opt.bundled_option(
+        "file in assets/tokenizers (genai-bpe-4k.bpe, or genai-chars.chars with --kind char)"),
     sources: bool = typer.Option(
         False, "--sources", help="Train on the standard library's source files (the training "
         "split of the language model's corpus; held-out files are never seen)."),
@@ -42,7 +38,7 @@ def train_tokenizer(
     kind: str = typer.Option(
         "bpe", "--kind", help="bpe (byte-level BPE) or char (the corpus's characters)."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines."),
+    quiet: bool = opt.quiet_option("No progress lines."),
 ) -> None:
     """Train a byte-level BPE tokenizer (GPT-4 pre-split pattern) and save it
     as a .bpe text file with a JSON card next to it (--kind char: save the
@@ -105,7 +101,7 @@ def train_tokenizer(
 
 @app.command("tokenizers")
 def list_tokenizers_cmd(
-    as_json: bool = typer.Option(False, "--json", help="One JSON object on one line."),
+    as_json: bool = opt.json_option("One JSON object on one line."),
 ) -> None:
     """List the tokenizers: which are available on this machine, and why others are not."""
     from genai_tui.service.tokenize import list_tokenizers
@@ -164,10 +160,8 @@ def tokenize_cmd(
     file: Path | None = typer.Option(None, "--file", "-f", help="Read the text from a UTF-8 file."),
     count: bool = typer.Option(False, "--count", help="Print only the number of tokens."),
     ids: bool = typer.Option(False, "--ids", help="Print only the token ids, space-separated."),
-    as_json: bool = typer.Option(
-        False, "--json", help='One JSON object: {"tokenizer", "tokens": [{"id", "text", '
-        '"bytes"}], "count"}.'
-    ),
+    as_json: bool = opt.json_option(
+        'One JSON object: {"tokenizer", "tokens": [{"id", "text", "bytes"}], "count"}.'),
 ) -> None:
     """Split text into tokens and show them (whitespace and control characters
     made visible), with their ids and counts."""

@@ -11,9 +11,9 @@ from typing import Any
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app, train_app
-from genai_tui.cli.outpaths import checked_png
-from genai_tui.cli.output import SEED_MAX, command_line, emit_json, progress_bar, say
+from genai_tui.cli.output import command_line, emit_json, progress_bar, say
 from genai_tui.errors import UserError
 from genai_tui.service.runtime import set_torch_threads, thread_count
 
@@ -31,20 +31,17 @@ app.add_typer(vae_app, name="vae")
 @train_app.command("classifier")
 def train_classifier_cmd(
     ctx: typer.Context,
-    steps: int = typer.Option(2000, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
-        help="Seed for data and initialisation."),
+    steps: int = opt.steps_option(2000),
+    seed: int = opt.seed_option(0, "Seed for data and initialisation."),
     n_train: int = typer.Option(20000, "--n-train", min=10, max=1_000_000,
                                 help="Generated training digits."),
     soft: float = typer.Option(0.5, "--soft", min=0.0, max=1.0,
                                help="Share of each batch blurred and dimmed (digits and "
                                "junk alike), so softness is no cue."),
-    out: Path | None = typer.Option(None, "--out", "-o",
-                                    help="Folder for model.safetensors + card.json "
-                                    "(default: a new ./classifier-<date>-<time>)."),
-    bundled: bool = typer.Option(False, "--bundled",
-                                 help="Write (overwrite) the bundled judge in assets/classifier."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
+    out: Path | None = opt.out_option("classifier"),
+    bundled: bool = opt.bundled_option("judge in assets/classifier"),
+    threads: int | None = opt.threads_option(),
+    json_out: bool = opt.json_option(),
 ) -> None:
     """Train the small CNN digit classifier (the judge of generated images)."""
     from genai_tui.cli.outpaths import train_target
@@ -52,7 +49,7 @@ def train_classifier_cmd(
     from genai_tui.service import classifier as service
 
     out = train_target(out, bundled=bundled, bundled_path=asset("classifier"), stem="classifier")
-    set_torch_threads(thread_count())
+    set_torch_threads(thread_count(threads))
     events = service.train(steps=steps, seed=seed, n_train=n_train, out=out, soft=soft,
                            command=command_line(ctx))
     last = None
@@ -81,24 +78,20 @@ def train_vae_cmd(
     data: Path | None = typer.Option(None, "--data",
                                      help="Folder of PNG/JPEG images or an .npz to train on "
                                      "(default: 20,000 generated digits)."),
-    steps: int = typer.Option(4000, "--steps", min=1, max=1_000_000, help="Optimizer steps."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX,
-        help="Seed for data, initialisation and batches."),
+    steps: int = opt.steps_option(4000),
+    seed: int = opt.seed_option(0, "Seed for data, initialisation and batches."),
     hidden: int = typer.Option(128, "--hidden", min=8, max=4096,
                                help="Width of the fully connected layers."),
-    batch_size: int = typer.Option(128, "--batch-size", min=2, max=4096),
+    batch_size: int = opt.batch_size_option(128, min=2),
     channels: int = typer.Option(32, "--channels", min=1, max=512,
                                  help="Channels of the first conv layer (the second has twice)."),
     blocks: int = typer.Option(0, "--blocks", min=0, max=16,
                                help="Residual conv blocks at each resolution, each side."),
-    lr: float = typer.Option(2e-3, "--lr", min=1e-6, max=1.0, help="Peak learning rate."),
-    out: Path | None = typer.Option(None, "--out", "-o",
-                                    help="Folder for model.safetensors + card.json "
-                                    "(default: a new ./vae-<date>-<time>)."),
-    bundled: bool = typer.Option(False, "--bundled",
-                                 help="Write (overwrite) the bundled model: assets/vae, or "
-                                 "assets/vae2d with --latent-dim 2."),
-    json_out: bool = typer.Option(False, "--json", help="One JSON line per report, no bar."),
+    lr: float = opt.lr_option(2e-3),
+    out: Path | None = opt.out_option("vae"),
+    bundled: bool = opt.bundled_option("model: assets/vae, or assets/vae2d with --latent-dim 2"),
+    threads: int | None = opt.threads_option(),
+    json_out: bool = opt.json_option(),
 ) -> None:
     """Train a convolutional VAE; the bar shows reconstruction and KL (nats per image)."""
     from genai_tui.cli.outpaths import train_target
@@ -107,7 +100,7 @@ def train_vae_cmd(
 
     name = "vae2d" if latent_dim == 2 else "vae"
     out = train_target(out, bundled=bundled, bundled_path=asset(name), stem=name)
-    set_torch_threads(thread_count())
+    set_torch_threads(thread_count(threads))
     events = service.train(latent_dim=latent_dim, beta=beta, steps=steps, seed=seed, data=data,
                            out=out, hidden=hidden, batch_size=batch_size, channels=channels,
                            blocks=blocks, lr=lr, command=command_line(ctx))
@@ -132,7 +125,20 @@ def train_vae_cmd(
 # -- genai-tui vae ... ------------------------------------------------------------
 
 _MODEL_HELP = "Bundled model: vae (16-D latent) or vae2d (2-D latent)."
-_MODE_HELP = "Image mode: auto (from the terminal), truecolor, 256, 16 or ascii."
+
+
+def _mode_option() -> Any:
+    return typer.Option("auto", "--mode",
+                        help="Image mode: auto (from the terminal), truecolor, 256, 16 or ascii.")
+
+
+def _data_option(help: str = "Folder of PNG/JPEG images or an .npz (default: held-out "
+                 "generated digits).") -> Any:
+    return typer.Option(None, "--data", help=help)
+
+
+def _n_option(default: int, help: str) -> Any:
+    return typer.Option(default, "--n", "-n", min=1, max=256, help=help)
 
 
 def _console_and_mode(ascii_only: bool, mode: str) -> tuple[Any, Any]:
@@ -181,18 +187,16 @@ def _rows_of_pairs(top: Any, bottom: Any, k: int) -> tuple[Any, list[int]]:
 
 @vae_app.command("sample")
 def vae_sample(
-    n: int = typer.Option(16, "--n", "-n", min=1, max=256, help="How many images."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed for z ~ N(0, I)."),
+    n: int = _n_option(16, "How many images."),
+    seed: int = opt.seed_option(0, "Seed for z ~ N(0, I)."),
     temperature: float = typer.Option(1.0, "--temperature", min=0.0, max=5.0,
                                       help="Scale of z (lower = more typical digits)."),
-    model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", callback=checked_png,
-        help="Also save the grid as a PNG file."),
-    ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
-    mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
-    json_out: bool = typer.Option(False, "--json",
-                                  help="Print z and the judge's labels (a digit, or "
-                                  "null: not a digit) as JSON instead."),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option(),
+    ascii_only: bool = opt.ascii_option(),
+    mode: str = _mode_option(),
+    json_out: bool = opt.json_option("Print z and the judge's labels (a digit, or null: not a "
+                                 "digit) as JSON instead."),
 ) -> None:
     """Decode images from random points of the latent space (the prior N(0, I))."""
     from genai_tui.service import vae as service
@@ -219,18 +223,14 @@ def vae_sample(
 
 @vae_app.command("reconstruct")
 def vae_reconstruct(
-    n: int = typer.Option(8, "--n", "-n", min=1, max=256, help="How many images."),
-    data: Path | None = typer.Option(None, "--data",
-                                     help="Folder of PNG/JPEG images or an .npz "
-                                     "(default: held-out generated digits)."),
-    seed: int = typer.Option(20002, "--seed", min=0, max=SEED_MAX,
-        help="Seed of the generated digits."),
-    model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", callback=checked_png,
-        help="Also save the grid as a PNG file."),
-    ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
-    mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
-    json_out: bool = typer.Option(False, "--json", help="Print errors and z as JSON instead."),
+    n: int = _n_option(8, "How many images."),
+    data: Path | None = _data_option(),
+    seed: int = opt.seed_option(20002, "Seed of the generated digits."),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option(),
+    ascii_only: bool = opt.ascii_option(),
+    mode: str = _mode_option(),
+    json_out: bool = opt.json_option("Print errors and z as JSON instead."),
 ) -> None:
     """Encode images and decode them again; show each input over its reconstruction."""
     from genai_tui.service import vae as service
@@ -260,21 +260,17 @@ def vae_reconstruct(
 
 @vae_app.command("interpolate")
 def vae_interpolate(
-    steps: int = typer.Option(8, "--steps", min=2, max=64, help="Images on the path."),
+    steps: int = opt.steps_option(8, "Images on the path.", min=2, max=64),
     a: int = typer.Option(0, "--a", min=0, help="Index of the first input image."),
     b: int = typer.Option(1, "--b", min=0, help="Index of the second input image."),
-    data: Path | None = typer.Option(None, "--data",
-                                     help="Folder of PNG/JPEG images or an .npz "
-                                     "(default: held-out generated digits)."),
-    seed: int = typer.Option(20002, "--seed", min=0, max=SEED_MAX,
-        help="Seed of the generated digits."),
+    data: Path | None = _data_option(),
+    seed: int = opt.seed_option(20002, "Seed of the generated digits."),
     spherical: bool = typer.Option(False, "--slerp", help="Spherical instead of linear path."),
-    model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", callback=checked_png,
-        help="Also save the strip as a PNG file."),
-    ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
-    mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
-    json_out: bool = typer.Option(False, "--json", help="Print t and z as JSON instead."),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option("Also save the strip as a PNG file."),
+    ascii_only: bool = opt.ascii_option(),
+    mode: str = _mode_option(),
+    json_out: bool = opt.json_option("Print t and z as JSON instead."),
 ) -> None:
     """Morph one image into another by walking a straight line in latent space."""
     from genai_tui.service import vae as service
@@ -299,19 +295,18 @@ def vae_interpolate(
 
 @vae_app.command("anomaly")
 def vae_anomaly(
-    n: int = typer.Option(16, "--n", "-n", min=1, max=256, help="Unusual images to score."),
+    n: int = _n_option(16, "Unusual images to score."),
     score: str = typer.Option("elbo", "--score",
                               help="elbo (negative ELBO, nats) or mse (reconstruction error)."),
     data: Path | None = typer.Option(None, "--data",
                                      help="Score these images (folder or .npz) as the "
                                      "suspects (default: noise, blobs, inverted, shapes)."),
-    seed: int = typer.Option(0, "--seed", min=0, max=SEED_MAX, help="Seed of the unusual images."),
-    model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", callback=checked_png,
-        help="Also save the suspects as a PNG file."),
-    ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
-    mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
-    json_out: bool = typer.Option(False, "--json", help="Print the scores as JSON instead."),
+    seed: int = opt.seed_option(0, "Seed of the unusual images."),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option("Also save the suspects as a PNG file."),
+    ascii_only: bool = opt.ascii_option(),
+    mode: str = _mode_option(),
+    json_out: bool = opt.json_option("Print the scores as JSON instead."),
 ) -> None:
     """Score images by how badly the VAE explains them; flag the outliers."""
     from genai_tui.images.plots import histogram_text
@@ -355,18 +350,15 @@ def vae_anomaly(
 
 @vae_app.command("denoise")
 def vae_denoise(
-    n: int = typer.Option(8, "--n", "-n", min=1, max=256, help="How many images."),
+    n: int = _n_option(8, "How many images."),
     noise: float = typer.Option(0.4, "--noise", min=0.0, max=2.0,
                                 help="Standard deviation of the added pixel noise."),
-    data: Path | None = typer.Option(None, "--data",
-                                     help="Folder of PNG/JPEG images or an .npz "
-                                     "(default: held-out generated digits)."),
-    model: str = typer.Option("vae", "--model", "-m", help=_MODEL_HELP),
-    png: Path | None = typer.Option(None, "--png", callback=checked_png,
-        help="Also save the grid as a PNG file."),
-    ascii_only: bool = typer.Option(False, "--ascii", help="ASCII characters only, no colour."),
-    mode: str = typer.Option("auto", "--mode", help=_MODE_HELP),
-    json_out: bool = typer.Option(False, "--json", help="Print the errors as JSON instead."),
+    data: Path | None = _data_option(),
+    model: str = opt.model_option(_MODEL_HELP, "vae"),
+    png: Path | None = opt.png_option(),
+    ascii_only: bool = opt.ascii_option(),
+    mode: str = _mode_option(),
+    json_out: bool = opt.json_option("Print the errors as JSON instead."),
 ) -> None:
     """Add noise to images and let the VAE clean it up: noisy, reconstruction, original."""
     import torch

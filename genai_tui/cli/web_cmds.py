@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from genai_tui.cli import options as opt
 from genai_tui.cli._app import app
 from genai_tui.cli.output import say
 from genai_tui.errors import UserError
@@ -17,8 +18,7 @@ def web_cmd(
     max_sessions: int = typer.Option(4, "--max-sessions", min=1, max=64,
                                      help="Browser sessions at once (each is a process "
                                      "with its own models)."),
-    fps: float | None = typer.Option(None, "--fps", min=1, max=120,
-                                     help="Cap repaints per second in each session."),
+    fps: float | None = opt.fps_option("Cap repaints per second in each session."),
 ) -> None:
     """Serve the app in a web browser: open the printed address."""
     from genai_tui.web import LOCAL_HOSTS, make_server

@@ -6,7 +6,7 @@ Why not ``torch.optim``: constructing any of its optimizers imports
 that trains two small nets, a sixth of the app's memory with every pane
 loaded. These do the same arithmetic as ``torch.optim.Adam`` / ``SGD`` with
 their defaults otherwise (no weight decay, no AMSGrad, no momentum), checked
-against them in ``tests/test_optim.py``, with ``torch._foreach_*`` kernels
+against them in ``tests/models/test_optim.py``, with ``torch._foreach_*`` kernels
 (one call per step for all of a net's tensors, as ``foreach=True`` does).
 """
 

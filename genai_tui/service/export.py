@@ -24,7 +24,7 @@ of its bytes into two tokens, so a pair's rank follows its result's id; with
 both engines agree. The only possible difference: two *different* pairs
 that overlap and make the same token (``ab|a`` and ``a|ba`` -> ``aba``),
 where tiktoken takes the leftmost and ``tokenizers`` the earlier-listed pair;
-no such case occurs on the corpus or in the fuzz tests (``tests/test_export.py``).
+no such case occurs on the corpus or in the fuzz tests (``tests/cli/test_export.py``).
 The pre-split regex is rewritten for Oniguruma (what ``tokenizers`` uses):
 ``\\p{N}{1,3}+`` is not possessive there (it means "one or more groups of
 1-3 digits"), so it becomes ``\\p{N}{1,3}``; ``$`` (end of *line* in

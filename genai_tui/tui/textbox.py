@@ -2,8 +2,8 @@
 
 `SafeInput` (one line) and `SafeTextArea` (many) never write control
 characters to the terminal, leave the text box on Esc (see `tui/keys.py`,
-the keyboard model) and undo with Ctrl+Z. tests/test_keyboard.py walks every
-pane and fails on any other Input or TextArea.
+the keyboard model) and undo with Ctrl+Z. tests/tui/test_frames_safe.py walks
+every pane and fails on any other Input or TextArea.
 
 The text area:
 

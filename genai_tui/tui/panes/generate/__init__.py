@@ -2,7 +2,7 @@
 
 `GeneratePane` is imported on first use, so the Textual-free modules here
 (`driver`, `runs`, `status`, `render`, `knob_specs`, `beam_render`, `export`)
-import without Textual (`tests/test_generate_runs.py` checks it).
+import without Textual (`tests/tui/panes/test_generate_runs.py` checks it).
 """
 
 from __future__ import annotations

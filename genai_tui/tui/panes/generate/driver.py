@@ -1,6 +1,6 @@
 """The generate pane's run driver: the queue, the lock, round-robin and flush pacing.
 
-Plain Python (no Textual): `tests/test_generate_runs.py` drives it with fake
+Plain Python (no Textual): `tests/tui/panes/test_generate_runs.py` drives it with fake
 back ends. The pane's worker thread calls `RunDriver.pull_runs` (sampling:
 one `TokenStep` from each run in turn, A and B interleaved) or
 `RunDriver.pull_beam` (one `BeamUpdate` at a time); both only append to a

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from lm_fixtures import make_model_dir
 
 from genai_tui.errors import UserError
 from genai_tui.models.gpt import hf_gpt2_config_kwargs, to_hf_gpt2_state_dict
 from genai_tui.sampling.beam import beam_search, run
 from genai_tui.service import beam as svc
 from genai_tui.service import generate as gen
+from tests.fixtures.lm import make_model_dir
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 import pytest
-from internals_fixtures import tiny_lm
 
 from genai_tui.cli import app
 from genai_tui.service import internals as svc
+from tests.fixtures.internals import tiny_lm
 
 PROMPT = "The cat sat on the mat."
 HOSTILE = "x\x1b[2J\x1b]52;c;aGk=\x07[bold]y[/]\u202ez"

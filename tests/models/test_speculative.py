@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from lm_fixtures import tiny_config
 
 from genai_tui.models.gpt import GPT, IncrementalDecoder
 from genai_tui.models.speculative import PromptLookup, SpeculativeDecoder
 from genai_tui.service import generate as gen
+from tests.fixtures.lm import tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,11 @@ def assert_frame_is_safe(app) -> None:
 
 
 async def paste_into_every_box(app, pilot) -> int:
+    from textual.widgets import Input, TextArea
+
+    plain = [w for w in app.screen.query("*") if isinstance(w, (Input, TextArea))
+             and not isinstance(w, (SafeInput, SafeTextArea))]
+    assert not plain, f"text boxes that are not the escaping ones: {plain}"
     boxes = [w for w in app.screen.query("*") if isinstance(w, (SafeInput, SafeTextArea))
              and w.display and w.region.area]
     for box in boxes:

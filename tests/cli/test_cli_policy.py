@@ -160,3 +160,43 @@ def test_a_long_prompt_is_refused_before_the_model_loads(command, capsys, monkey
     monkeypatch.setattr(internals, "get_lm", no_load)
     code, _, err = run([command, "x" * 100_001], capsys)
     assert "too long" in one_line_error(code, err)
+
+
+def _all_commands():
+    from typer.main import get_command
+
+    def walk(cmd, path):
+        yield path, cmd
+        for name, sub in sorted(getattr(cmd, "commands", {}).items()):
+            yield from walk(sub, path + [name])
+
+    yield from walk(get_command(app), ["genai-tui"])
+
+
+@pytest.mark.parametrize("flag,short,low,high", [
+    ("--seed", None, 0, 2**32 - 1), ("--threads", None, 1, 64), ("--fps", None, 1, 120),
+    ("--out", "-o", None, None), ("--json", None, None, None), ("--png", None, None, None),
+    ("--model", "-m", None, None), ("--quiet", "-q", None, None),
+])
+def test_shared_options_read_the_same_in_every_command(flag, short, low, high) -> None:
+    """The options of `cli/options.py`: one spelling and one range wherever they appear."""
+    seen = 0
+    for path, cmd in _all_commands():
+        for param in cmd.params:
+            if flag not in param.opts:
+                continue
+            where = " ".join(path)
+            if where == "genai-tui generate" and flag == "--seed":
+                continue  # the knob registry's seed: a number or 'random', with -s
+            seen += 1
+            assert (short in param.opts) if short else len(param.opts) == 1, where
+            if low is not None:
+                assert (param.min, param.max) == (low, high), where
+    assert seen >= 2, f"{flag} is shared by fewer than two commands"
+
+
+def test_every_train_command_writes_with_out_and_bundled() -> None:
+    train = {" ".join(path): cmd for path, cmd in _all_commands()}
+    for command in TRAIN_COMMANDS:
+        flags = {opt for p in train[" ".join(["genai-tui", *command])].params for opt in p.opts}
+        assert {"--out", "-o", "--bundled"} <= flags, command

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from internals_fixtures import tiny_lm
 from textual.widgets import Static
 from textual.worker import WorkerCancelled
 
@@ -14,6 +13,7 @@ from genai_tui.service import internals as svc
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.internals import InternalsPane
 from genai_tui.tui.panes.internals.inputs import DEFAULT_PROMPT
+from tests.fixtures.internals import tiny_lm
 
 SIZE = (100, 30)
 HOSTILE = "A\x1b[2JB\x1b]52;c;aGk=\x07C[bold]x[/] [@click=app.quit]q[/]\u202eZ"

@@ -14,15 +14,15 @@ import time
 from pathlib import Path
 
 import pytest
-from server_fixtures import LiveServer, free_port
 
 from genai_tui.service.backend import BackendSpec, LocalGenerator
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.generate import GeneratePane
 from genai_tui.tui.panes.generate.backend_screen import BackendScreen
 from genai_tui.tui.panes.generate.render import BINS, NO_PROB_STYLE, token_style
-from tests.lm_fixtures import make_model_dir
-from tests.test_generate_pane import SIZE, settle, start
+from tests.fixtures.lm import make_model_dir
+from tests.fixtures.server import LiveServer, free_port
+from tests.tui.panes.test_generate_pane import SIZE, settle, start
 
 KEY = "sk-pane-secret-5550123"
 

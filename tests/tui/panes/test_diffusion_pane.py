@@ -1,7 +1,7 @@
 """The diffusion pane driven like a user would (Pilot): the forward slider, the reverse
 animation (pause, one step, resume), sampler and seed settings, PNG saving; a snapshot.
 
-A tiny random-weight model (tests/diffusion_fixtures.py) stands in for the bundled one,
+A tiny random-weight model (tests/fixtures/diffusion.py) stands in for the bundled one,
 so these tests do not depend on training."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from diffusion_fixtures import make_tiny_assets
 from textual.app import App, ComposeResult
 from textual.widgets import Footer
 
@@ -18,8 +17,10 @@ from genai_tui.tui.panes.diffusion import DiffusionPane
 from genai_tui.tui.panes.diffusion import run as run_module
 from genai_tui.tui.panes.diffusion.pane import trio_rows
 from genai_tui.tui.panes.diffusion.widgets import AlphaBarPlot, ImagePanel, TSlider
+from tests import ROOT
+from tests.fixtures.diffusion import make_tiny_assets
 
-APP_CSS = Path(__file__).resolve().parent.parent / "genai_tui" / "tui" / "app.tcss"
+APP_CSS = ROOT / "genai_tui" / "tui" / "app.tcss"
 
 
 @pytest.fixture(scope="module")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Footer
 
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.vae import VIEWS, VAEPane, capacity
+from tests import ROOT
 
-APP_CSS = Path(__file__).resolve().parent.parent / "genai_tui" / "tui" / "app.tcss"
+APP_CSS = ROOT / "genai_tui" / "tui" / "app.tcss"
 
 
 async def _settle(pilot, pane: VAEPane, view: str | None = None) -> None:

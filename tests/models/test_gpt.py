@@ -7,7 +7,6 @@ import math
 
 import pytest
 import torch
-from lm_fixtures import make_model_dir, tiny_config
 
 from genai_tui.errors import AssetError, UserError
 from genai_tui.models.gpt import (
@@ -20,6 +19,7 @@ from genai_tui.models.gpt import (
 )
 from genai_tui.service import generate as gen
 from genai_tui.service import train_lm as tl
+from tests.fixtures.lm import make_model_dir, tiny_config
 
 
 @pytest.fixture(scope="module")

@@ -9,13 +9,14 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from lm_fixtures import make_model_dir
-from server_fixtures import LiveServer as _Server
-from server_fixtures import free_port as _free_port
+
+from tests import ROOT
+from tests.fixtures.lm import make_model_dir
+from tests.fixtures.server import LiveServer as _Server
+from tests.fixtures.server import free_port as _free_port
 
 KEY = "sk-test-secret-0123456789"
 
@@ -140,7 +141,7 @@ def test_remote_generator_wrong_key_is_user_error_without_key(server, lm) -> Non
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     env = {"GENAI_TEST_KEY": KEY, "PATH": "/usr/bin:/bin",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+           "PYTHONPATH": str(ROOT)}
     return subprocess.run([sys.executable, "-m", "genai_tui", *args], capture_output=True,
                           text=True, timeout=120, env=env)
 
@@ -229,7 +230,7 @@ def test_serve_help_does_not_import_torch() -> None:
             "try:\n app(['serve','--help'])\nexcept SystemExit: pass\n"
             "assert 'torch' not in sys.modules and 'uvicorn' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                       env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+                       env={"PYTHONPATH": str(ROOT),
                             "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
     assert "--max-concurrent" in r.stdout
@@ -270,7 +271,7 @@ def test_serve_stops_cleanly_on_sigterm_and_sigint(tmp_path) -> None:
         proc = subprocess.Popen(
             [sys.executable, "-m", "genai_tui", "serve", "--port", str(port),
              "--model", str(model)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin"})
+            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
         try:
             deadline = time.monotonic() + 60
             while True:

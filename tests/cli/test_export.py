@@ -10,12 +10,12 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lm_fixtures import make_model_dir
 
 from genai_tui.cli import app
 from genai_tui.errors import UserError
 from genai_tui.service import export as ex
 from genai_tui.service import generate as gen
+from tests.fixtures.lm import make_model_dir
 
 transformers = pytest.importorskip("transformers")
 gguf = pytest.importorskip("gguf")

@@ -1,6 +1,6 @@
 """The generate pane: Pilot tests against the real generation service.
 
-Most tests load a tiny random-weight model (tests/lm_fixtures.py) for speed;
+Most tests load a tiny random-weight model (tests/fixtures/lm.py) for speed;
 `test_bundled_model_matches_headless` and the snapshot use the bundled
 ``assets/lm`` model when it exists.
 """
@@ -30,7 +30,7 @@ from genai_tui.tui.panes.generate.layout import RunLayout
 from genai_tui.tui.panes.generate.render import candidate_rows, legend
 from genai_tui.tui.panes.generate.run_view import RunView
 from genai_tui.tui.textbox import SafeInput
-from tests.lm_fixtures import make_model_dir
+from tests.fixtures.lm import make_model_dir
 
 SIZE = (100, 30)
 BUNDLED = svc.default_model_dir()

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from diffusion_fixtures import make_tiny_assets
 from PIL import Image
 
 from genai_tui.cli import app
+from tests.fixtures.diffusion import make_tiny_assets
 
 
 @pytest.fixture(scope="module")

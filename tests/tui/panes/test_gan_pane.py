@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from textual.app import App, ComposeResult
 from textual.widgets import Footer, Input, Select
 
@@ -13,8 +11,9 @@ from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes.gan import GanPane
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
 from genai_tui.tui.panes.gan.widgets import MapView, TextLine
+from tests import ROOT
 
-APP_CSS = Path(__file__).resolve().parent.parent / "genai_tui" / "tui" / "app.tcss"
+APP_CSS = ROOT / "genai_tui" / "tui" / "app.tcss"
 
 
 async def until(pilot, cond, tries: int = 600) -> None:

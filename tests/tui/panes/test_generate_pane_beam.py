@@ -23,8 +23,8 @@ from genai_tui.tui.panes.generate.beam_view import BeamView
 from genai_tui.tui.panes.generate.knob_specs import BEAM_SPECS, KNOBS
 from genai_tui.tui.panes.generate.knobs import KnobEditScreen
 from genai_tui.tui.textbox import SafeInput
-from tests.lm_fixtures import make_model_dir
-from tests.test_generate_pane import HAVE_BUNDLED, generate_only_app, settle
+from tests.fixtures.lm import make_model_dir
+from tests.tui.panes.test_generate_pane import HAVE_BUNDLED, generate_only_app, settle
 
 SMALL = (80, 24)
 WIDE = (120, 40)

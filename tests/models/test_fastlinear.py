@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-from lm_fixtures import tiny_config
 
 from genai_tui._native import kernel
 from genai_tui.models.fastlinear import HalfLinear, few_row_linear
 from genai_tui.models.gpt import GPT
+from tests.fixtures.lm import tiny_config
 
 needs_kernel = pytest.mark.skipif(kernel() is None, reason="native kernel not built here")
 

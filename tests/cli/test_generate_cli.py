@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from lm_fixtures import make_model_dir
 
 from genai_tui.cli import app
 from genai_tui.errors import UserError
 from genai_tui.sampling.knobs import default_knobs
 from genai_tui.service import generate as gen
 from genai_tui.textsafe import escape_controls
+from tests.fixtures.lm import make_model_dir
 
 HOSTILE = "\x1b[2J \x1b]52;c;aGVsbG8=\x07 [bold]x[/] [@click=app.quit]q[/] \u202eevil"
 ESC = 27  # the byte token 0x1b

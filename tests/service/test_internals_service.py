@@ -10,12 +10,12 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from internals_fixtures import tiny_lm
 
 from genai_tui.errors import UserError
 from genai_tui.paths import asset
 from genai_tui.service import generate as gen
 from genai_tui.service import internals as svc
+from tests.fixtures.internals import tiny_lm
 
 PROMPT = "The for statement iterates over the items of a list."
 

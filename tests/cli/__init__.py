@@ -1,0 +1,1 @@
+"""Tests of genai_tui/cli/."""
