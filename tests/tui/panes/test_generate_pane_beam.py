@@ -103,7 +103,7 @@ async def test_beam_mode_shows_each_step_and_the_final_ranking_of_the_service(mo
             assert f"{beam.score:.3f}" in row and f"{beam.logprob:.2f}" in row
             assert f"{len(beam.ids)} tok" in row
             tail = bs_tail(beam.text)
-            assert tail in row, (tail, row)
+            assert tail in row, (tail, row, beam.text, beam.token)
         assert f"pruned at step {final.index + 1}  {len(final.pruned)} candidates" in text
         assert f"{final.pruned[0].logprob:.2f}" in text
         assert "step " + f"{len(run.steps)}/{len(run.steps)}" in view._title_plain
