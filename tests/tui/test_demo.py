@@ -115,9 +115,13 @@ async def test_lesson_forward_and_back_restores_the_text() -> None:
     checked = lesson.parse(body, pane_ids=("tokenizer",))
     app = GenaiApp(panes=[TokenizerPane], lesson=checked)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
         pane = app.query_one(TokenizerPane)
+        for _ in range(200):  # the first step's text arrives once the pane has mounted
+            if pane.lesson_text() == "first":
+                break
+            await pilot.pause(0.05)
         assert pane.lesson_text() == "first" and app.lesson.index == 0
+        await pilot.pause(0.3)  # the pane focuses its text box once shown
         app.screen.set_focus(None)
         await pilot.press("space")
         await pilot.pause()
