@@ -37,6 +37,9 @@ class BeamView(VerticalScroll, can_focus=True):
     BeamView {
         border-top: solid $primary-darken-2; height: 1fr; width: 1fr; padding: 0 1;
         scrollbar-size-vertical: 1;
+        /* the scrollbar's column is always kept: the width lines are cut to never
+           changes when a tall step brings the scrollbar in (no Resize comes then) */
+        scrollbar-gutter: stable;
     }
     BeamView:focus { border-top: solid $accent; }
     BeamView > #beam-body { width: 1fr; height: auto; }
