@@ -20,12 +20,11 @@ from genai_tui.sampling.knobs import (
     KNOB_BY_FIELD,
     ORDER_PRESETS,
     SHARED_KNOBS,
-    STAGE_SHORT,
     KnobDef,
     Knobs,
+    format_value,
     parse_order,
 )
-from genai_tui.textsafe import visible
 
 
 @dataclass(frozen=True)
@@ -54,21 +53,9 @@ class KnobSpec:
         return 0
 
     def format(self, value: object) -> str:
-        if self.kind == "choice":
-            return self.choices[self._choice(value)][1]
-        if self.kind == "bool":
-            return "on" if value else "off"
-        if self.kind == "seed":
-            return "random" if value is None else str(value)
-        if self.kind == "stop":
-            return " | ".join(visible(s) for s in value) if value else "none"  # type: ignore[union-attr]
-        if self.kind == "order":
-            return "›".join(STAGE_SHORT.get(s, s) for s in value)  # type: ignore[union-attr]
-        if self.neutral is not None and value == self.neutral:
-            return "off"
-        if self.kind == "int":
-            return str(value)
-        return f"{value:.2f}"
+        # the registry's formatting reads only kind, choices and neutral, which a
+        # spec carries under the same names
+        return format_value(self, value)  # type: ignore[arg-type]
 
     def is_neutral(self, value: object) -> bool:
         if self.kind in ("stop",):
