@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from genai_tui.corpus import SOURCE_VAL_FRACTION
 from genai_tui.errors import UserError
 from genai_tui.service.generate import CARD_FILE
 from genai_tui.service.runtime import set_torch_threads
@@ -75,7 +76,8 @@ class TrainSettings:
     checkpoint_every: int = 200
     save_dtype: str = "float16"
     """Dtype of the final weights file ("float16", "bfloat16" or "float32")."""
-    val_fraction: float = 0.05
+    val_fraction: float = SOURCE_VAL_FRACTION
+    """Held out: whole files of the source corpus, or the tail of a user's file."""
     threads: int | None = None
     """torch threads (None: leave torch's default)."""
     time_limit: float | None = None
