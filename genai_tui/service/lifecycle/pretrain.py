@@ -1,0 +1,170 @@
+"""Pretraining live: a small GPT from random weights learns next-token
+prediction on the standard-library sources, quickly enough to watch.
+
+`Pretrain(settings).events()` yields a `Metrics` event per optimizer step
+(``loss``, ``lr``, ``tokens_per_s``; evaluation steps add ``train_loss`` and
+``val_loss`` on fixed windows of training and held-out files), a `Sample`
+of text from the current weights every ``sample_every`` steps (the same
+prompt and seed each time, so the change is the weights'), and `Finished`.
+The held-out side is whole files (`corpus.split_documents`), as for the
+bundled model. The model stays in ``Pretrain.trainee`` until saved.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from genai_tui.errors import UserError
+from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
+from genai_tui.service.lifecycle.trainee import (
+    Trainee, adamw, encode_split, mean_loss, optimizer_step, random_batch, windows)
+
+STAGE = "pretrain"
+
+
+@dataclass
+class PretrainSettings:
+    """A config that learns visibly within a minute or two on two cores."""
+
+    steps: int = 600
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    batch_size: int = 32
+    lr: float = 3e-3
+    """Peak learning rate (after warm-up; cosine decay to a tenth of it)."""
+    warmup: int = 30
+    eval_every: int = 25
+    eval_windows: int = 32
+    sample_every: int = 50
+    sample_tokens: int = 40
+    prompt: str = "def "
+    seed: int = 0
+    corpus: str | None = None
+    """A UTF-8 text file (held out: its tail); None: the standard-library sources."""
+    corpus_bytes: int = 4_000_000
+    """At most this much training text (whole files, in corpus order)."""
+    bf16: bool = True
+
+    def validate(self) -> None:
+        checks = [
+            (self.steps >= 1, f"steps must be >= 1, got {self.steps}"),
+            (1 <= self.n_layer <= 12, f"layers must be 1..12, got {self.n_layer}"),
+            (self.n_head >= 1 and self.n_embd >= 8, "heads must be >= 1 and width >= 8"),
+            (self.n_embd % max(1, self.n_head) == 0,
+             f"width {self.n_embd} must be divisible by heads {self.n_head}"),
+            (8 <= self.block_size <= 1024, f"block size must be 8..1024, got {self.block_size}"),
+            (self.batch_size >= 1, f"batch size must be >= 1, got {self.batch_size}"),
+            (self.lr > 0, f"learning rate must be > 0, got {self.lr}"),
+            (self.eval_every >= 1 and self.sample_every >= 1,
+             "eval and sample intervals must be >= 1"),
+            (self.sample_tokens >= 1, "sample tokens must be >= 1"),
+            (self.corpus_bytes >= 10_000, "corpus bytes must be >= 10000"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise UserError(message)
+
+
+def cosine_lr(step: int, steps: int, peak: float, warmup: int, floor: float) -> float:
+    """Linear warm-up to ``peak``, then cosine decay to ``floor`` at ``steps``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return floor + 0.5 * (1 + math.cos(math.pi * progress)) * (peak - floor)
+
+
+def corpus_texts(corpus: str | None, max_bytes: int) -> tuple[str, str, str]:
+    """(training text, held-out text, description): whole files either side."""
+    from genai_tui import corpus as corpus_mod
+
+    if corpus:
+        text = corpus_mod.load_text_corpus(corpus)[: max_bytes + max_bytes // 10]
+        train, held = corpus_mod.split_corpus(text, 0.1)
+        return train, held, f"{len(text.encode())} bytes of a user file (held out: its tail)"
+    docs = corpus_mod.source_documents()
+    train_docs, held_docs = corpus_mod.split_documents(docs)
+
+    def take(items: list, budget: int) -> list:
+        chosen, size = [], 0
+        for doc in items:
+            if size >= budget:
+                break
+            chosen.append(doc)
+            size += len(doc.text)
+        return chosen
+
+    train_docs, held_docs = take(train_docs, max_bytes), take(held_docs, max_bytes // 10)
+    return (corpus_mod.join_documents(train_docs), corpus_mod.join_documents(held_docs),
+            f"standard-library sources: {len(train_docs)} training files, {len(held_docs)} "
+            "held-out files (whole files)")
+
+
+class Pretrain:
+    """One pretraining run; iterate `events()` once."""
+
+    stage = STAGE
+
+    def __init__(self, settings: PretrainSettings | None = None) -> None:
+        self.settings = settings or PretrainSettings()
+        self.settings.validate()
+        self.trainee: Trainee | None = None
+        """The model being trained (set once set-up is done)."""
+
+    def events(self) -> Iterator[Event]:
+        import torch
+
+        s = self.settings
+        t0 = time.perf_counter()
+        yield Notice(STAGE, "reading the corpus")
+        train_text, val_text, description = corpus_texts(s.corpus, s.corpus_bytes)
+        trainee = Trainee.fresh(n_layer=s.n_layer, n_head=s.n_head, n_embd=s.n_embd,
+                                block_size=s.block_size, seed=s.seed)
+        yield Notice(STAGE, f"tokenizing {len(train_text.encode()) / 1e6:.1f} MB")
+        train_ids, val_ids = encode_split(trainee.tokenizer, train_text, val_text, s.block_size)
+        self.trainee = trainee
+        model = trainee.model
+        model.train()
+        optimizer = adamw(model, s.lr)
+        rng = torch.Generator().manual_seed(s.seed)
+        val_x, val_y = windows(val_ids, s.block_size, s.eval_windows)
+        tr_x, tr_y = windows(train_ids, s.block_size, s.eval_windows)
+        yield Notice(STAGE, f"{trainee.num_params() / 1e6:.2f}M parameters from random "
+                            f"weights; {len(train_ids):,} training tokens ({description})")
+        yield Sample(STAGE, 0, s.prompt, trainee.sample(s.prompt, max_tokens=s.sample_tokens,
+                                                        seed=s.seed), "before")
+        started = time.perf_counter()
+        tokens = 0
+        history: list[dict] = []
+        step = 0
+        for step in range(1, s.steps + 1):
+            lr = cosine_lr(step - 1, s.steps, s.lr, s.warmup, s.lr / 10)
+            xb, yb = random_batch(train_ids, s.block_size, s.batch_size, rng)
+            loss = optimizer_step(model, optimizer, lambda: model.loss(xb, yb), lr=lr,
+                                  bf16=s.bf16)
+            tokens += xb.numel()
+            now = time.perf_counter()
+            values = {"loss": loss, "lr": lr, "tokens_per_s": tokens / max(now - started, 1e-9)}
+            if step % s.eval_every == 0 or step == s.steps:
+                values["train_loss"] = mean_loss(model, tr_x, tr_y, s.batch_size)
+                values["val_loss"] = mean_loss(model, val_x, val_y, s.batch_size)
+                history.append({"step": step, "train_loss": round(values["train_loss"], 4),
+                                "val_loss": round(values["val_loss"], 4)})
+            yield Metrics(STAGE, step, s.steps, values, now - t0)
+            if step % s.sample_every == 0 or step == s.steps:
+                yield Sample(STAGE, step, s.prompt,
+                             trainee.sample(s.prompt, max_tokens=s.sample_tokens, seed=s.seed),
+                             "after" if step == s.steps else "step")
+        seconds = time.perf_counter() - started
+        summary = {"steps": step, "seconds": round(seconds, 1),
+                   "tokens_per_s": round(tokens / max(seconds, 1e-9)),
+                   "train_loss": history[-1]["train_loss"] if history else None,
+                   "val_loss": history[-1]["val_loss"] if history else None,
+                   "corpus": description, "history": history}
+        trainee.record(STAGE, **{k: v for k, v in summary.items() if k != "history"},
+                       settings=dict(vars(s)), history=history)
+        yield Finished(STAGE, step, summary)
