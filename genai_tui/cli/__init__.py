@@ -11,6 +11,7 @@ from genai_tui.cli import (
     gan_cmds,  # noqa: F401  (registers commands)
     generate_cmds,  # noqa: F401  (registers commands)
     internals_cmds,  # noqa: F401  (registers commands)
+    lifecycle_cmds,  # noqa: F401  (registers commands)
     seq2seq_cmds,  # noqa: F401  (registers commands)
     serve_cmds,  # noqa: F401  (registers commands)
     tokenizer_cmds,  # noqa: F401  (registers commands)

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from genai_tui.errors import UserError
 from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
 from genai_tui.service.lifecycle.trainee import (
-    Trainee, adamw, encode_split, mean_loss, optimizer_step, random_batch, windows)
+    Trainee,
+    adamw,
+    encode_split,
+    mean_loss,
+    optimizer_step,
+    random_batch,
+    windows,
+)
 
 STAGE = "pretrain"
 
@@ -144,7 +151,7 @@ class Pretrain:
         for step in range(1, s.steps + 1):
             lr = cosine_lr(step - 1, s.steps, s.lr, s.warmup, s.lr / 10)
             xb, yb = random_batch(train_ids, s.block_size, s.batch_size, rng)
-            loss = optimizer_step(model, optimizer, lambda: model.loss(xb, yb), lr=lr,
+            loss = optimizer_step(model, optimizer, model.loss, xb, yb, lr=lr,
                                   bf16=s.bf16)
             tokens += xb.numel()
             now = time.perf_counter()

@@ -164,16 +164,16 @@ def random_batch(ids: Any, block: int, batch: int, generator: Any) -> tuple[Any,
     return ids[idx], ids[idx + 1]
 
 
-def optimizer_step(model: Any, optimizer: Any, loss_fn: Callable[[], Any], *,
+def optimizer_step(model: Any, optimizer: Any, loss_fn: Callable[..., Any], *inputs: Any,
                    lr: float, grad_clip: float = 1.0, bf16: bool = False) -> float:
-    """One step: forward (optionally under bfloat16 autocast), backward, clip, update.
-    Returns the loss."""
+    """One step: ``loss_fn(*inputs)`` (optionally under bfloat16 autocast), backward,
+    clip, update. Returns the loss."""
     import torch
 
     for group in optimizer.param_groups:
         group["lr"] = lr
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        loss = loss_fn()
+        loss = loss_fn(*inputs)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
