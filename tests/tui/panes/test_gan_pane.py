@@ -8,9 +8,10 @@ from textual.widgets import Footer, Input, Select
 from genai_tui.images.charts import FAKE_GLYPH, REAL_GLYPH
 from genai_tui.service.gan import GanSettings, ImagesView, PointsView
 from genai_tui.tui.app import GenaiApp
+from genai_tui.tui.charts import TextLine
 from genai_tui.tui.panes.gan import GanPane
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
-from genai_tui.tui.panes.gan.widgets import MapView, TextLine
+from genai_tui.tui.panes.gan.widgets import MapView
 from tests import ROOT
 
 APP_CSS = ROOT / "genai_tui" / "tui" / "app.tcss"

@@ -24,12 +24,13 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 from genai_tui.service.gan import GanEvent, GanSettings, GanTrainer, ImagesView, PointsView
+from genai_tui.tui.charts import ChartView, TextLine
 from genai_tui.tui.pane import Export, Pane, csv_export, describe_error
 from genai_tui.tui.panes.gan import draw, export, training
 from genai_tui.tui.panes.gan.draw import D_COLOUR, FAKE_COLOUR, G_COLOUR, JS_COLOUR, REAL_COLOUR
 from genai_tui.tui.panes.gan.history import RunRecord
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
-from genai_tui.tui.panes.gan.widgets import ChartView, MapView, TextLine
+from genai_tui.tui.panes.gan.widgets import MapView
 
 
 class GanPane(RunRecord, Pane):
