@@ -32,6 +32,7 @@ PANES: list[PaneSpec] = [
     PaneSpec("tokenizer", "Tokenizer", "genai_tui.tui.panes.tokenizer:TokenizerPane"),
     PaneSpec("generate", "Generate", "genai_tui.tui.panes.generate:GeneratePane"),
     PaneSpec("internals", "Transformer", "genai_tui.tui.panes.internals:InternalsPane"),
+    PaneSpec("train", "Train", "genai_tui.tui.panes.train:TrainPane"),
     PaneSpec("vae", "VAE", "genai_tui.tui.panes.vae:VAEPane"),
     PaneSpec("diffusion", "Diffusion", "genai_tui.tui.panes.diffusion:DiffusionPane"),
     PaneSpec("gan", "GAN", "genai_tui.tui.panes.gan:GanPane"),
