@@ -100,9 +100,12 @@ def train_pretrain_cmd(
     layers: int = typer.Option(2, "--layers", min=1, max=12, help="Transformer blocks."),
     heads: int = typer.Option(4, "--heads", min=1, max=64, help="Attention heads per block."),
     width: int = typer.Option(128, "--width", min=8, max=4096, help="Residual stream width."),
-    block_size: int = typer.Option(64, "--block-size", min=8, max=1024,
+    block_size: int = typer.Option(128, "--block-size", min=8, max=1024,
                                    help="Context length (tokens)."),
-    batch_size: int = opt.batch_size_option(32, "Sequences per step."),
+    batch_size: int = opt.batch_size_option(16, "Sequences per step."),
+    tokenizer: str = typer.Option(
+        "byte", "--tokenizer", help="byte (256 ids; samples look like code soonest) or bpe "
+        "(the bundled model's 4096 tokens)."),
     lr: float = opt.lr_option(3e-3),
     sample_every: int = typer.Option(50, "--sample-every", min=1,
                                      help="Steps between samples of text."),
@@ -126,7 +129,7 @@ def train_pretrain_cmd(
         steps=steps, n_layer=layers, n_head=heads, n_embd=width, block_size=block_size,
         batch_size=batch_size, lr=lr, sample_every=sample_every,
         prompt=text_arg(prompt, "--prompt"),
-        corpus=str(corpus) if corpus else None, seed=seed))
+        corpus=str(corpus) if corpus else None, seed=seed, tokenizer=tokenizer))
     set_torch_threads(threads)
     run_stage(run, out=target, json_lines=json_lines, quiet=quiet, command=command_line(ctx))
 

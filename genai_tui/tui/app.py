@@ -287,10 +287,12 @@ class GenaiApp(App[None]):
 
     def _focus_into(self, pane: Pane) -> None:
         # A pane's keys only fire with focus inside it; after a tab switch the
-        # tab strip holds focus, so move into the pane unless it already did.
+        # tab strip holds focus, so move into the pane unless it already did: to
+        # the pane itself when it takes focus (its keys then work at once and the
+        # first letter typed lands in no text box), else its first focusable widget.
         focused = self.focused
         if focused is None or pane not in focused.ancestors_with_self:
-            for widget in pane.query("*"):
+            for widget in [pane, *pane.query("*")]:
                 if widget.focusable:
                     widget.focus()
                     break

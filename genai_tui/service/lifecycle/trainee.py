@@ -62,10 +62,7 @@ class Trainee:
         from genai_tui.models.gpt import GPT, GPTConfig
 
         if tokenizer is None:
-            from genai_tui.service.generate import default_model_dir
-            from genai_tui.tokenizers.bpe import BPETokenizer
-
-            tokenizer = BPETokenizer.load(default_model_dir() / TOKENIZER_FILE)
+            tokenizer = tokenizer_named("bpe")
         if n_embd % n_head:
             raise UserError(f"width {n_embd} must be divisible by heads {n_head}")
         config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=block_size,
@@ -74,7 +71,8 @@ class Trainee:
         model = GPT(config)
         card = {"name": "pretrained-live", "kind": "GPT (decoder-only transformer, GPT-2 "
                 "architecture)", "origin": f"random weights (seed {seed})",
-                "tokenizer": {"kind": "bpe", "file": TOKENIZER_FILE, "name": tokenizer.name}}
+                "tokenizer": {"kind": "byte"} if is_byte_level(tokenizer) else
+                {"kind": "bpe", "file": TOKENIZER_FILE, "name": tokenizer.name}}
         return cls(model, tokenizer, card)
 
     # -- using it ----------------------------------------------------------------
@@ -130,18 +128,41 @@ class Trainee:
         card["name"] = name or folder.name
         card["parameters"] = self.num_params()
         card["config"] = asdict(self.model.config)
-        card["tokenizer"] = {"kind": "bpe", "file": TOKENIZER_FILE, "name": self.tokenizer.name,
-                             "vocab_size": self.tokenizer.vocab_size}
+        byte_level = is_byte_level(self.tokenizer)
+        card["tokenizer"] = ({"kind": "byte", "vocab_size": 256} if byte_level else
+                             {"kind": "bpe", "file": TOKENIZER_FILE, "name": self.tokenizer.name,
+                              "vocab_size": self.tokenizer.vocab_size})
         card["weights_dtype"] = "float16"
         try:
             folder.mkdir(parents=True, exist_ok=True)
             save_model(self.model, folder, dtype=torch.float16)
-            self.tokenizer.save(folder / TOKENIZER_FILE)
+            if not byte_level:
+                self.tokenizer.save(folder / TOKENIZER_FILE)
             (folder / CARD_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         except OSError as e:
             raise UserError(f"cannot save the model to {escape_controls(str(folder), False)!r}: "
                             f"{e.strerror or e}") from None
         return folder
+
+
+def is_byte_level(tokenizer: Any) -> bool:
+    from genai_tui.tokenizers.simple import ByteTokenizer
+
+    return isinstance(tokenizer, ByteTokenizer)
+
+
+def tokenizer_named(name: str) -> Any:
+    """"byte" (256 ids, one per byte) or "bpe" (the bundled model's 4096-token BPE)."""
+    if name == "byte":
+        from genai_tui.tokenizers.simple import ByteTokenizer
+
+        return ByteTokenizer()
+    if name == "bpe":
+        from genai_tui.service.generate import default_model_dir
+        from genai_tui.tokenizers.bpe import BPETokenizer
+
+        return BPETokenizer.load(default_model_dir() / TOKENIZER_FILE)
+    raise UserError(f"tokenizer must be 'byte' or 'bpe', got {escape_controls(name, False)!r}")
 
 
 def adamw(model: Any, lr: float, weight_decay: float = 0.1) -> Any:

@@ -8,13 +8,18 @@ bundled model trained further on *your* text; its tail is held out, and when
 the held-out loss rises while the training loss keeps falling the model has
 started to memorise (overfitting: the pane says so).
 
-**Loss** is the mean cross-entropy of the next token, in nats: ln(vocab) =
-8.3 for a model that knows nothing about 4096 tokens; the bundled model
-reaches about 2.9 on held-out source files. *train (batch)* is each step's
-batch (smoothed), *held-out* text the model never trains on.
+**Loss** is the mean cross-entropy of the next token, in nats: a model that
+knows nothing scores ln(vocabulary): 5.5 over 256 bytes, 8.3 over 4096 BPE
+tokens. *train* is each step's batch (smoothed; in fine-tuning *batch*, with
+*train* on fixed windows of the training part), *held-out* text
+from files the model never trains on. **Bits per byte** (held-out loss per
+byte, in bits) compares models with different tokenizers: the bundled model
+scores about 1.0. Pretraining reads **bytes** by default (F8: the bundled
+BPE instead); bytes show spelling and indentation soonest.
 
 **Keys** (they work while typing too): **F5** start / pause / resume, **F6**
-stop (the model stays in memory), **F7** save the model as a folder in the
+stop (the model stays in memory), **F8** bytes or BPE for the next
+pretraining run, **F7** save the model as a folder in the
 working directory, which the Generate pane's back-end dialog (F9) lists. One
 run trains at a time; a hidden pane pauses its run. Outside text boxes:
 **1**/**2** the stages, **s** saves the curves and samples as JSON, **/** goes

@@ -37,6 +37,11 @@ STATE_STYLE = {rn.TRAINING: "bold #87d787", rn.PREPARING: "bold #ffd75f",
                rn.FAILED: "bold red"}
 
 
+def tokenizer_words(name: str) -> str:
+    return ("bytes (256 ids: words and indentation show up within a few hundred steps)"
+            if name == "byte" else "BPE tokens (4096 ids, the bundled model's tokenizer)")
+
+
 class TrainPane(Pane):
     """Pretrain a model from scratch or fine-tune the bundled one, live."""
 
@@ -53,6 +58,7 @@ class TrainPane(Pane):
         Binding("f6", "stop", "Stop"),
         Binding("f7", "save_model", "Save model"),
         Binding("f4", "next_stage", "Next stage", show=False),
+        Binding("f8", "switch_tokenizer", "Tokenizer: bytes or BPE (Pretrain)", show=False),
         *save_and_view_bindings(VIEWS, TITLES, save="Save JSON"),
         Binding("slash", "edit", "Edit the first text box", show=False),
     ]
@@ -141,6 +147,13 @@ class TrainPane(Pane):
 
     def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
         self.action_set_view(message.value)
+
+    def action_switch_tokenizer(self) -> None:
+        view = self.stage_view
+        if isinstance(view, PretrainView):
+            tokenizer = view.switch_tokenizer()
+            self.notify(f"The next pretraining run reads {tokenizer_words(tokenizer)}.",
+                        timeout=3)
 
     def action_edit(self) -> None:
         boxes = self.stage_view.query("SafeInput, SafeTextArea")
@@ -248,16 +261,18 @@ class TrainPane(Pane):
         title = TITLES[self.view]
         if runner is None:
             return Text.assemble((title, "bold"), " · ready: F5 starts a run",
-                                 ("\n" + self.stage_view.ABOUT, "dim"))
+                                 ("\nthe model stays in memory until F7 saves it · F1: what "
+                                  "the curves mean", "dim"))
         log, state = runner.log, runner.state
         text = Text.assemble((title, "bold"), " · ", (state, STATE_STYLE.get(state, "")))
         if log.steps:
             text.append(f" · step {log.step}/{log.steps}")
-        for name, label in (("loss", "loss"), ("val_loss", "held-out"), ("reward", "reward"),
-                            ("kl", "KL")):
+        # The losses are in the chart's legend; the status adds what it lacks.
+        for name, label in (("bits_per_byte", "bits/byte"), ("reward", "reward"), ("kl", "KL")):
             value = log.latest.get(name)
             if value is not None and not math.isnan(value):
-                text.append(f" · {label} {value:.3f}")
+                text.append(f" · {value:.3f} {label}" if name == "bits_per_byte"
+                            else f" · {label} {value:.3f}")
         tps = log.latest.get("tokens_per_s")
         if tps:
             text.append(f" · {tps:,.0f} tok/s")

@@ -63,10 +63,16 @@ def sample_text(log: RunLog | None, *, newest_first: bool = False, limit: int = 
         samples.reverse()
     out = Text()
     for s in samples:
-        out.append(f"{s.label} · step {s.step}\n", "dim")
+        out.append(sample_heading(s) + "\n", "dim")
         out.append(escape_controls(s.prompt, keep_newlines=True), PROMPT_STYLE)
         out.append(escape_controls(s.text, keep_newlines=True) + "\n\n", SAMPLE_STYLE)
     return out
+
+
+def sample_heading(sample: Any) -> str:
+    if sample.label == "before":
+        return "before training (step 0)"
+    return f"after step {sample.step}" + (" (the end)" if sample.label == "after" else "")
 
 
 class StageView(Vertical):
@@ -140,7 +146,7 @@ class StageView(Vertical):
 
 
 LOSS_SERIES: list[Series] = [
-    ("loss", TRAIN_COLOUR, "train (batch)", False, 0.9),
+    ("loss", TRAIN_COLOUR, "train", False, 0.9),
     ("val_loss", HELD_COLOUR, "held-out", True, 0.0),
 ]
 
@@ -156,13 +162,25 @@ class PretrainView(StageView):
 
     def compose_inputs(self) -> ComposeResult:
         yield Label("prompt")
-        yield SafeInput("def ", compact=True, id="pretrain-prompt")
+        yield SafeInput("def ", compact=True, id="pretrain-prompt", max_length=200)
         yield Label(" steps")
         yield SafeInput("600", compact=True, id="pretrain-steps", classes="-num")
         yield Label(" layers")
         yield SafeInput("2", compact=True, id="pretrain-layers", classes="-num")
         yield Label(" width")
         yield SafeInput("128", compact=True, id="pretrain-width", classes="-num")
+        yield Label(self.tokenizer_label(), id="pretrain-tokenizer")
+
+    tokenizer = "byte"
+    """"byte" or "bpe" (F8 switches)."""
+
+    def tokenizer_label(self) -> Text:
+        return Text.assemble(" tokens ", (self.tokenizer, "bold"), (" F8", "dim"))
+
+    def switch_tokenizer(self) -> str:
+        self.tokenizer = "bpe" if self.tokenizer == "byte" else "byte"
+        self.query_one("#pretrain-tokenizer", Label).update(self.tokenizer_label())
+        return self.tokenizer
 
     def make_run(self) -> Any:
         from genai_tui.service.lifecycle.pretrain import Pretrain, PretrainSettings
@@ -170,16 +188,16 @@ class PretrainView(StageView):
         box = lambda name: self.query_one(f"#pretrain-{name}", SafeInput)  # noqa: E731
         width = number(box("width"), "width", 8, 1024)
         heads = 4 if width % 4 == 0 else 1
-        return Pretrain(PretrainSettings(
-            prompt=box("prompt").text, steps=number(box("steps"), "steps", 1, 100_000),
-            n_layer=number(box("layers"), "layers", 1, 12), n_embd=width, n_head=heads,
-            **self.SETTINGS))
+        fields = dict(prompt=box("prompt").text, steps=number(box("steps"), "steps", 1, 100_000),
+                      n_layer=number(box("layers"), "layers", 1, 12), n_embd=width,
+                      n_head=heads, tokenizer=self.tokenizer)
+        return Pretrain(PretrainSettings(**{**fields, **self.SETTINGS}))
 
 
 class FinetuneView(StageView):
     STAGE = "finetune"
     TITLE = "Fine-tune"
-    CHARTS = [("loss", [("loss", TRAIN_COLOUR, "train (batch)", False, 0.8),
+    CHARTS = [("loss", [("loss", TRAIN_COLOUR, "batch", False, 0.8),
                         ("train_loss", EVAL_COLOUR, "train", True, 0.0),
                         ("val_loss", HELD_COLOUR, "held-out", True, 0.0)])]
     ABOUT = ("Fine-tune the bundled model on your text (a file, or paste below); its tail "
