@@ -87,10 +87,18 @@ def _err(text: str, **_: Any) -> None:
 
 
 def _target(out: Path | None, stem: str) -> Path:
-    from genai_tui.cli.outpaths import train_target
-    from genai_tui.paths import asset
+    """``--out`` checked, or a new ``./<stem>-<date>-<time>``; never inside the bundled
+    assets (these commands make new models: they have no ``--bundled``)."""
+    from genai_tui.cli.outpaths import check_output_dir, new_name
+    from genai_tui.paths import assets_dir
 
-    return train_target(out, bundled=False, bundled_path=asset("lm"), stem=stem)
+    target = out.expanduser() if out is not None else new_name(stem)
+    try:
+        target.resolve().relative_to(assets_dir().resolve())
+    except ValueError:
+        return check_output_dir(target)
+    raise UserError(f"{target} is inside the bundled assets ({assets_dir()}): choose another "
+                    "--out")
 
 
 @train_app.command("pretrain")
@@ -164,12 +172,9 @@ def train_finetune_cmd(
     else:
         text, source = load_text_corpus(text_file, "text file"), text_file.name
     target = _target(out, "finetune")
-    try:
-        run = Finetune(FinetuneSettings(
-            text=text, source=source, steps=steps, lr=lr, batch_size=batch_size,
-            block_size=block_size, val_fraction=held_out, prompt=text_arg(prompt, "--prompt"),
-            model=model, seed=seed))
-    except UserError:
-        raise
+    run = Finetune(FinetuneSettings(
+        text=text, source=source, steps=steps, lr=lr, batch_size=batch_size,
+        block_size=block_size, val_fraction=held_out, prompt=text_arg(prompt, "--prompt"),
+        model=model, seed=seed))
     set_torch_threads(threads)
     run_stage(run, out=target, json_lines=json_lines, quiet=quiet, command=command_line(ctx))
