@@ -151,6 +151,10 @@ def sample_answers(model: Any, prompt_ids: Sequence[int], n: int, max_new: int,
     KL estimate needs); each stops after its first newline token or ``max_new`` tokens."""
     import torch
 
+    max_new = min(max_new, model.config.block_size - len(prompt_ids))
+    if max_new < 1:
+        raise UserError(f"a prompt of {len(prompt_ids)} tokens leaves no room for an answer "
+                        f"in the model's {model.config.block_size}-token context")
     was_training = model.training
     model.eval()
     try:

@@ -174,6 +174,17 @@ def encode_pair(tokenizer: Any, pair: QAPair) -> tuple[list[int], int]:
     return prompt + tokenizer.encode(pair.target), len(prompt)
 
 
+def answer_targets(ids: Sequence[int], n_prompt: int) -> Any:
+    """(len(ids) - 1,) next-token targets with the prompt's masked: position t
+    predicts ids[t + 1], so the first answer token is predicted at position
+    ``n_prompt - 1`` (the last prompt token) and every earlier target is `IGNORE`."""
+    import torch
+
+    targets = torch.tensor(list(ids[1:]), dtype=torch.long)
+    targets[:max(0, n_prompt - 1)] = IGNORE
+    return targets
+
+
 def collate(encoded: Sequence[tuple[list[int], int]], block: int) -> tuple[Any, Any]:
     """Inputs and targets (B, T), T = the longest example (at most ``block``): targets
     are the next token at answer positions and `IGNORE` at prompt positions and
@@ -187,11 +198,7 @@ def collate(encoded: Sequence[tuple[list[int], int]], block: int) -> tuple[Any, 
         ids = ids[:length + 1]
         n = len(ids) - 1
         x[row, :n] = torch.tensor(ids[:-1])
-        # Position t predicts ids[t + 1]: the first answer token is predicted at
-        # position n_prompt - 1 (the last prompt token).
-        targets = torch.tensor(ids[1:])
-        targets[:max(0, n_prompt - 1)] = IGNORE
-        y[row, :n] = targets
+        y[row, :n] = answer_targets(ids, n_prompt)
     return x, y
 
 
