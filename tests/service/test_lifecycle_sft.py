@@ -149,3 +149,19 @@ def test_sft_loss_falls_on_a_small_repeated_set(model_dir) -> None:
 def test_bad_settings_are_user_errors(change, words) -> None:
     with pytest.raises(UserError, match=words):
         sft.Sft(sft.SftSettings(**change))
+
+
+@pytest.mark.parametrize("relative, name", [
+    ("json/decoder.py", "json.decoder"), ("json/__init__.py", "json"), ("os.py", "os"),
+    ("_pydecimal.py", None), ("email/_parseaddr.py", None), ("concurrent/futures/_base.py", None),
+])
+def test_module_names_skip_private_modules(tmp_path, relative, name) -> None:
+    assert sft.module_name(tmp_path / relative, tmp_path) == name
+
+
+def test_first_sentence_is_one_line_of_the_first_paragraph() -> None:
+    assert sft.first_sentence("Open a file\nand return a stream.  More.") == \
+        "Open a file and return a stream."
+    assert sft.first_sentence("Short.") is None
+    assert sft.first_sentence("x" * 200 + ".") is None
+    assert sft.first_sentence("A first paragraph without a stop\n\nSecond one.") is None
