@@ -214,7 +214,7 @@ def answer_features(model: Any, prompts: Sequence[Sequence[int]],
     rows = []
     was_training = model.training
     model.eval()
-    with torch.inference_mode():
+    with torch.no_grad():
         for start in range(0, len(prompts), batch_size):
             ps, ans = prompts[start:start + batch_size], answers[start:start + batch_size]
             seqs = [list(p) + list(a) for p, a in zip(ps, ans, strict=True)]
@@ -383,6 +383,17 @@ class Prefer:
                               tuple(answers[worst]), texts[best], texts[worst],
                               scores[best], scores[worst])
 
+    @staticmethod
+    def _measure(ref: Any, pair: PreferencePair) -> tuple[Any, Any]:
+        """What later phases need of a pair, computed as it is found so no event
+        waits for all of them: reward-model features (2, 2C) and the reference's
+        log-probabilities (2,) of chosen and rejected."""
+        import torch
+
+        prompts, answers = [pair.prompt_ids] * 2, [pair.chosen, pair.rejected]
+        with torch.no_grad():
+            return answer_features(ref, prompts, answers), answer_logps(ref, prompts, answers)
+
     # -- evaluation -------------------------------------------------------------------
 
     def _evaluate(self, policy: Any, ref: Any, tok: Any, prompts: list[list[int]],
@@ -435,8 +446,11 @@ class Prefer:
                             "pairs wanted)")
         generator = torch.Generator().manual_seed(s.seed)
         ties, asked = 0, 0
-        for pool, bucket, wanted in ((pool_held, self.held_pairs, s.held_out_pairs),
-                                     (pool_train, self.train_pairs, s.pairs)):
+        held_extra: list[tuple[Any, Any]] = []
+        train_extra: list[tuple[Any, Any]] = []
+        for pool, bucket, extra, wanted in (
+                (pool_held, self.held_pairs, held_extra, s.held_out_pairs),
+                (pool_train, self.train_pairs, train_extra, s.pairs)):
             for question in pool:
                 if len(bucket) >= wanted or asked >= s.max_questions:
                     break
@@ -446,6 +460,7 @@ class Prefer:
                     ties += 1
                 else:
                     bucket.append(pair)
+                    extra.append(self._measure(ref, pair))
                 done = len(self.held_pairs) + len(self.train_pairs)
                 yield Metrics(STAGE, done, total, {
                     "pairs": float(len(self.train_pairs)),
@@ -465,14 +480,10 @@ class Prefer:
         # Phase 2: the reward model.
         yield Notice(STAGE, "phase 2/3: training a reward model (a linear head on the frozen "
                             "model's hidden states) with the Bradley-Terry loss")
-
-        def features(pairs: list[PreferencePair]) -> tuple[Any, Any]:
-            prompts = [p.prompt_ids for p in pairs]
-            return (answer_features(ref, prompts, [p.chosen for p in pairs]),
-                    answer_features(ref, prompts, [p.rejected for p in pairs]))
-
-        tr_c, tr_r = features(self.train_pairs)
-        he_c, he_r = features(self.held_pairs)
+        train_features = torch.stack([f for f, _ in train_extra])  # (N, 2, 2C)
+        held_features = torch.stack([f for f, _ in held_extra])  # (M, 2, 2C)
+        tr_c, tr_r = train_features[:, 0], train_features[:, 1]
+        he_c, he_r = held_features[:, 0], held_features[:, 1]
         reward = self.reward = RewardModel(torch.cat([tr_c, tr_r]), s.seed)
         rm_opt = torch.optim.AdamW(reward.head.parameters(), lr=s.rm_lr,
                                    weight_decay=s.rm_weight_decay)
@@ -502,10 +513,8 @@ class Prefer:
                                   temperature=1.0, stop=("\n",))
 
         yield Sample(STAGE, 0, sample_prompt, sample(), "before")
-        with torch.no_grad():
-            prompts = [p.prompt_ids for p in self.train_pairs]
-            ref_c = answer_logps(ref, prompts, [p.chosen for p in self.train_pairs])
-            ref_r = answer_logps(ref, prompts, [p.rejected for p in self.train_pairs])
+        ref_logps = torch.stack([lp for _, lp in train_extra])  # (N, 2)
+        ref_c, ref_r = ref_logps[:, 0], ref_logps[:, 1]
         before = self._evaluate(policy, ref, tok, eval_prompts, ends)
         base += s.rm_steps
         yield Metrics(STAGE, base, total, dict(before), time.perf_counter() - t0)
