@@ -15,6 +15,7 @@ from genai_tui.cli import (
     seq2seq_cmds,  # noqa: F401  (registers commands)
     serve_cmds,  # noqa: F401  (registers commands)
     tokenizer_cmds,  # noqa: F401  (registers commands)
+    tuning_cmds,  # noqa: F401  (registers commands)
     vae_cmds,  # noqa: F401  (registers commands)
     web_cmds,  # noqa: F401  (registers commands)
 )
