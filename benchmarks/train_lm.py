@@ -11,13 +11,16 @@ warm-up steps).
 
 Peer in the same run: a minimal plain-PyTorch loop written here, as in
 Karpathy's nanoGPT (``model.py`` + ``train.py``): its own GPT class (pre-norm
-blocks, ``F.scaled_dot_product_attention(is_causal=True)``, ``nn.GELU()``,
-tied embeddings, GPT-2 init), ``get_batch`` by ``torch.stack`` of random
-slices, AdamW(betas 0.9, 0.95) with weight decay on matrices only, the same
-cosine schedule, ``loss.backward(); clip_grad_norm_(1.0); opt.step()``, bf16
-autocast on or off. Same token ids (the stage's corpus and tokenizer), same
-shape, batch, learning rate and thread count. The timing covers the same
-steps.
+blocks, ``F.scaled_dot_product_attention(is_causal=True)``, ``nn.GELU()``
+(exact, as nanoGPT; ``--peer-gelu tanh`` gives it GPT-2's tanh approximation,
+which ours uses), tied embeddings, GPT-2 init), ``get_batch`` by
+``torch.stack`` of random slices, AdamW(betas 0.9, 0.95) with weight decay on
+matrices only, the same cosine schedule, ``loss.backward();
+clip_grad_norm_(1.0); opt.step()``, bf16 autocast on or off. Same token ids
+(the stage's corpus and tokenizer) in the same batch order (its random starts
+come from a generator seeded as the stage's), same shape, batch, learning rate
+and thread count, so the two losses should track each other step by step. The
+timing covers the same steps.
 
 Configs: the Train pane's default (2 layers, 4 heads, width 128, block 64,
 batch 32) and the bundled LM's shape (4 layers, 4 heads, width 256, block 256,
@@ -26,7 +29,8 @@ engines (order alternating); the figures are medians over rounds. The loss
 printed is the mean of the last five steps' batch losses (first step's loss
 beside it), to check both fall alike.
 
-Run: ``.venv/bin/python benchmarks/train_lm.py [--rounds N] [--threads N] [--quick]``
+Run: ``.venv/bin/python benchmarks/train_lm.py [--rounds N] [--threads N]
+[--peer-gelu exact|tanh] [--quick]``
 (``OMP_WAIT_POLICY=PASSIVE`` on a loaded machine).
 """
 
@@ -49,6 +53,7 @@ import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 CORPUS_BYTES = 1_000_000
+PEER_GELU = {"approximate": "none"}
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,7 @@ class NanoBlock(nn.Module):
         self.ln_1 = nn.LayerNorm(n_embd)
         self.attn = NanoAttention(n_embd, n_head)
         self.ln_2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(),
+        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(**PEER_GELU),
                                  nn.Linear(4 * n_embd, n_embd))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -154,6 +159,7 @@ def nanogpt_run(cfg: Config, data: torch.Tensor, vocab: int, bf16: bool, lr: flo
     model = NanoGPT(vocab, cfg.block_size, cfg.n_layer, cfg.n_head, cfg.n_embd)
     model.train()
     optimizer = model.configure_optimizers(0.1, lr)
+    rng = torch.Generator().manual_seed(seed)  # the stage's batch order: the same windows
     losses: list[float] = []
     started = 0.0
     for it in range(cfg.steps - 1):  # the same steps ours times (its last one evaluates)
@@ -161,7 +167,7 @@ def nanogpt_run(cfg: Config, data: torch.Tensor, vocab: int, bf16: bool, lr: flo
             started = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = get_lr(it, cfg.steps, lr, warmup_lr)
-        ix = torch.randint(len(data) - cfg.block_size - 1, (cfg.batch_size,))
+        ix = torch.randint(len(data) - cfg.block_size - 1, (cfg.batch_size,), generator=rng)
         x = torch.stack([data[i:i + cfg.block_size] for i in ix])
         y = torch.stack([data[i + 1:i + 1 + cfg.block_size] for i in ix])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -209,6 +215,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--peer-gelu", choices=("exact", "tanh"), default="exact",
+                        help="the loop's GELU: nanoGPT's exact one, or GPT-2's tanh "
+                        "approximation (what ours computes)")
     parser.add_argument("--quick", action="store_true",
                         help="one round, fewer steps (a smoke run)")
     args = parser.parse_args()
@@ -220,6 +229,7 @@ def main() -> None:
     from genai_tui.tokenizers.bpe import BPETokenizer
 
     torch.set_num_threads(args.threads)
+    PEER_GELU["approximate"] = "tanh" if args.peer_gelu == "tanh" else "none"
     configs = CONFIGS
     rounds = args.rounds
     if args.quick:
@@ -232,7 +242,7 @@ def main() -> None:
     data, _ = encode_split(tokenizer, train_text, val_text, 256)
     print(f"load average {os.getloadavg()[0]:.2f} at start; torch {torch.__version__}, "
           f"threads {torch.get_num_threads()}, OMP_WAIT_POLICY="
-          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}")
+          f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}; the loop's GELU: {args.peer_gelu}")
     print(f"{len(data):,} training tokens ({description}); lr {lr}, warm-up {warmup_lr} "
           f"steps; timing skips the first {skip} steps and the last")
 
