@@ -109,26 +109,30 @@ def _count(n: int) -> str:
 
 
 def describe_card(card: dict[str, Any], config: dict[str, Any]) -> str:
-    """One line about a model: ``0.3M params, 2 layers, ctx 64 · pretrain 600 steps → finetune``."""
+    """One line about a model, what tells saved models apart first:
+    ``pretrain 600 steps → finetune 200 steps · 929k params, 2 layers, ctx 64``."""
     params = card.get("parameters")
     if not isinstance(params, int) or isinstance(params, bool) or params < 1:
         params = _params(config)
-    parts = [f"{_count(params)} params, {config['n_layer']} layers, ctx {config['block_size']}"]
+    parts = []
     stages = card.get("stages")
     names = []
     if isinstance(stages, list):
         for stage in stages[:6]:
             if isinstance(stage, dict) and isinstance(stage.get("stage"), str):
                 steps = stage.get("steps")
-                more = f" {steps} steps" if isinstance(steps, int) else ""
+                more = f" {steps:,} steps" if isinstance(steps, int) else ""
                 names.append(f"{stage['stage'][:20]}{more}")
     if names:
         parts.append(" → ".join(names) + (" → …" if len(stages) > 6 else ""))
     elif isinstance(card.get("steps"), int):
         parts.append(f"trained {card['steps']:,} steps")
-    origin = card.get("origin") or card.get("base")
-    if isinstance(origin, str) and not names:
-        parts.append(origin[:40])
+    else:
+        origin = card.get("origin") or card.get("base")
+        if isinstance(origin, str):
+            parts.append(origin[:40])
+    parts.append(f"{_count(params)} params, {config['n_layer']} layers, "
+                 f"ctx {config['block_size']}")
     return escape_controls(" · ".join(parts), False)
 
 

@@ -38,7 +38,7 @@ def test_a_saved_trainee_is_found_and_described_and_loads(tmp_path, trainee) -> 
     assert found.path == path and not found.bundled
     assert found.name == "pretrain-20261207-120000"
     params = f"{trainee.num_params() / 1e3:.0f}k params"
-    assert found.description == f"{params}, 1 layers, ctx 16 · pretrain 5 steps"
+    assert found.description == f"pretrain 5 steps · {params}, 1 layers, ctx 16"
     assert found.label == f"pretrain-20261207-120000 · {found.description}"
     assert gen.load_model(found.path).num_params() == trainee.num_params()
 
@@ -101,7 +101,7 @@ def test_parameter_count_from_the_config_when_the_card_has_none(tmp_path, bias) 
     found = read_model_folder(path)
     params = GPT(tiny_config(n_embd=24, n_head=3, block_size=40, bias=bias)).num_params()
     assert found is not None
-    assert found.description.startswith(f"{params / 1e3:.0f}k params, 2 layers, ctx 40")
+    assert found.description.endswith(f"{params / 1e3:.0f}k params, 2 layers, ctx 40")
 
 
 def test_only_gpt_configs_count_as_language_models(tmp_path, trainee) -> None:
@@ -124,3 +124,12 @@ def test_the_bundled_model_comes_first_and_is_not_listed_twice(tmp_path, trainee
     assert found[0].bundled and found[0].path is None
     assert "4.3M params" in found[0].description and "6,000 steps" in found[0].description
     assert [m.path for m in found[1:]] == [path]
+
+
+def test_stages_in_order_then_the_size(tmp_path) -> None:
+    t = Trainee.fresh(n_layer=1, n_head=2, n_embd=16, block_size=16, seed=0)
+    t.record("pretrain", steps=600)
+    t.record("finetune", steps=1200)
+    (found,) = local_models([t.save(tmp_path / "finetune-20261207-120100").parent],
+                            bundled=False)
+    assert found.description.startswith("pretrain 600 steps → finetune 1,200 steps · 69k params")

@@ -55,7 +55,7 @@ async def test_dialog_lists_a_saved_model_and_the_pane_generates_with_it(export_
                   for i in range(options.option_count)]
         saved = [label for label in labels if not label.startswith("bundled")]
         assert saved[0].startswith("pretrain-20261207-120000 · ")
-        assert "1 layers, ctx 16 · pretrain 7 steps" in saved[0]
+        assert "· pretrain 7 steps · 69k params, 1 layers, ctx 16" in saved[0]
         assert saved[1].startswith("[b]odd[/b]␛[31m (odd) · ")  # escaped, shown as typed
         await pilot.pause()
         drawn = "\n".join(options.render_line(y).text for y in range(options.size.height))
