@@ -22,12 +22,14 @@ come from a generator seeded as the stage's), same shape, batch, learning rate
 and thread count, so the two losses should track each other step by step. The
 timing covers the same steps.
 
-Configs: the Train pane's default (2 layers, 4 heads, width 128, block 64,
-batch 32) and the bundled LM's shape (4 layers, 4 heads, width 256, block 256,
+Configs: the Train pane's first default (2 layers, 4 heads, width 128, block
+64, batch 32) and the bundled LM's shape (4 layers, 4 heads, width 256, block 256,
 batch 16), each with bf16 autocast on and off. Rounds interleave the two
 engines (order alternating); the figures are medians over rounds. The loss
 printed is the mean of the last five steps' batch losses (first step's loss
 beside it), to check both fall alike.
+Both train on the bundled BPE's ids (``tokenizer="bpe"`` where the stage has
+that setting: its default there is bytes).
 
 Run: ``.venv/bin/python benchmarks/train_lm.py [--rounds N] [--threads N]
 [--peer-gelu exact|tanh] [--quick]``
@@ -54,6 +56,17 @@ import torch.nn.functional as F  # noqa: E402
 
 CORPUS_BYTES = 1_000_000
 PEER_GELU = {"approximate": "none"}
+
+
+def _bpe_setting() -> dict[str, str]:
+    """Where the stage can choose its tokenizer, the bundled BPE (the one the loop's
+    ids come from; the stage's own default may be bytes)."""
+    from genai_tui.service.lifecycle.pretrain import PretrainSettings
+
+    return {"tokenizer": "bpe"} if "tokenizer" in PretrainSettings.__dataclass_fields__ else {}
+
+
+BPE: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -194,7 +207,7 @@ def ours_run(cfg: Config, bf16: bool, lr: float, warmup_lr: int, skip: int, seed
         steps=cfg.steps, n_layer=cfg.n_layer, n_head=cfg.n_head, n_embd=cfg.n_embd,
         block_size=cfg.block_size, batch_size=cfg.batch_size, lr=lr, warmup=warmup_lr,
         eval_every=cfg.steps + 1, sample_every=cfg.steps + 1, sample_tokens=1,
-        seed=seed, corpus_bytes=CORPUS_BYTES, bf16=bf16)
+        seed=seed, corpus_bytes=CORPUS_BYTES, bf16=bf16, **BPE)
     stamps: dict[int, float] = {}
     losses: list[float] = []
     reported = 0.0
@@ -229,6 +242,7 @@ def main() -> None:
     from genai_tui.tokenizers.bpe import BPETokenizer
 
     torch.set_num_threads(args.threads)
+    BPE.update(_bpe_setting())
     PEER_GELU["approximate"] = "tanh" if args.peer_gelu == "tanh" else "none"
     configs = CONFIGS
     rounds = args.rounds
