@@ -10,6 +10,7 @@ asked for while loading is queued and runs once the model is ready.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -18,6 +19,7 @@ from textual import work
 from genai_tui.service.backend import BackendSpec
 from genai_tui.service.runtime import settle_heap, torch_threads
 from genai_tui.textsafe import escape_controls
+from genai_tui.tui.pane import export_dir
 from genai_tui.tui.panes.generate.knob_specs import KNOBS
 from genai_tui.tui.panes.generate.status import describe_backend, describe_load_error
 
@@ -113,7 +115,9 @@ class BackendLoading:
             if spec is not None:
                 self.use_backend(spec)
 
-        self.app.push_screen(BackendScreen(self.spec()), chosen)
+        here = Path.cwd()
+        folders = [export_dir(self)] + ([here] if here != export_dir(self) else [])
+        self.app.push_screen(BackendScreen(self.spec(), folders), chosen)
 
     def _ready(self, action: str) -> bool:
         if self.generator is not None:

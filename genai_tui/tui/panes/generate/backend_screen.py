@@ -1,12 +1,17 @@
-"""The generate pane's back-end dialog: the local model, or a server and one of its models.
+"""The generate pane's back-end dialog: a local model, or a server and one of its models.
 
-Returns a `BackendSpec` (the pane loads it in a worker and keeps the old back
-end if that fails). The API key is typed into a password box, is never shown
-again (a kept key reads "kept"), and never reaches a message: errors come from
-the service, which scrubs it.
+With an empty URL the dialog lists the local models (`service.local_models`:
+the bundled one, then model folders saved in the app's export folder or the
+working directory, newest first); picking one fills the model box. With a URL,
+Ctrl+L lists the server's models. Returns a `BackendSpec` (the pane loads it
+in a worker and keeps the old back end if that fails). The API key is typed
+into a password box, is never shown again (a kept key reads "kept"), and never
+reaches a message: errors come from the service, which scrubs it.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.text import Text
 from textual import work
@@ -45,33 +50,47 @@ class BackendScreen(ModalScreen[BackendSpec | None]):
     }
     BackendScreen Label { width: 100%; text-align: right; color: $text-muted; }
     BackendScreen #be-help { color: $text-muted; height: auto; }
-    BackendScreen #be-models { height: auto; max-height: 6; margin-top: 1; }
+    BackendScreen #be-models {
+        height: auto; max-height: 6; margin-top: 1; text-wrap: nowrap; text-overflow: ellipsis;
+    }
     BackendScreen #be-status { height: auto; }
     BackendScreen #be-buttons { height: 1; align-horizontal: right; margin-top: 1; }
     BackendScreen #be-buttons Button { margin-left: 1; }
     """
 
     class Listed(Message):
-        def __init__(self, names: list[str] | None, error: str = "") -> None:
+        """A listing: ``names`` (what the model box takes), ``labels`` (what the
+        list shows; escaped), or None and ``error``."""
+
+        def __init__(self, serial: int, names: list[str] | None, error: str = "",
+                     labels: list[str] | None = None, local: bool = False) -> None:
             super().__init__()
+            self.serial = serial
             self.names = names
             self.error = error
+            self.labels = labels
+            self.local = local
 
-    def __init__(self, current: BackendSpec) -> None:
+    def __init__(self, current: BackendSpec, folders: list[Path] | None = None) -> None:
+        """``folders``: where saved model folders are looked for (default: the
+        working directory)."""
         super().__init__()
         self.current = current
+        self.folders = list(folders) if folders is not None else [Path.cwd()]
         self._kept_key = current.api_key
         self._names: list[str] = []
+        self._serial = 0
 
     def compose(self) -> ComposeResult:
         spec = self.current
         remote = not spec.local
         with Vertical():
             yield Static(Text("Back end", style="bold"))
-            yield Static("Empty URL: our local model (model = a model folder, empty for the "
-                         "bundled one). A URL: any OpenAI-compatible server (llama.cpp, vLLM, "
-                         "Ollama, genai-tui serve), e.g. http://127.0.0.1:8080/v1; \"remote\" "
-                         "takes $OPENAI_BASE_URL.", id="be-help")
+            yield Static("Empty URL: a local model (pick one below, or type a model folder; "
+                         "empty: the bundled one). A URL: any OpenAI-compatible server "
+                         "(llama.cpp, vLLM, Ollama, genai-tui serve), e.g. "
+                         "http://127.0.0.1:8080/v1; \"remote\" takes $OPENAI_BASE_URL.",
+                         id="be-help")
             with Grid():
                 yield Label("server URL")
                 yield SafeInput((spec.url or "") if remote else "", compact=True, id="be-url",
@@ -89,7 +108,7 @@ class BackendScreen(ModalScreen[BackendSpec | None]):
                 yield Label("")
                 yield Checkbox("extra knobs: top-k, min-p, typical, repeat (not Ollama)",
                                spec.extras, compact=True, id="be-extras")
-            yield OptionList(id="be-models")
+            yield OptionList(id="be-models", markup=False)  # names are data
             yield Static("", id="be-status")
             with Horizontal(id="be-buttons"):
                 yield Button("Connect", variant="primary", compact=True, id="be-connect")
@@ -99,6 +118,12 @@ class BackendScreen(ModalScreen[BackendSpec | None]):
     def on_mount(self) -> None:
         self.query_one("#be-models", OptionList).display = False
         self.query_one("#be-url", Input).focus()
+        if self.current.local:  # shown, not focused: keys typed at once go to the URL box
+            self._list_local(self._next_serial(), self.folders)
+
+    def _next_serial(self) -> int:
+        self._serial += 1
+        return self._serial
 
     # reading the form -------------------------------------------------------
 
@@ -131,45 +156,72 @@ class BackendScreen(ModalScreen[BackendSpec | None]):
 
     def action_list_models(self) -> None:
         spec = self.read()
+        serial = self._next_serial()
+        self._focus_list = True
         if spec.local:
-            self._status("The local back end has one model: give a server URL to list "
-                         "a server's models.", error=True)
+            self._list_local(serial, self.folders)
             return
         self._status("asking the server for its models…")
-        self._list(spec)
+        self._list(serial, spec)
+
+    _focus_list = False
+    """Move focus to the list when it arrives (asked for by Ctrl+L, not on opening)."""
 
     @work(thread=True, exclusive=True, group="backend-list", exit_on_error=False)
-    def _list(self, spec: BackendSpec) -> None:
+    def _list(self, serial: int, spec: BackendSpec) -> None:
         from genai_tui.errors import UserError
         from genai_tui.service import remote
 
         try:
             names = remote.list_models(spec.server_config())
         except UserError as exc:
-            self.post_message(self.Listed(None, str(exc)))
+            self.post_message(self.Listed(serial, None, str(exc)))
             return
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, the app stays up
-            self.post_message(self.Listed(None, f"{type(exc).__name__}"))
+            self.post_message(self.Listed(serial, None, f"{type(exc).__name__}"))
             return
-        self.post_message(self.Listed(names))
+        self.post_message(self.Listed(serial, names))
+
+    @work(thread=True, exclusive=True, group="backend-list", exit_on_error=False)
+    def _list_local(self, serial: int, folders: list[Path]) -> None:
+        from genai_tui.service.local_models import local_models
+
+        try:
+            models = local_models(folders)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, the app stays up
+            self.post_message(self.Listed(serial, None, f"{type(exc).__name__}", local=True))
+            return
+        self.post_message(self.Listed(serial, ["" if m.path is None else str(m.path)
+                                               for m in models],
+                                      labels=[m.label for m in models], local=True))
 
     def on_backend_screen_listed(self, message: Listed) -> None:
+        if message.serial != self._serial:
+            return  # a newer listing was asked for
         options = self.query_one("#be-models", OptionList)
+        focus, self._focus_list = self._focus_list, False
         if message.names is None:
             options.display = False
             self._status(message.error, error=True)
             return
+        names = message.names[:200]
+        labels = message.labels or [escape_controls(n, False) for n in names]
         options.clear_options()
-        options.add_options([Option(escape_controls(n, False), id=str(i))
-                             for i, n in enumerate(message.names[:200])])
-        self._names = message.names
-        options.display = bool(message.names)
-        count = len(message.names)
-        self._status(f"{count} model{'s' if count != 1 else ''}: pick one (↑↓ Enter), then "
-                     "Connect" if count else "the server lists no models", not count)
-        if message.names:
-            options.highlighted = 0
-            options.focus()
+        options.add_options([Option(Text(label, no_wrap=True, overflow="ellipsis"), id=str(i))
+                             for i, label in enumerate(labels[:200])])
+        self._names = names
+        options.display = bool(names)
+        count = len(names)
+        where = "local " if message.local else ""
+        self._status(f"{count} {where}model{'s' if count != 1 else ''}: pick one (↑↓ Enter), "
+                     "then Connect" if count else
+                     ("no local models found" if message.local else
+                      "the server lists no models"), not count)
+        if names:
+            current = self._value("#be-model")
+            options.highlighted = names.index(current) if current in names else 0
+            if focus:
+                options.focus()
 
     # events ---------------------------------------------------------------------
 
@@ -179,7 +231,7 @@ class BackendScreen(ModalScreen[BackendSpec | None]):
         model = self.query_one("#be-model", Input)
         model.value = name
         model.focus()
-        self._status(f"model {name}: Enter connects")
+        self._status(f"model {name or 'bundled'}: Enter connects")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

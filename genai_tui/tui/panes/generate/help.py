@@ -40,13 +40,17 @@ reshapes that distribution, then one token is drawn.
   follows the newest. The same as `genai-tui generate --beam 4
   --length-penalty 1 --early-stopping false` (knob names and defaults are
   shared). Local model only: a server returns one sequence, not every beam.
-- **Back end** (F9): our local model, or any OpenAI-compatible server
-  (llama.cpp's server, vLLM, Ollama, `genai-tui serve`): give its URL, list
-  its models (Ctrl+L) and connect. The status bar names the model and what
-  that back end cannot show. A server samples out of sight: there is no
-  sampler X-ray and no "after the knobs" column (—), knobs it ignores are
-  struck through, and where it returns no logprobs tokens are drawn plain
-  and the candidates say so. Stop closes the server's stream; Continue and
-  branches send the prompt plus the text so far. The same from the shell:
-  `genai-tui --backend URL --model NAME`.
+- **Back end** (F9): a local model, or any OpenAI-compatible server
+  (llama.cpp's server, vLLM, Ollama, `genai-tui serve`). With an empty URL
+  the dialog lists the local models: the bundled one, then model folders
+  saved in the export folder or the working directory (the Train pane's
+  saves), newest first; Ctrl+L moves to the list, Enter picks one and
+  Enter again loads it. With a URL: list its models (Ctrl+L) and connect.
+  The status bar names the model and what that back end cannot show. A
+  server samples out of sight: there is no sampler X-ray and no "after the
+  knobs" column (—), knobs it ignores are struck through, and where it
+  returns no logprobs tokens are drawn plain and the candidates say so.
+  Stop closes the server's stream; Continue and branches send the prompt
+  plus the text so far. The same from the shell: `genai-tui --backend URL
+  --model NAME`.
 """
