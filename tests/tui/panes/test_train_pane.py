@@ -15,6 +15,7 @@ from genai_tui.tui.charts import ChartView, TextLine
 from genai_tui.tui.panes.generate import GeneratePane
 from genai_tui.tui.panes.train import TrainPane
 from genai_tui.tui.panes.train import runner as rn
+from genai_tui.tui.panes.train.tuning_views import PreferView, SftView
 from genai_tui.tui.panes.train.views import FinetuneView, PretrainView
 from genai_tui.tui.textbox import SafeInput, SafeTextArea
 from tests import ROOT
@@ -37,6 +38,13 @@ def tiny_runs(monkeypatch, tmp_path) -> Path:
     monkeypatch.setattr(FinetuneView, "SETTINGS", dict(
         model=str(base), block_size=16, batch_size=8, eval_every=5, sample_tokens=6, lr=3e-3,
         warmup=2, bf16=False))
+    wide = make_model_dir(tmp_path / "wide", n_layer=1, n_head=2, n_embd=32, block_size=64)
+    monkeypatch.setattr(SftView, "SETTINGS", dict(
+        model=str(wide), batch_size=4, eval_pairs=8, train_pairs=16, sample_questions=2,
+        sample_tokens=6, eval_every=2, bf16=False))
+    monkeypatch.setattr(PreferView, "SETTINGS", dict(
+        model=str(wide), pairs=4, held_out_pairs=2, rm_steps=3, eval_prompts=2,
+        eval_samples=2, eval_every=1, sample_tokens=6))
     return tmp_path
 
 
@@ -194,6 +202,61 @@ async def test_bad_and_hostile_input_is_refused_or_shown_safely(tiny_runs) -> No
         shown_text = str(pane.query_one("#pretrain-samples", Static).render())
         assert "\x1b" not in shown_text and "[bold]x[/bold]" in shown_text
         assert app.is_running
+
+
+async def test_sft_answers_the_same_held_out_questions_before_and_after(tiny_runs) -> None:
+    app = GenaiApp(initial_pane="train", panes=[TrainPane])
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await shown(pilot)
+        await pilot.press("3")
+        view = pane.query_one(SftView)
+        await set_box(pilot, view.query_one("#sft-steps", SafeInput), "4")
+        await pilot.press("f5")
+        runner = pane.runners["sft"]
+        await until(pilot, lambda: runner.state == rn.DONE)
+        await pilot.pause(0.2)
+        panel = str(view.query_one("#sft-samples", Static).render())
+        questions = {s.prompt for s in runner.log.samples}
+        assert len(questions) == 2
+        for question in questions:
+            assert question.strip().splitlines()[0] in panel
+        assert panel.count("before: ") == 2 and panel.count("after: ") == 2
+        assert "answer loss" in pane.query_one("#sft-legend-0", TextLine).text.plain
+        assert "done · step 4/4" in status(pane)
+
+
+async def test_preference_tuning_shows_its_phases_the_rule_and_reward_and_kl(tiny_runs) -> None:
+    app = GenaiApp(initial_pane="train", panes=[TrainPane])
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await shown(pilot)
+        await pilot.press("4")
+        view = pane.query_one(PreferView)
+        assert view.rule == "shorter"
+        await pilot.press("f8", "f8")  # shorter -> no-repeat -> mentions
+        assert view.rule == "mentions"
+        await set_box(pilot, view.query_one("#prefer-word", SafeInput), "")
+        await pilot.press("f5")  # mentions without a word: said, nothing starts
+        await pilot.pause()
+        assert "prefer" not in pane.runners
+        assert any("needs a word" in n.message for n in app._notifications)
+        await pilot.press("f8")
+        assert view.rule == "shorter"
+        await set_box(pilot, view.query_one("#prefer-steps", SafeInput), "3")
+        await pilot.press("f5")
+        runner = pane.runners["prefer"]
+        await until(pilot, lambda: runner.state == rn.DONE)
+        await pilot.pause(0.2)
+        assert runner.run.settings.rule == "shorter" and runner.run.settings.steps == 3
+        panel = str(view.query_one("#prefer-samples", Static).render())
+        assert panel.startswith("rule score ") and "KL " in panel
+        assert "before DPO: " in panel and "after DPO: " in panel
+        for phase in ("phase 1/3", "phase 2/3", "phase 3/3"):
+            assert phase in panel
+        legends = [pane.query_one(f"#prefer-legend-{i}", TextLine).text.plain for i in (0, 1)]
+        assert "held-out acc " in legends[0] and "reward " in legends[1] and "KL " in legends[1]
+        dpo = pane.query_one("#prefer-chart-1", ChartView)
+        assert dpo.rows() is not None
+        assert "RM acc" in status(pane) and "KL" in status(pane)
 
 
 class _Host(App[None]):

@@ -24,22 +24,18 @@ from genai_tui.tui.charts import TextLine
 from genai_tui.tui.pane import Export, Pane, export_dir, json_export, save_and_view_bindings
 from genai_tui.tui.panes.train import runner as rn
 from genai_tui.tui.panes.train.help import HELP
+from genai_tui.tui.panes.train.tuning_views import PreferView, SftView
 from genai_tui.tui.panes.train.views import FinetuneView, PretrainView, StageView
 from genai_tui.tui.textbox import SafeInput, SafeTextArea
 from genai_tui.tui.widgets import ViewBar, numbered
 
-VIEW_CLASSES: tuple[type[StageView], ...] = (PretrainView, FinetuneView)
+VIEW_CLASSES: tuple[type[StageView], ...] = (PretrainView, FinetuneView, SftView, PreferView)
 VIEWS: tuple[str, ...] = tuple(cls.STAGE for cls in VIEW_CLASSES)
 TITLES: dict[str, str] = {cls.STAGE: cls.TITLE for cls in VIEW_CLASSES}
 
 STATE_STYLE = {rn.TRAINING: "bold #87d787", rn.PREPARING: "bold #ffd75f",
                rn.PAUSED: "bold #ffd75f", rn.DONE: "bold #5fafff", rn.STOPPED: "bold #d7875f",
                rn.FAILED: "bold red"}
-
-
-def tokenizer_words(name: str) -> str:
-    return ("bytes (256 ids: words and indentation show up within a few hundred steps)"
-            if name == "byte" else "BPE tokens (4096 ids, the bundled model's tokenizer)")
 
 
 class TrainPane(Pane):
@@ -58,7 +54,8 @@ class TrainPane(Pane):
         Binding("f6", "stop", "Stop"),
         Binding("f7", "save_model", "Save model"),
         Binding("f4", "next_stage", "Next stage", show=False),
-        Binding("f8", "switch_tokenizer", "Tokenizer: bytes or BPE (Pretrain)", show=False),
+        Binding("f8", "switch_option", "Option: bytes or BPE (Pretrain), the rule (Prefer)",
+                show=False),
         *save_and_view_bindings(VIEWS, TITLES, save="Save JSON"),
         Binding("slash", "edit", "Edit the first text box", show=False),
     ]
@@ -148,12 +145,10 @@ class TrainPane(Pane):
     def on_view_bar_picked(self, message: ViewBar.Picked) -> None:
         self.action_set_view(message.value)
 
-    def action_switch_tokenizer(self) -> None:
-        view = self.stage_view
-        if isinstance(view, PretrainView):
-            tokenizer = view.switch_tokenizer()
-            self.notify(f"The next pretraining run reads {tokenizer_words(tokenizer)}.",
-                        timeout=3)
+    def action_switch_option(self) -> None:
+        said = self.stage_view.switch_option()
+        if said:
+            self.notify(said, timeout=3)
 
     def action_edit(self) -> None:
         boxes = self.stage_view.query("SafeInput, SafeTextArea")
@@ -268,7 +263,8 @@ class TrainPane(Pane):
         if log.steps:
             text.append(f" · step {log.step}/{log.steps}")
         # The losses are in the chart's legend; the status adds what it lacks.
-        for name, label in (("bits_per_byte", "bits/byte"), ("reward", "reward"), ("kl", "KL")):
+        for name, label in (("bits_per_byte", "bits/byte"), ("accuracy", "RM acc"),
+                            ("rule_score", "rule"), ("reward", "reward"), ("kl", "KL")):
             value = log.latest.get(name)
             if value is not None and not math.isnan(value):
                 text.append(f" · {value:.3f} {label}" if name == "bits_per_byte"

@@ -75,6 +75,15 @@ def sample_heading(sample: Any) -> str:
     return f"after step {sample.step}" + (" (the end)" if sample.label == "after" else "")
 
 
+def trim_leading_gaps(series: list[tuple[list[float], str]]) -> list[tuple[list[float], str]]:
+    """Drop the steps before any series of a chart has a value (a later phase's
+    chart then fills its width instead of its last part)."""
+    lengths = [next((i for i, v in enumerate(values) if v == v), len(values))
+               for values, _ in series]
+    start = min(lengths, default=0)
+    return [(values[start:], colour) for values, colour in series]
+
+
 class StageView(Vertical):
     """One stage: inputs, chart(s), text panel. Subclasses fill the class attributes."""
 
@@ -126,14 +135,18 @@ class StageView(Vertical):
         """A new run from the inputs (`UserError` for bad ones)."""
         raise NotImplementedError
 
+    def switch_option(self) -> str | None:
+        """F8: switch this stage's option (returns what it now does), if it has one."""
+        return None
+
     def redraw(self, log: RunLog | None) -> None:
         self.run_log = log
         for i, (title, series) in enumerate(self.CHARTS):
             self.query_one(f"#{self.STAGE}-legend-{i}", TextLine).set_text(
                 legend(series, log, title))
-            data = [] if log is None else [
+            data = [] if log is None else trim_leading_gaps([
                 (log.series(name, hold=hold, smooth=smooth), colour)
-                for name, colour, _, hold, smooth in series]
+                for name, colour, _, hold, smooth in series])
             self.query_one(f"#{self.STAGE}-chart-{i}", ChartView).set_series(data)
         self.redraw_panel(log)
 
@@ -177,10 +190,13 @@ class PretrainView(StageView):
     def tokenizer_label(self) -> Text:
         return Text.assemble(" tokens ", (self.tokenizer, "bold"), (" F8", "dim"))
 
-    def switch_tokenizer(self) -> str:
+    def switch_option(self) -> str:
         self.tokenizer = "bpe" if self.tokenizer == "byte" else "byte"
         self.query_one("#pretrain-tokenizer", Label).update(self.tokenizer_label())
-        return self.tokenizer
+        return ("The next pretraining run reads " + (
+            "bytes (256 ids: words and indentation show up within a few hundred steps)."
+            if self.tokenizer == "byte" else
+            "BPE tokens (4096 ids, the bundled model's tokenizer)."))
 
     def make_run(self) -> Any:
         from genai_tui.service.lifecycle.pretrain import Pretrain, PretrainSettings
