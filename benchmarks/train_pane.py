@@ -3,7 +3,8 @@
 Headless: `Pretrain(settings).events()` consumed in a loop on one torch
 thread (as the pane's worker runs it). On screen: the real app (headless
 Textual driver, 80x24) with the Train pane; F5, until the run is done; the
-pane redraws its chart, legend, samples and status at up to 10 Hz meanwhile.
+pane redraws its chart, legend and status at up to 4 Hz meanwhile (the text
+panel only when a sample or notice arrives).
 Both sides run the pane's default pretraining settings (bytes, 2 layers,
 width 128, block 128, batch 16) for ``--steps`` steps, evaluations and
 samples included, and both are timed the same way: from the first step's

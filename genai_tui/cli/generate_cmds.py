@@ -254,6 +254,10 @@ def train_lm_cmd(
     layers: int = typer.Option(4, "--layers", help="Transformer blocks."),
     heads: int = typer.Option(4, "--heads", help="Attention heads per block."),
     width: int = typer.Option(256, "--width", help="Residual stream width (d_model)."),
+    dropout: float = typer.Option(
+        0.0, "--dropout", min=0.0, max=0.9,
+        help="Dropout on attention and residual outputs while training (narrows the gap "
+        "between training and held-out loss)."),
     lr: float = opt.lr_option(2e-3),
     warmup: int = opt.warmup_option(100),
     eval_every: int = typer.Option(100, "--eval-every", help="Steps between validation losses."),
@@ -286,7 +290,8 @@ def train_lm_cmd(
         corpus=str(corpus) if corpus else None, out=str(out),
         tokenizer=str(tokenizer) if tokenizer else None, steps=steps, resume=resume, seed=seed,
         batch_size=batch_size, block_size=block_size, n_layer=layers, n_head=heads,
-        n_embd=width, lr=lr, min_lr=lr / 10, warmup=max(1, warmup), eval_every=eval_every,
+        n_embd=width, dropout=dropout, lr=lr, min_lr=lr / 10, warmup=max(1, warmup),
+        eval_every=eval_every,
         checkpoint_every=checkpoint_every, save_dtype=save_dtype, threads=threads,
         time_limit=time_limit * 60 if time_limit is not None else None, bf16=bf16,
         command=command_line(ctx))

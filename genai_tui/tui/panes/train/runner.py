@@ -20,7 +20,7 @@ from typing import Any
 
 from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
 
-REFRESH_SECONDS = 0.1
+REFRESH_SECONDS = 0.25
 
 READY, PREPARING, TRAINING, PAUSED, STOPPED, DONE, FAILED = (
     "ready", "preparing", "training", "paused", "stopped", "done", "failed")

@@ -111,6 +111,7 @@ class StageView(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.run_log: RunLog | None = None
+        self._panel_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="tr-inputs"):
@@ -148,7 +149,13 @@ class StageView(Vertical):
                 (log.series(name, hold=hold, smooth=smooth), colour)
                 for name, colour, _, hold, smooth in series])
             self.query_one(f"#{self.STAGE}-chart-{i}", ChartView).set_series(data)
-        self.redraw_panel(log)
+        # The text panel changes only with a sample, a notice or the end: re-laying
+        # out its text on every step would take the CPU from training.
+        key = None if log is None else (id(log), len(log.samples), len(log.notices),
+                                        log.finished is not None)
+        if key is None or key != self._panel_key:
+            self._panel_key = key
+            self.redraw_panel(log)
 
     def redraw_panel(self, log: RunLog | None) -> None:
         scroll = self.query_one(f"#{self.STAGE}-scroll", VerticalScroll)
