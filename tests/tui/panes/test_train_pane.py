@@ -259,6 +259,37 @@ async def test_preference_tuning_shows_its_phases_the_rule_and_reward_and_kl(tin
         assert "RM acc" in status(pane) and "KL" in status(pane)
 
 
+async def test_in_every_text_box_listed_letters_type_and_f_keys_act(tiny_runs, tmp_path) -> None:
+    """Every key F1 lists, pressed with each text box focused."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    app = GenaiApp(initial_pane="train", panes=[TrainPane], export_dir=exports)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await shown(pilot)
+        typing_keys = [b.key for b in pane.BINDINGS if not b.key.startswith("f")]
+        assert {"s", "1", "2", "3", "4", "slash"} <= set(typing_keys)
+        for index, view in enumerate(pane.VIEW_ORDER):
+            pane.action_set_view(view)
+            await pilot.pause()
+            for box in pane.stage_view.query("SafeInput, SafeTextArea"):
+                box.focus()
+                await pilot.pause()
+                before = box.text if isinstance(box, SafeTextArea) else box.value
+                await pilot.press(*typing_keys)
+                after = box.text if isinstance(box, SafeTextArea) else box.value
+                assert after == before + "".join(
+                    "/" if k == "slash" else k for k in typing_keys), box.id
+                assert pane.view == view and not list(exports.iterdir())  # no switch, no save
+                await pilot.press("f8")  # the stage's option: acts, types nothing
+                after_f8 = box.text if isinstance(box, SafeTextArea) else box.value
+                assert after_f8 == after
+                await pilot.press("f4")  # next stage: the focus leaves the hidden box
+                assert pane.view == pane.VIEW_ORDER[(index + 1) % len(pane.VIEW_ORDER)]
+                assert app.focused is pane
+                pane.action_set_view(view)
+                await pilot.pause()
+
+
 class _Host(App[None]):
     """Only the Train pane, so other panes' tabs never change this snapshot."""
 

@@ -8,7 +8,7 @@ bundled model trained further on *your* text; its tail is held out, and when
 the held-out loss rises while the training loss keeps falling the model has
 started to memorise (overfitting: the pane says so). **Supervised
 fine-tuning** (3): question/answer pairs made from the standard library's
-docstrings ("Q: What does json.dumps do? A: <its first sentence>"); the loss
+docstrings ("Q: What does json.dumps do? A: (its first sentence)"); the loss
 counts only the answer's tokens, so the model learns to answer, not to
 write questions. Held-out questions are answered before and after.
 **Preference tuning** (4): the model answers each question four times, a

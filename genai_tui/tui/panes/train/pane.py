@@ -67,6 +67,7 @@ class TrainPane(Pane):
                               text-wrap: nowrap; text-overflow: ellipsis; }
     """
     can_focus = True
+    VIEW_ORDER = VIEWS
 
     class Update(Message):
         """A runner has news (posted from its worker thread)."""
@@ -132,6 +133,9 @@ class TrainPane(Pane):
     def action_set_view(self, view: str) -> None:
         if view not in VIEWS:
             return
+        focused = self.app.focused if self.is_attached else None
+        if focused is not None and self.stage_view in focused.ancestors_with_self:
+            self.focus()  # never leave the focus in a text box of a hidden stage
         self.view = view
         self.query_one(ContentSwitcher).current = f"train-{view}"
         self.query_one(ViewBar).set_value(view)
