@@ -195,8 +195,10 @@ def train_diffusion_cmd(
     timesteps: int = typer.Option(1000, "--timesteps", min=2, max=10000, help="T."),
     judge_n: int = typer.Option(256, "--judge", min=0, max=10000,
                                 help="Samples the classifier judges for the card (0: skip)."),
-    max_minutes: float = typer.Option(0.0, "--max-minutes", min=0.0,
-                                      help="Stop early after this long (0: no limit)."),
+    time_limit: float | None = opt.time_limit_option(),
+    max_minutes: float | None = typer.Option(
+        None, "--max-minutes", hidden=True,
+        help="The old name of --time-limit (the bundled card's command uses it)."),
     threads: int | None = opt.threads_option(),
     json_out: bool = opt.json_option(),
 ) -> None:
@@ -209,10 +211,16 @@ def train_diffusion_cmd(
     from genai_tui.cli.outpaths import train_target
     from genai_tui.paths import asset
 
+    if time_limit is not None and max_minutes is not None:
+        raise UserError("give --time-limit only (--max-minutes is its old name)")
+    minutes = time_limit if time_limit is not None else max_minutes
+    if minutes is not None and minutes <= 0:
+        raise UserError(f"--time-limit must be > 0 minutes, got {minutes:g}")
     out = train_target(out, bundled=bundled, bundled_path=asset("diffusion"), stem="diffusion")
     settings = service.TrainSettings(steps=steps, schedule=name, timesteps=timesteps,
                                      batch_size=batch_size, lr=lr, n_data=n_data, seed=seed,
-                                     base_channels=channels, time_limit=max_minutes * 60)
+                                     base_channels=channels,
+                                     time_limit=minutes * 60 if minutes is not None else 0.0)
     set_torch_threads(thread_count(threads))
     from genai_tui.cli.output import command_line, progress_bar
 

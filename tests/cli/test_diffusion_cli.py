@@ -101,6 +101,8 @@ def test_noise_shows_the_forward_process(capsys, tmp_path) -> None:
     (["diffusion", "noise", "--schedule", "quadratic"], "unknown schedule"),
     (["train", "diffusion", "--schedule", "quadratic"], "unknown schedule"),
     (["train", "diffusion", "--channels", "12"], "multiple of 8"),
+    (["train", "diffusion", "--time-limit", "0"], "--time-limit must be > 0"),
+    (["train", "diffusion", "--time-limit", "5", "--max-minutes", "5"], "old name"),
 ])
 def test_bad_options_give_one_line_and_exit_2(args, message, capsys) -> None:
     code, out, err = run(args, capsys)
@@ -127,7 +129,7 @@ def test_train_writes_a_loadable_bundle_with_a_card(capsys, tmp_path) -> None:
     code, stdout, err = run(["train", "diffusion", "--steps", "4", "--n-data", "32",
                              "--batch-size", "8", "--channels", "8", "--timesteps", "20",
                              "--judge", "4", "--schedule", "cosine", "--seed", "5",
-                             "--out", str(out), "--json"], capsys)
+                             "--time-limit", "30", "--out", str(out), "--json"], capsys)
     assert code == 0, err
     events = [json.loads(line) for line in stdout.splitlines()]
     assert events[-1]["step"] == 4
@@ -137,6 +139,7 @@ def test_train_writes_a_loadable_bundle_with_a_card(capsys, tmp_path) -> None:
     assert card["data"].startswith("make_digits(32, seed=5)")
     assert card["command"].startswith("genai-tui train diffusion --steps 4 ")
     assert "--schedule cosine" in card["command"] and "--seed 5" in card["command"]
+    assert "--time-limit 30" in card["command"]  # the same flag as train lm and seq2seq
     quality = card["metrics"]["sample_quality"]
     assert quality["n"] == 4 and 0 <= quality["judged_digits"] <= 1
     assert card["metrics"]["final_loss"] > 0
