@@ -21,3 +21,11 @@ class UserError(Exception):
 
 class AssetError(UserError):
     """A bundled or user-named model/tokenizer file is missing or corrupt."""
+
+
+def require(checks: list[tuple[bool, str]]) -> None:
+    """Raise a `UserError` with the message of the first failed ``(ok, message)`` check
+    (settings validation: every check written as one line of a list)."""
+    for ok, message in checks:
+        if not ok:
+            raise UserError(message)

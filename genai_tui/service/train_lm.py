@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from genai_tui.corpus import SOURCE_VAL_FRACTION
-from genai_tui.errors import UserError
+from genai_tui.errors import UserError, require
 from genai_tui.service.generate import CARD_FILE
 from genai_tui.service.runtime import set_torch_threads
 
@@ -150,9 +150,7 @@ def validate(settings: TrainSettings) -> None:
         (0 < settings.val_fraction < 0.5, "val fraction must be in (0, 0.5)"),
         (0 <= settings.seed < 2**63, "seed must be in [0, 2**63)"),
     ]
-    for ok, message in checks:
-        if not ok:
-            raise UserError(message)
+    require(checks)
 
 
 def lr_at(step: int, s: TrainSettings, time_progress: float = 0.0) -> float:

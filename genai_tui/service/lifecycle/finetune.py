@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from genai_tui.errors import UserError
+from genai_tui.errors import UserError, require
 from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
 from genai_tui.service.lifecycle.trainee import (
     Trainee,
@@ -72,9 +72,7 @@ class FinetuneSettings:
              "eval interval and patience must be >= 1"),
             (self.sample_tokens >= 1, "sample tokens must be >= 1"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise UserError(message)
+        require(checks)
 
 
 def default_prompt(held_text: str, words: int = 6) -> str:

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from genai_tui.errors import UserError
+from genai_tui.errors import UserError, require
 from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
 from genai_tui.service.lifecycle.sft import IGNORE, QAPair, collate, split_pairs
 from genai_tui.service.lifecycle.trainee import Trainee, adamw, optimizer_step
@@ -337,9 +337,7 @@ class PreferSettings:
             (1 <= self.eval_samples <= 16, f"eval samples must be 1..16, got {self.eval_samples}"),
             (self.sample_tokens >= 1, f"sample tokens must be >= 1, got {self.sample_tokens}"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise UserError(message)
+        require(checks)
         return make_rule(self.rule, self.word)
 
 
@@ -474,8 +472,8 @@ class Prefer:
         example = self.train_pairs[0]
         yield Notice(STAGE, f"{len(self.train_pairs)} training and {len(self.held_pairs)} "
                             f"held-out pairs from {asked} questions ({ties} tied, skipped); "
-                            f"e.g. chosen {first_line(example.chosen_text)!r} over "
-                            f"{first_line(example.rejected_text)!r}")
+                            f"e.g. chosen “{first_line(example.chosen_text).strip()}” over "
+                            f"“{first_line(example.rejected_text).strip()}”")
 
         # Phase 2: the reward model.
         yield Notice(STAGE, "phase 2/3: training a reward model (a linear head on the frozen "

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from genai_tui.errors import UserError
+from genai_tui.errors import require
 from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
 from genai_tui.service.lifecycle.trainee import (
     Trainee,
@@ -82,9 +82,7 @@ class PretrainSettings:
             (self.tokenizer in ("byte", "bpe"),
              f"tokenizer must be 'byte' or 'bpe', got {self.tokenizer!r}"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise UserError(message)
+        require(checks)
 
 
 def cosine_lr(step: int, steps: int, peak: float, warmup: int, floor: float) -> float:

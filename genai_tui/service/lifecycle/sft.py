@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from genai_tui.errors import UserError
+from genai_tui.errors import UserError, require
 from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
 from genai_tui.service.lifecycle.trainee import Trainee, adamw, optimizer_step
 
@@ -269,9 +269,7 @@ class SftSettings:
              f"sample questions must be 0..10, got {self.sample_questions}"),
             (self.sample_tokens >= 1, f"sample tokens must be >= 1, got {self.sample_tokens}"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise UserError(message)
+        require(checks)
 
 
 def fixed_batches(tokenizer: Any, pairs: Sequence[QAPair], block: int, batch_size: int
