@@ -202,6 +202,9 @@ async def test_bad_and_hostile_input_is_refused_or_shown_safely(tiny_runs) -> No
         shown_text = str(pane.query_one("#pretrain-samples", Static).render())
         assert "\x1b" not in shown_text and "[bold]x[/bold]" in shown_text
         assert app.is_running
+        await pilot.press("f5")  # a new run over an unsaved model: said
+        assert any("was not saved" in n.message for n in app._notifications)
+        pane.runners["pretrain"].stop()
 
 
 async def test_sft_answers_the_same_held_out_questions_before_and_after(tiny_runs) -> None:

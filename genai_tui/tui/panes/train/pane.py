@@ -184,6 +184,11 @@ class TrainPane(Pane):
             self.report_error(str(e))
             return
         runner = rn.Runner(run, lambda stage=view.STAGE: self.post_message(self.Update(stage)))
+        previous = self.runners.get(view.STAGE)
+        if (previous is not None and previous.run.trainee is not None
+                and view.STAGE not in self.saved):
+            self.notify(f"A new {view.TITLE} run: the previous run's model was not saved "
+                        "(F7 saves a run's model before the next F5).", timeout=5)
         self._pause_others(view.STAGE)
         self.runners[view.STAGE] = runner
         self.saved.pop(view.STAGE, None)
