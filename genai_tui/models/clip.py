@@ -16,7 +16,9 @@ the loss is the cross-entropy over the (B, B) similarity matrix along the rows
 - Image: a small CNN on 28x28 (28 -> 14 -> 7 with two stride-2 convolutions),
   flattened, so where the ink is (size, slant) is kept, not pooled away.
 
-Weights are safetensors plus ``config.json`` (`ClipConfig`); nothing is pickled.
+Weights are safetensors plus ``card.json`` holding the `ClipConfig` and the
+training record (`genai_tui.models.bundle`, as the other image models); nothing
+is pickled.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ import json
 import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from genai_tui.errors import AssetError
+from genai_tui.models.bundle import load_bundle, save_bundle
 
 MAX_LOGIT_SCALE = math.log(100.0)
 """CLIP clips the learned temperature so the logits are scaled by at most 100."""
@@ -36,7 +42,7 @@ MAX_LOGIT_SCALE = math.log(100.0)
 
 @dataclass
 class ClipConfig:
-    """Shape of both encoders. Saved as ``config.json`` beside the weights."""
+    """Shape of both encoders. Saved in ``card.json`` beside the weights."""
 
     vocab_size: int = 4096
     """Token ids of the tokenizer; id ``vocab_size`` is padding."""
@@ -198,41 +204,29 @@ def pad_ids(rows: list[list[int]], config: ClipConfig) -> torch.Tensor:
     return out
 
 
-# -- saving and loading (safetensors + config.json; never pickle) ------------
-
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
+# -- saving and loading (models/bundle.py: safetensors + card.json; never pickle) --
 
 
-def save_clip(model: CLIP, directory: str | Path) -> None:
-    """Write ``model.safetensors`` and ``config.json`` into ``directory``."""
-    from safetensors.torch import save_file
-
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    save_file(tensors, str(directory / WEIGHTS_FILE),
-              metadata={"format": "pt", "architecture": "genai-tui CLIP"})
-    (directory / CONFIG_FILE).write_text(model.config.to_json(), encoding="utf-8")
+def save_clip(model: CLIP, directory: str | Path, card: dict[str, Any] | None = None) -> Path:
+    """Write float32 ``model.safetensors`` and ``card.json`` (config added to ``card``)."""
+    card = {"model": "clip", **(card or {}), "config": asdict(model.config),
+            "parameters": model.num_params()}
+    return save_bundle(directory, model.state_dict(), card)
 
 
 def load_clip(directory: str | Path) -> CLIP:
-    """Read ``config.json`` + ``model.safetensors`` (strictly); OSError/ValueError on bad files."""
-    from safetensors.torch import load_file
+    """The CLIP stored in ``directory``, in eval mode; ``model.card`` holds the card.
 
-    directory = Path(directory)
-    config = ClipConfig.from_dict(
-        json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8")))
-    model = CLIP(config)
-    tensors = load_file(str(directory / WEIGHTS_FILE))
-    own = model.state_dict()
-    if set(tensors) != set(own):
-        raise ValueError(f"weights do not match the config: missing "
-                         f"{sorted(set(own) - set(tensors))[:3]}, unexpected "
-                         f"{sorted(set(tensors) - set(own))[:3]}")
-    for name, t in tensors.items():
-        if own[name].shape != t.shape:
-            raise ValueError(f"{name}: shape {tuple(t.shape)} != expected {tuple(own[name].shape)}")
-    model.load_state_dict(tensors)
+    Raises:
+        AssetError: missing or corrupt files, or weights that do not fit the config.
+    """
+    state, card = load_bundle(directory)
+    try:
+        model = CLIP(ClipConfig.from_dict(card["config"]))
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+    except (RuntimeError, TypeError, ValueError) as e:
+        raise AssetError(f"{directory}: weights do not match the card's config "
+                         f"({str(e).splitlines()[0][:200]})") from None
     model.eval()
+    model.card = card  # type: ignore[attr-defined]
     return model

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from genai_tui.errors import AssetError
 from genai_tui.models.clip import (
     CLIP,
     MAX_LOGIT_SCALE,
@@ -82,18 +84,23 @@ def test_save_load_round_trip_gives_identical_outputs(tmp_path) -> None:
     model = CLIP(TINY).eval()
     with torch.no_grad():
         model.logit_scale.fill_(3.0)
-    save_clip(model, tmp_path / "clip")
+    save_clip(model, tmp_path / "clip", {"steps": 3})
     assert sorted(p.name for p in (tmp_path / "clip").iterdir()) == [
-        "config.json", "model.safetensors"]
+        "card.json", "model.safetensors"]
     loaded = load_clip(tmp_path / "clip")
-    assert loaded.config == TINY
+    assert loaded.config == TINY and loaded.card["steps"] == 3
     images, ids = torch.rand(3, 1, 28, 28), torch.randint(0, 50, (4, 5))
     assert torch.equal(loaded(images, ids), model(images, ids))
     other = CLIP(ClipConfig(**{**TINY.__dict__, "embed_dim": 4}))
     save_clip(other, tmp_path / "other")
-    (tmp_path / "other" / "config.json").write_text(TINY.to_json())
-    with pytest.raises(ValueError):
+    card = json.loads((tmp_path / "other" / "card.json").read_text())
+    card["config"] = json.loads(TINY.to_json())
+    (tmp_path / "other" / "card.json").write_text(json.dumps(card))
+    with pytest.raises(AssetError):
         load_clip(tmp_path / "other")
+    (tmp_path / "clip" / "model.safetensors").write_bytes(b"\x80\x04 a pickle, not weights")
+    with pytest.raises(AssetError):
+        load_clip(tmp_path / "clip")
 
 
 def test_bad_configs_are_refused() -> None:
