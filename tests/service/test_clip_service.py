@@ -125,3 +125,16 @@ def test_same_seed_same_run_and_bad_settings_refused() -> None:
                 {"train_images": 10}, {"max_tokens": 2}):
         with pytest.raises(UserError):
             svc.ClipSettings(**{**TINY, **bad}).validate()
+
+
+def test_the_judge_can_say_no_an_untrained_model_scores_near_chance(run) -> None:
+    from genai_tui.models.clip import CLIP
+
+    torch.manual_seed(5)
+    trained = run[0].clip
+    untrained = svc.ClipModel(CLIP(trained.model.config), trained.tokenizer,
+                              trained.seen_tokens, trained.seen_words)
+    figures = svc.evaluate(untrained, trained.gallery)
+    chance = svc.chance_levels(trained.gallery)
+    assert figures["t2i_digit"] < chance["t2i_digit_chance"] + 0.12
+    assert figures["t2i_digit"] < run[1][-1].summary["t2i_digit"] - 0.2
