@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from genai_tui.errors import UserError
 from genai_tui.images import captions as cap
@@ -95,3 +97,22 @@ def test_caption_phrasings_and_articles() -> None:
         cap.caption(10, upright, "{digit}", rng)
     with pytest.raises(UserError):
         cap.caption_set(10, "test")
+
+
+@settings(max_examples=60, deadline=None)
+@given(label=st.integers(0, 9), thickness=st.floats(0.75, 1.9), slant=st.floats(-0.35, 0.35),
+       size=st.floats(0.8, 1.15), template=st.sampled_from(cap.TEMPLATES),
+       seed=st.integers(0, 2**16))
+def test_every_template_names_the_bands_of_any_attributes(label, thickness, slant, size,
+                                                          template, seed) -> None:
+    attrs = {"thickness": thickness, "slant": slant, "size": size}
+    text = cap.caption(label, attrs, template, np.random.default_rng(seed))
+    words = set(re.findall(r"[a-z0-9]+", text))
+    t, s, z = cap.attribute_words(attrs).classes
+    assert cap.THICKNESS[t] in words and not set(cap.THICKNESS) - {cap.THICKNESS[t]} & words
+    assert cap.SLANT[s] in words and not set(cap.SLANT) - {cap.SLANT[s]} & words
+    assert cap.SIZE_WORDS[z] in words and not set(cap.SIZE_WORDS) - {cap.SIZE_WORDS[z]} & words
+    assert "{" not in text and "  " not in text
+    assert re.search(r"\ban? (\S+)", text) is None or all(
+        (a == "an") == (nxt[0] in "aeiu8")
+        for a, nxt in re.findall(r"\b(an?) (\S+)", text))
