@@ -236,9 +236,13 @@ class ClipModel:
         """Cosine similarity of one image (28x28) and one text, -1..1."""
         return float(self.encode_images(image)[0] @ self.encode_texts([text])[0])
 
-    def similarity_matrix(self, images: Any, texts: list[str]) -> Any:
-        """(N_images, N_texts) numpy float32 cosine similarities: for a batch of
-        matching pairs the diagonal should be the brightest of each row."""
+    def similarity_matrix(self, images: Any, texts: list[str] | None = None) -> Any:
+        """(N_images, N_texts) numpy float32 cosine similarities of ``images`` and
+        ``texts``, or of a batch's own images and captions (a `CaptionSet` as
+        ``images``, no ``texts``): for matching pairs the diagonal should be the
+        brightest of each row."""
+        if texts is None:
+            images, texts = images.images, list(images.captions)
         return (self.encode_images(images) @ self.encode_texts(texts).T).numpy()
 
     # -- files -------------------------------------------------------------

@@ -78,6 +78,8 @@ def test_score_captions_and_the_similarity_matrix(run) -> None:
     images, texts = gallery.images[:40], gallery.captions[:40]
     sims = clip.similarity_matrix(images, texts)
     assert sims.shape == (40, 40)
+    batch = gallery.__class__(**{**gallery.__dict__, "images": images, "captions": texts})
+    assert (clip.similarity_matrix(batch) == sims).all()
     diagonal = sims.diagonal().mean()
     assert diagonal > sims.mean() + 0.1
     label = int(gallery.labels[0])
@@ -98,6 +100,8 @@ def test_unknown_words_and_tokens_are_reported(run) -> None:
     assert unknown.tokens and all(isinstance(t, str) for t in unknown.tokens)
     assert not clip.unknown("small 3, thin stroke, leaning left")
     assert clip.search("a zebra", k=2).unknown.words == ["zebra"]  # searched anyway
+    assert len(clip.search("", k=2).matches) == 2
+    assert len(clip.search("a thick seven " * 50, k=2).matches) == 2  # cut at max_tokens
 
 
 def test_save_load_round_trip(run, tmp_path) -> None:
