@@ -343,8 +343,8 @@ class ClipTraining:
 
         from genai_tui.images.captions import caption_set
         from genai_tui.models.clip import CLIP, ClipConfig, pad_ids
-        from genai_tui.service.lifecycle.pretrain import cosine_lr
         from genai_tui.service.lifecycle.trainee import adamw
+        from genai_tui.service.train_lm import warmup_cosine
 
         s = self.settings
         t0 = time.perf_counter()
@@ -378,7 +378,7 @@ class ClipTraining:
         step = 0
         for step in range(1, s.steps + 1):
             model.train()
-            lr = cosine_lr(step - 1, s.steps, s.lr, max(1, s.warmup), s.lr / 10)
+            lr = warmup_cosine(step - 1, s.steps, s.lr, max(1, s.warmup), s.lr / 10)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             batch = torch.randperm(len(train), generator=generator)[: s.batch_size]

@@ -454,18 +454,13 @@ class Trainer:
         ema.load_state_dict(net.state_dict())
         ema.requires_grad_(False)
         opt = torch.optim.AdamW(net.parameters(), lr=s.lr, weight_decay=0.0)
-
-        def lr_at(step: int) -> float:
-            if step < s.warmup:
-                return s.lr * (step + 1) / s.warmup
-            progress = (step - s.warmup) / max(1, s.steps - s.warmup)
-            return s.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        from genai_tui.service.train_lm import warmup_cosine
 
         start = time.perf_counter()
         running, count = 0.0, 0
         net.train()
         for step in range(s.steps):
-            lr = lr_at(step)
+            lr = warmup_cosine(step, s.steps, s.lr, s.warmup, s.lr / 10)
             for group in opt.param_groups:
                 group["lr"] = lr
             idx = torch.randint(0, data.shape[0], (s.batch_size,), generator=gen)

@@ -153,15 +153,23 @@ def validate(settings: TrainSettings) -> None:
     require(checks)
 
 
-def lr_at(step: int, s: TrainSettings, time_progress: float = 0.0) -> float:
-    """Linear warm-up to ``lr`` then cosine decay to ``min_lr`` at ``steps``.
+def warmup_cosine(step: int, steps: int, peak: float, warmup: int, floor: float,
+                  time_progress: float = 0.0) -> float:
+    """The learning rate at ``step`` (0-based): linear warm-up to ``peak`` over
+    ``warmup`` steps, then cosine decay to ``floor`` at ``steps``. Every trainer
+    here uses this schedule (LM, lifecycle stages, seq2seq, diffusion, CLIP).
 
     ``time_progress`` (elapsed / time limit) moves the decay on when the time
-    limit will come before ``steps``: a time-limited run still ends at ``min_lr``."""
-    if step < s.warmup:
-        return s.lr * (step + 1) / s.warmup
-    progress = min(1.0, max((step - s.warmup) / max(1, s.steps - s.warmup), time_progress))
-    return s.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (s.lr - s.min_lr)
+    limit will come before ``steps``: a time-limited run still ends at ``floor``."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = min(1.0, max((step - warmup) / max(1, steps - warmup), time_progress))
+    return floor + 0.5 * (1.0 + math.cos(math.pi * progress)) * (peak - floor)
+
+
+def lr_at(step: int, s: TrainSettings, time_progress: float = 0.0) -> float:
+    """`warmup_cosine` from ``lr`` to ``min_lr`` over ``s.steps``."""
+    return warmup_cosine(step, s.steps, s.lr, s.warmup, s.min_lr, time_progress)
 
 
 def _default_out() -> Path:

@@ -12,7 +12,6 @@ data, steps, curve, the accuracies on the full held-out sets, the command).
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -96,10 +95,10 @@ def validate(s: TrainSettings) -> None:
 
 
 def lr_at(step: int, s: TrainSettings) -> float:
-    if step < s.warmup:
-        return s.lr * (step + 1) / s.warmup
-    progress = (step - s.warmup) / max(1, s.steps - s.warmup)
-    return s.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    """`train_lm.warmup_cosine` from ``lr`` to a tenth of it over ``s.steps``."""
+    from genai_tui.service.train_lm import warmup_cosine
+
+    return warmup_cosine(step, s.steps, s.lr, s.warmup, s.lr / 10)
 
 
 def accuracy(model, examples) -> float:  # noqa: ANN001 - a Seq2Seq and a list of dates.Example

@@ -10,8 +10,9 @@ from genai_tui.errors import UserError
 from genai_tui.service.generate import load_model
 from genai_tui.service.lifecycle.events import Finished, Metrics, Notice, Sample, to_json
 from genai_tui.service.lifecycle.finetune import Finetune, FinetuneSettings
-from genai_tui.service.lifecycle.pretrain import Pretrain, PretrainSettings, cosine_lr
+from genai_tui.service.lifecycle.pretrain import Pretrain, PretrainSettings
 from genai_tui.service.lifecycle.trainee import Trainee
+from genai_tui.service.train_lm import warmup_cosine
 from tests.fixtures.lm import make_model_dir
 
 REPEATED = "The quick brown fox jumps over the lazy dog. " * 200
@@ -73,9 +74,9 @@ def test_a_pretrained_model_saves_as_a_folder_the_generate_service_loads(tmp_pat
 
 
 def test_cosine_schedule_warms_up_then_decays_to_its_floor() -> None:
-    assert cosine_lr(0, 100, 1.0, 10, 0.1) == pytest.approx(0.1)
-    assert cosine_lr(9, 100, 1.0, 10, 0.1) == pytest.approx(1.0)
-    assert cosine_lr(100, 100, 1.0, 10, 0.1) == pytest.approx(0.1)
+    assert warmup_cosine(0, 100, 1.0, 10, 0.1) == pytest.approx(0.1)
+    assert warmup_cosine(9, 100, 1.0, 10, 0.1) == pytest.approx(1.0)
+    assert warmup_cosine(100, 100, 1.0, 10, 0.1) == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("field,value,words", [

@@ -32,6 +32,7 @@ from genai_tui.service.lifecycle.trainee import (
     tokenizer_named,
     windows,
 )
+from genai_tui.service.train_lm import warmup_cosine
 
 STAGE = "pretrain"
 
@@ -83,14 +84,6 @@ class PretrainSettings:
              f"tokenizer must be 'byte' or 'bpe', got {self.tokenizer!r}"),
         ]
         require(checks)
-
-
-def cosine_lr(step: int, steps: int, peak: float, warmup: int, floor: float) -> float:
-    """Linear warm-up to ``peak``, then cosine decay to ``floor`` at ``steps``."""
-    if step < warmup:
-        return peak * (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
-    return floor + 0.5 * (1 + math.cos(math.pi * progress)) * (peak - floor)
 
 
 def corpus_texts(corpus: str | None, max_bytes: int) -> tuple[str, str, str]:
@@ -159,7 +152,7 @@ class Pretrain:
         history: list[dict] = []
         step = 0
         for step in range(1, s.steps + 1):
-            lr = cosine_lr(step - 1, s.steps, s.lr, s.warmup, s.lr / 10)
+            lr = warmup_cosine(step - 1, s.steps, s.lr, s.warmup, s.lr / 10)
             xb, yb = random_batch(train_ids, s.block_size, s.batch_size, rng)
             loss = optimizer_step(model, optimizer, model.loss, xb, yb, lr=lr,
                                   bf16=s.bf16)
