@@ -13,7 +13,6 @@ import typer
 from genai_tui.cli import options as opt
 from genai_tui.cli._app import train_app
 from genai_tui.cli.output import command_line, emit_json, say, text_arg
-from genai_tui.errors import UserError
 
 SHOWN_METRICS = ("loss", "val_loss")
 """The figures the bar shows, unless the stage names its own (``run.shown``)."""
@@ -31,6 +30,19 @@ def run_stage(run: Any, *, out: Path | None, json_lines: bool, quiet: bool,
     task = None
     shown = tuple(getattr(run, "shown", SHOWN_METRICS))
     fields = {name: "-" for name in shown}
+
+    def show(text: str) -> None:
+        """Untrusted text (model output, file names) on stderr, controls made visible,
+        above the bar when there is one."""
+        if bar is None:
+            say(text, err=True)
+            return
+        from rich.text import Text
+
+        from genai_tui.textsafe import escape_controls
+
+        bar.console.print(Text(escape_controls(text, True)))
+
     try:
         for event in run.events():
             if json_lines:
@@ -50,19 +62,9 @@ def run_stage(run: Any, *, out: Path | None, json_lines: bool, quiet: bool,
                     task = bar.add_task(run.stage, total=event.steps, **fields)
                 bar.update(task, completed=event.step, **fields)
             elif isinstance(event, Notice) and not json_lines and not quiet:
-                (bar.console.print if bar is not None else _err)(
-                    ("warning: " if event.level == "warn" else "") + event.message, markup=False,
-                    highlight=False)
+                show(("warning: " if event.level == "warn" else "") + event.message)
             elif isinstance(event, Sample) and not json_lines and not quiet:
-                text = f"[{event.label} step {event.step}] {event.prompt}{event.text}"
-                if bar is not None:
-                    from rich.text import Text
-
-                    from genai_tui.textsafe import escape_controls
-
-                    bar.console.print(Text(escape_controls(text, True)))
-                else:
-                    say(text, err=True)
+                show(f"[{event.label} step {event.step}] {event.prompt}{event.text}")
             elif isinstance(event, Finished):
                 summary = {**event.summary, "steps": event.step}
     finally:
@@ -82,23 +84,12 @@ def run_stage(run: Any, *, out: Path | None, json_lines: bool, quiet: bool,
     return summary
 
 
-def _err(text: str, **_: Any) -> None:
-    say(text, err=True)
-
-
-def _target(out: Path | None, stem: str) -> Path:
+def stage_target(out: Path | None, stem: str) -> Path:
     """``--out`` checked, or a new ``./<stem>-<date>-<time>``; never inside the bundled
     assets (these commands make new models: they have no ``--bundled``)."""
-    from genai_tui.cli.outpaths import check_output_dir, new_name
-    from genai_tui.paths import assets_dir
+    from genai_tui.cli.outpaths import train_target
 
-    target = out.expanduser() if out is not None else new_name(stem)
-    try:
-        target.resolve().relative_to(assets_dir().resolve())
-    except ValueError:
-        return check_output_dir(target)
-    raise UserError(f"{target} is inside the bundled assets ({assets_dir()}): choose another "
-                    "--out")
+    return train_target(out, bundled=False, bundled_path=None, stem=stem)
 
 
 @train_app.command("pretrain")
@@ -132,7 +123,7 @@ def train_pretrain_cmd(
     from genai_tui.service.lifecycle.pretrain import Pretrain, PretrainSettings
     from genai_tui.service.runtime import set_torch_threads
 
-    target = _target(out, "pretrain")
+    target = stage_target(out, "pretrain")
     run = Pretrain(PretrainSettings(
         steps=steps, n_layer=layers, n_head=heads, n_embd=width, block_size=block_size,
         batch_size=batch_size, lr=lr, sample_every=sample_every,
@@ -171,7 +162,7 @@ def train_finetune_cmd(
         text, source = text_arg("-", "standard input"), "standard input"
     else:
         text, source = load_text_corpus(text_file, "text file"), text_file.name
-    target = _target(out, "finetune")
+    target = stage_target(out, "finetune")
     run = Finetune(FinetuneSettings(
         text=text, source=source, steps=steps, lr=lr, batch_size=batch_size,
         block_size=block_size, val_fraction=held_out, prompt=text_arg(prompt, "--prompt"),

@@ -56,14 +56,15 @@ def new_name(stem: str, suffix: str = "") -> Path:
     return Path(f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}{suffix}")
 
 
-def train_target(out: Path | None, *, bundled: bool, bundled_path: Path, stem: str,
+def train_target(out: Path | None, *, bundled: bool, bundled_path: Path | None, stem: str,
                  is_file: bool = False, suffix: str = "") -> Path:
     """Where a train command writes.
 
     Default: a new ``./<stem>-<date>-<time>`` (never the bundled model).
     ``--bundled``: ``bundled_path`` itself. An ``--out`` inside `assets/` is
     refused without ``--bundled``, so a bundled model is never overwritten by
-    accident.
+    accident. ``bundled_path=None``: the command makes new models only and has
+    no ``--bundled`` (the Train pane's stages); the refusal does not offer it.
     """
     if bundled and out is not None:
         raise UserError("give either --out or --bundled, not both")
@@ -72,6 +73,9 @@ def train_target(out: Path | None, *, bundled: bool, bundled_path: Path, stem: s
     else:
         target = out.expanduser() if out is not None else new_name(stem, suffix)
         if _inside(target, assets_dir()):
+            if bundled_path is None:
+                raise UserError(f"{target} is inside the bundled assets ({assets_dir()}): "
+                                "choose another --out")
             raise UserError(f"{target} is inside the bundled assets ({assets_dir()}); "
                             "pass --bundled to overwrite the bundled model, or choose "
                             "another --out")

@@ -10,7 +10,7 @@ import typer
 
 from genai_tui.cli import options as opt
 from genai_tui.cli._app import train_app
-from genai_tui.cli.lifecycle_cmds import _target, run_stage
+from genai_tui.cli.lifecycle_cmds import run_stage, stage_target
 from genai_tui.cli.output import command_line
 
 
@@ -32,7 +32,7 @@ def train_sft_cmd(
     from genai_tui.service.lifecycle.sft import Sft, SftSettings
     from genai_tui.service.runtime import set_torch_threads
 
-    target = _target(out, "sft")
+    target = stage_target(out, "sft")
     run = Sft(SftSettings(steps=steps, lr=lr, batch_size=batch_size, model=model, seed=seed))
     set_torch_threads(threads)
     run_stage(run, out=target, json_lines=json_lines, quiet=quiet, command=command_line(ctx))
@@ -69,6 +69,6 @@ def train_prefer_cmd(
     run = Prefer(PreferSettings(rule=rule, word=word, pairs=pairs,
                                 held_out_pairs=held_out_pairs, rm_steps=rm_steps, steps=steps,
                                 beta=beta, lr=lr, model=model, seed=seed))
-    target = _target(out, "prefer")
+    target = stage_target(out, "prefer")
     set_torch_threads(threads)
     run_stage(run, out=target, json_lines=json_lines, quiet=quiet, command=command_line(ctx))

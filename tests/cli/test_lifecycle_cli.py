@@ -88,3 +88,13 @@ def test_finetune_refuses_a_tiny_text(tmp_path, capsys) -> None:
     text.write_text("only a few words", encoding="utf-8")
     code, _, err = run(["train", "finetune", str(text), "--out", str(tmp_path / "x")], capsys)
     assert code == 2 and "too short" in err
+
+
+def test_notices_quoting_a_hostile_file_name_reach_the_terminal_escaped(tmp_path, capsys) -> None:
+    text = tmp_path / "notes\x1b[31m[bold].txt"
+    text.write_text(REPEATED, encoding="utf-8")
+    base = make_model_dir(tmp_path / "base", n_layer=1, n_head=2, n_embd=32, block_size=32)
+    code, out, err = run(["train", "finetune", str(text), "--model", str(base), "--steps", "2",
+                          "--block-size", "16", "--out", str(tmp_path / "t")], capsys)
+    assert code == 0, err
+    assert "\x1b" not in err + out and "[bold].txt" in err
