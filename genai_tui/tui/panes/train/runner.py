@@ -90,8 +90,10 @@ class Runner:
         self.lock = threading.Lock()
         """Held while an event is being computed, and while saving."""
         self._notify = notify
-        self._playing = threading.Event()
         self._wake = threading.Event()
+        self._state_lock = threading.Lock()
+        """Guards the state's changes between the UI thread and the worker (never held
+        during a step, so pausing never waits for one)."""
         self._stop = False
         self._last_notify = 0.0
 
@@ -109,22 +111,18 @@ class Runner:
         return self.state in (STOPPED, DONE, FAILED)
 
     def play(self) -> None:
-        if self.ended:
-            return
-        self._playing.set()
-        if self.state == PAUSED:
-            self.state = TRAINING
-        self._wake.set()
+        with self._state_lock:
+            if self.state == PAUSED:
+                self.state = TRAINING
+                self._wake.set()
 
     def pause(self) -> None:
-        if self.state in (TRAINING, PREPARING):
-            self._playing.clear()
-            self.state = PAUSED
-            self._wake.set()
+        with self._state_lock:
+            if self.state in (TRAINING, PREPARING):
+                self.state = PAUSED
 
     def stop(self) -> None:
         self._stop = True
-        self._playing.set()
         self._wake.set()
 
     def save(self, folder: Path) -> Path:
@@ -145,7 +143,6 @@ class Runner:
         from genai_tui.tui.pane import describe_error
 
         events = None
-        self._playing.set()
         self.state = PREPARING
         self._tell(force=True)
         try:
@@ -153,29 +150,37 @@ class Runner:
                 events = self.run.events()
                 while not cancelled():
                     if self._stop:
-                        self.state = STOPPED
+                        self._end(STOPPED)
                         break
-                    if not self._playing.is_set():
-                        self._tell(force=True)
-                        self._wake.wait(0.2)
-                        self._wake.clear()
+                    if self.state == PAUSED:
+                        self._tell(force=True)  # once: the pause has taken effect
+                        while self.state == PAUSED and not self._stop and not cancelled():
+                            self._wake.wait(0.2)
+                            self._wake.clear()
                         continue
                     with self.lock:
                         try:
                             event = next(events)
                         except StopIteration:
-                            self.state = DONE
+                            self._end(DONE)
                             break
                         self.log.add(event)
-                    if isinstance(event, Metrics) and self.state == PREPARING:
-                        self.state = TRAINING
+                    if isinstance(event, Metrics):
+                        with self._state_lock:  # a pause asked meanwhile stands
+                            if self.state == PREPARING:
+                                self.state = TRAINING
                     self._tell(force=not isinstance(event, Metrics))
         except Exception as exc:  # noqa: BLE001 - shown in the pane; the app stays up
-            self.state, self.error = FAILED, describe_error(exc)
+            self.error = describe_error(exc)
+            self._end(FAILED)
         finally:
             if events is not None:
                 events.close()
             self._tell(force=True)
+
+    def _end(self, state: str) -> None:
+        with self._state_lock:  # after this no pause or play changes it
+            self.state = state
 
     def _tell(self, force: bool) -> None:
         now = time.monotonic()
