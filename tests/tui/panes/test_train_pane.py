@@ -15,6 +15,7 @@ from genai_tui.tui.charts import ChartView, TextLine
 from genai_tui.tui.panes.generate import GeneratePane
 from genai_tui.tui.panes.train import TrainPane
 from genai_tui.tui.panes.train import runner as rn
+from genai_tui.tui.panes.train.pane import VIEWS
 from genai_tui.tui.panes.train.tuning_views import PreferView, SftView
 from genai_tui.tui.panes.train.views import FinetuneView, PretrainView
 from genai_tui.tui.textbox import SafeInput, SafeTextArea
@@ -271,7 +272,7 @@ async def test_in_every_text_box_listed_letters_type_and_f_keys_act(tiny_runs, t
         pane = await shown(pilot)
         typing_keys = [b.key for b in pane.BINDINGS if not b.key.startswith("f")]
         assert {"s", "1", "2", "3", "4", "slash"} <= set(typing_keys)
-        for index, view in enumerate(pane.VIEW_ORDER):
+        for index, view in enumerate(VIEWS):
             pane.action_set_view(view)
             await pilot.pause()
             for box in pane.stage_view.query("SafeInput, SafeTextArea"):
@@ -287,7 +288,7 @@ async def test_in_every_text_box_listed_letters_type_and_f_keys_act(tiny_runs, t
                 after_f8 = box.text if isinstance(box, SafeTextArea) else box.value
                 assert after_f8 == after
                 await pilot.press("f4")  # next stage: the focus leaves the hidden box
-                assert pane.view == pane.VIEW_ORDER[(index + 1) % len(pane.VIEW_ORDER)]
+                assert pane.view == VIEWS[(index + 1) % len(VIEWS)]
                 assert app.focused is pane
                 pane.action_set_view(view)
                 await pilot.pause()

@@ -67,7 +67,6 @@ class TrainPane(Pane):
                               text-wrap: nowrap; text-overflow: ellipsis; }
     """
     can_focus = True
-    VIEW_ORDER = VIEWS
 
     class Update(Message):
         """A runner has news (posted from its worker thread)."""
@@ -85,7 +84,6 @@ class TrainPane(Pane):
         self._resume_on_show: str | None = None
         self._reported: set[rn.Runner] = set()
         self.updates = 0
-        self.last_update_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield ViewBar(numbered(VIEWS, TITLES), self.view, id="train-bar")
@@ -243,7 +241,6 @@ class TrainPane(Pane):
 
     def on_train_pane_update(self, message: Update) -> None:
         self.updates += 1
-        self.last_update_at = time.perf_counter()
         runner = self.runners.get(message.stage)
         if runner is None:
             return

@@ -39,7 +39,6 @@ class RunLog:
         self.step = 0
         self.steps = 0
         self.elapsed = 0.0
-        self.version = 0
 
     def add(self, event: Event) -> None:
         if isinstance(event, Metrics):
@@ -53,7 +52,6 @@ class RunLog:
         elif isinstance(event, Finished):
             self.finished = event
             self.step = event.step
-        self.version += 1
 
     def series(self, name: str, *, hold: bool = False, smooth: float = 0.0) -> list[float]:
         """``name`` per step reported (NaN where a step lacks it). ``hold``: carry the

@@ -54,13 +54,11 @@ def legend(series: list[Series], log: RunLog | None, title: str) -> Text:
     return text
 
 
-def sample_text(log: RunLog | None, *, newest_first: bool = False, limit: int = 12) -> Text:
+def sample_text(log: RunLog | None, *, limit: int = 12) -> Text:
     """The samples so far: a heading per sample, its prompt in bold, the text as written."""
     if log is None or not log.samples:
         return Text("Samples of the model's text appear here as it trains.", "dim")
     samples = list(log.samples)[-limit:]
-    if newest_first:
-        samples.reverse()
     out = Text()
     for s in samples:
         out.append(sample_heading(s) + "\n", "dim")
@@ -110,7 +108,6 @@ class StageView(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.run_log: RunLog | None = None
         self._panel_key: tuple | None = None
 
     def compose(self) -> ComposeResult:
@@ -141,7 +138,6 @@ class StageView(Vertical):
         return None
 
     def redraw(self, log: RunLog | None) -> None:
-        self.run_log = log
         for i, (title, series) in enumerate(self.CHARTS):
             self.query_one(f"#{self.STAGE}-legend-{i}", TextLine).set_text(
                 legend(series, log, title))
