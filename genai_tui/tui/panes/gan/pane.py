@@ -5,7 +5,8 @@ This file wires the pane: its keys, the run state the plots show, and the kit
 hooks (the first run loads through `load`, later runs are built through
 `compute("build")`, each run numbered with `new_request("run")`). The
 training loop is in `training.py`, the text it shows in `draw.py`, the
-widgets in `widgets.py`, the settings dialog in `settings.py`.
+widgets in `widgets.py`, the settings dialog in `settings.py`, its CSS in
+`style.py`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from genai_tui.tui.panes.gan import draw, export, training
 from genai_tui.tui.panes.gan.draw import D_COLOUR, FAKE_COLOUR, G_COLOUR, JS_COLOUR, REAL_COLOUR
 from genai_tui.tui.panes.gan.history import RunRecord
 from genai_tui.tui.panes.gan.settings import GanSettingsScreen
+from genai_tui.tui.panes.gan.style import PANE_CSS
 from genai_tui.tui.panes.gan.widgets import MapView
 
 
@@ -53,18 +55,7 @@ class GanPane(RunRecord, Pane):
         Binding("m", "switch_mode", "Mode"),
     ]
 
-    DEFAULT_CSS = """
-    GanPane { layout: vertical; }
-    #gan-main { height: 1fr; }
-    #gan-left { width: 1fr; min-width: 30; }
-    #gan-right { width: 38; padding-left: 1; }
-    #gan-legend, .gan-title { height: 1; }
-    #gan-loss { height: 2fr; }
-    #gan-dx, #gan-js { height: 1fr; }
-    #gan-status { height: 2; background: $boost; padding: 0 1; }
-    #gan-status, #gan-legend, .gan-title { text-wrap: nowrap; text-overflow: ellipsis; }
-    GanPane.-images #gan-right { width: 32; }
-    """
+    DEFAULT_CSS = PANE_CSS
 
     class Update(Message):
         """New events and a fresh view from the training worker."""

@@ -158,3 +158,31 @@ def ranking_line(ranking: list[tuple[str, float, float]], width: int) -> Text:
         t.append(f" {logprob:.2f}  ", DIM)
     t.truncate(width, overflow="ellipsis")
     return t
+
+
+def attention_maps(result: Any, layer: int, head: int, mean: bool,
+                   row: int | None) -> tuple[Text, Text, Text]:
+    """The view's three maps for one decoding (`service.seq2seq` result): cross-attention
+    of ``layer`` (output rows x input columns, ``row`` highlighted), the encoder's
+    bidirectional self-attention and the decoder's causal one with the legend under it.
+    ``head`` is taken modulo the head count; ``mean`` averages the heads instead."""
+    n_layer = len(result.cross)
+    layer %= n_layer
+    n_head = result.cross[0].shape[0]
+
+    def pick(a: Any) -> Any:
+        return a.mean(axis=0) if mean else a[head % n_head]
+
+    what = "mean of heads" if mean else f"head {head % n_head}"
+    cross = cross_map(result.input_tokens, result.output_tokens, pick(result.cross[layer]),
+                      f"cross-attention L{layer} {what}", selected=row)
+    enc_layer = min(layer, len(result.encoder) - 1)
+    encoder = self_map(result.input_tokens, pick(result.encoder[enc_layer]),
+                       f"encoder L{enc_layer}: all see all", causal=False)
+    dec_tokens = ["<bos>"] + result.output_tokens[:-1]
+    decoder = Text(no_wrap=True)
+    decoder.append_text(self_map(dec_tokens, pick(result.decoder[layer]),
+                                 f"decoder L{layer}: causal", causal=True))
+    decoder.append("\n")
+    decoder.append_text(legend())
+    return cross, encoder, decoder

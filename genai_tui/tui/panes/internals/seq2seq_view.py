@@ -351,25 +351,10 @@ class Seq2SeqView(Vertical):
             self._update_status()
             return
         out.update(R.output_line(r.output_tokens, r.probs, self.done))
-        n_layer = len(r.cross)
-        layer = self.att_layer % n_layer
-        pick = (lambda a: a.mean(axis=0)) if self.mean else (lambda a: a[self.head % a.shape[0]])
-        what = "mean of heads" if self.mean else f"head {self.head % r.cross[0].shape[0]}"
         row = self.row % len(r.output_tokens) if r.output_tokens else None
-        self.query_one("#s2s-cross", Static).update(R.cross_map(
-            r.input_tokens, r.output_tokens, pick(r.cross[layer]),
-            f"cross-attention L{layer} {what}", selected=row))
-        enc_layer = min(layer, len(r.encoder) - 1)
-        self.query_one("#s2s-enc", Static).update(R.self_map(
-            r.input_tokens, pick(r.encoder[enc_layer]),
-            f"encoder L{enc_layer}: all see all", causal=False))
-        dec_tokens = ["<bos>"] + r.output_tokens[:-1]
-        dec = Text(no_wrap=True)
-        dec.append_text(R.self_map(dec_tokens, pick(r.decoder[layer]), f"decoder L{layer}: causal",
-                                   causal=True))
-        dec.append("\n")
-        dec.append_text(R.legend())
-        self.query_one("#s2s-dec", Static).update(dec)
+        maps = R.attention_maps(r, self.att_layer, self.head, self.mean, row)
+        for part, text in zip(("#s2s-cross", "#s2s-enc", "#s2s-dec"), maps, strict=True):
+            self.query_one(part, Static).update(text)
         self._update_status()
 
     def _draw_beams(self) -> None:
