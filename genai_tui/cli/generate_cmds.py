@@ -269,9 +269,11 @@ def train_lm_cmd(
     time_limit: float | None = opt.time_limit_option(
         "Minutes of training after which to stop early and save (the learning-rate decay "
         "then ends at the limit)."),
-    bf16: bool = typer.Option(
-        True, "--bf16/--no-bf16", help="bfloat16 autocast for forward and backward (weights "
-        "and evaluation stay float32)."),
+    bf16: bool | None = typer.Option(
+        None, "--bf16/--no-bf16", help="bfloat16 autocast for forward and backward (weights "
+        "and evaluation stay float32); default: on where the CPU has bfloat16 natively "
+        "(AVX512-BF16 or AMX), off elsewhere, where it would be emulated and slower.",
+        show_default=False),
     quiet: bool = opt.quiet_option(),
 ) -> None:
     """Train the GPT language model with our BPE; checkpoints resume with --resume.

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from genai_tui.errors import AssetError, UserError
 from genai_tui.paths import asset
+from genai_tui.service.runtime import native_bf16, use_bf16
 
 if TYPE_CHECKING:
     import numpy as np
@@ -304,19 +305,6 @@ def _sample_steps(model: DiffusionModel, s: SampleSettings, raw: bool) -> Iterat
                                  to_display(step.x_next), time.perf_counter() - start)
 
 
-def native_bf16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), where bf16
-    autocast is faster; elsewhere it would be emulated and slower."""
-    import torch
-
-    cpu = getattr(torch, "cpu", None)
-    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    try:
-        return any(getattr(cpu, name, lambda: False)() for name in checks)
-    except RuntimeError:
-        return False
-
-
 def generate(model: DiffusionModel, settings: SampleSettings) -> np.ndarray:
     """Only the final samples, (N, H, W) in [0, 1]."""
     # keep only the last step: a DDPM run of a big batch would not fit in memory
@@ -395,7 +383,8 @@ class TrainSettings:
     channel_mults: tuple[int, ...] = (1, 2, 4)
     num_res_blocks: int = 1
     attention: bool = True
-    bf16: bool = True
+    bf16: bool | None = None
+    """bfloat16 autocast; None: where the CPU has it natively (`runtime.use_bf16`)."""
     """bfloat16 autocast for the forward pass (much faster on CPUs with AMX)."""
     log_every: int = 10
     time_limit: float = 0.0
@@ -440,7 +429,7 @@ class Trainer:
         from genai_tui.models.ddpm import make_schedule, training_loss
         from genai_tui.models.unet import UNet, UNetConfig
 
-        s = self.settings
+        s = self.settings = replace(self.settings, bf16=use_bf16(self.settings.bf16))
         torch.manual_seed(s.seed)
         gen = torch.Generator().manual_seed(s.seed)
         images = self._images if self._images is not None else make_digits(s.n_data, s.seed).images

@@ -1,8 +1,11 @@
-"""Process-wide settings that worker threads need: torch threads and the GC.
+"""Process-wide settings that worker threads need: torch threads, the GC, and
+whether bfloat16 autocast pays on this CPU.
 
 The one torch-thread policy of the app: every CLI command, service and pane
 worker sets torch's intra-op thread count through `thread_count`,
-`set_torch_threads` or `torch_threads`. No Textual; torch is imported inside
+`set_torch_threads` or `torch_threads`. The one bfloat16 policy: every
+trainer's ``bf16`` setting defaults to None, which `use_bf16` resolves in the
+worker to `native_bf16()`. No Textual; torch is imported inside
 the functions only.
 """
 
@@ -13,6 +16,7 @@ import gc
 import os
 import threading
 from collections.abc import Iterator
+from functools import cache
 
 
 def thread_count(requested: int | None = None) -> int | None:
@@ -135,3 +139,26 @@ def settle_heap() -> None:
 def thaw_heap() -> None:
     """Undo `settle_heap` (when the app ends, so a test process can free its panes)."""
     gc.unfreeze()
+
+
+@cache
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX).
+
+    There, bfloat16 autocast makes training 2-3x faster; elsewhere torch emulates
+    it, and a step of the Train pane's pretraining took 2.6 s instead of 0.26 s
+    (AMD EPYC with AVX2 only). Imports torch: call it from a worker."""
+    import torch
+
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    try:
+        return any(getattr(cpu, name, lambda: False)() for name in checks)
+    except RuntimeError:
+        return False
+
+
+def use_bf16(setting: bool | None) -> bool:
+    """A trainer's ``bf16`` setting resolved: True/False as given, None (the default
+    of every trainer) as `native_bf16()`."""
+    return native_bf16() if setting is None else setting

@@ -23,14 +23,14 @@ import os
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from genai_tui.corpus import SOURCE_VAL_FRACTION
 from genai_tui.errors import UserError, require
 from genai_tui.service.generate import CARD_FILE
-from genai_tui.service.runtime import set_torch_threads
+from genai_tui.service.runtime import set_torch_threads, use_bf16
 
 CHECKPOINT_DIR = "checkpoint"
 TOKENIZER_FILE = "tokenizer.bpe"
@@ -70,7 +70,8 @@ class TrainSettings:
     """At most this many validation windows of ``block_size`` tokens."""
     final_eval_windows: int = 512
     """Windows of held-out (and of training) text for the final figures in the card."""
-    bf16: bool = True
+    bf16: bool | None = None
+    """bfloat16 autocast; None: where the CPU has it natively (`runtime.use_bf16`)."""
     """Run forward and backward under bfloat16 autocast (weights, optimizer and
     evaluation stay float32); 2-3x faster on CPUs with AVX-512 BF16 / AMX."""
     checkpoint_every: int = 200
@@ -216,6 +217,7 @@ def _load_corpus(settings: TrainSettings) -> tuple[str, str, str]:
 def _train(settings: TrainSettings, out: Path, ckpt: Path) -> Iterator[TrainEvent]:
     import torch
 
+    settings = replace(settings, bf16=use_bf16(settings.bf16))
     from genai_tui.models.gpt import GPT, GPTConfig, save_model
     from genai_tui.tokenizers.bpe import BPETokenizer
 

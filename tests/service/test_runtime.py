@@ -101,3 +101,53 @@ def test_malloc_arenas_are_limited_unless_the_environment_says() -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.split()
     assert out == ["False", "False"]  # the user's setting wins
+
+
+def test_bf16_default_follows_the_cpu_and_an_explicit_choice_wins(monkeypatch) -> None:
+    from genai_tui.service import runtime
+
+    real = runtime.native_bf16
+    for native in (True, False):
+        monkeypatch.setattr(runtime, "native_bf16", lambda native=native: native)
+        assert runtime.use_bf16(None) is native
+        assert runtime.use_bf16(True) is True and runtime.use_bf16(False) is False
+    # the real answer is what torch says of this CPU
+    cpu = torch.cpu
+    expected = any(getattr(cpu, name, lambda: False)()
+                   for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"))
+    real.cache_clear()
+    assert real() is expected
+
+
+def test_every_trainer_defaults_to_the_cpu_policy() -> None:
+    from genai_tui.service.diffusion import TrainSettings as DiffusionSettings
+    from genai_tui.service.lifecycle.finetune import FinetuneSettings
+    from genai_tui.service.lifecycle.pretrain import PretrainSettings
+    from genai_tui.service.lifecycle.sft import SftSettings
+    from genai_tui.service.train_lm import TrainSettings as LmSettings
+
+    for settings in (DiffusionSettings, FinetuneSettings, PretrainSettings, SftSettings,
+                     LmSettings):
+        assert settings.__dataclass_fields__["bf16"].default is None, settings
+
+
+def test_optimizer_step_autocasts_only_where_told(monkeypatch) -> None:
+    from genai_tui.service import runtime
+    from genai_tui.service.lifecycle.trainee import optimizer_step
+
+    model = torch.nn.Linear(4, 4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    seen: list[torch.dtype] = []
+
+    def loss_fn(x):
+        y = model(x)
+        seen.append(y.dtype)
+        return y.float().pow(2).mean()
+
+    x = torch.randn(2, 4)
+    for native, expected in ((False, torch.float32), (True, torch.bfloat16)):
+        monkeypatch.setattr(runtime, "native_bf16", lambda native=native: native)
+        optimizer_step(model, optimizer, loss_fn, x, lr=0.1, bf16=None)
+        assert seen[-1] == expected
+    optimizer_step(model, optimizer, loss_fn, x, lr=0.1, bf16=False)
+    assert seen[-1] == torch.float32

@@ -55,7 +55,8 @@ class FinetuneSettings:
     seed: int = 0
     model: str | None = None
     """A model folder to start from; None: the bundled model."""
-    bf16: bool = True
+    bf16: bool | None = None
+    """bfloat16 autocast; None: where the CPU has it natively (`runtime.use_bf16`)."""
 
     def validate(self) -> None:
         checks = [

@@ -64,7 +64,8 @@ class PretrainSettings:
     """A UTF-8 text file (held out: its tail); None: the standard-library sources."""
     corpus_bytes: int = 4_000_000
     """At most this much training text (whole files, in corpus order)."""
-    bf16: bool = True
+    bf16: bool | None = None
+    """bfloat16 autocast; None: where the CPU has it natively (`runtime.use_bf16`)."""
 
     def validate(self) -> None:
         checks = [

@@ -186,14 +186,16 @@ def random_batch(ids: Any, block: int, batch: int, generator: Any) -> tuple[Any,
 
 
 def optimizer_step(model: Any, optimizer: Any, loss_fn: Callable[..., Any], *inputs: Any,
-                   lr: float, grad_clip: float = 1.0, bf16: bool = False) -> float:
-    """One step: ``loss_fn(*inputs)`` (optionally under bfloat16 autocast), backward,
-    clip, update. Returns the loss."""
+                   lr: float, grad_clip: float = 1.0, bf16: bool | None = False) -> float:
+    """One step: ``loss_fn(*inputs)`` (optionally under bfloat16 autocast; None: where
+    the CPU has it natively), backward, clip, update. Returns the loss."""
     import torch
+
+    from genai_tui.service.runtime import use_bf16
 
     for group in optimizer.param_groups:
         group["lr"] = lr
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16(bf16)):
         loss = loss_fn(*inputs)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
