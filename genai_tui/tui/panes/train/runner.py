@@ -137,7 +137,7 @@ class Runner:
 
     def work(self, cancelled: Callable[[], bool]) -> None:
         """Pull events until the run ends, is stopped or ``cancelled()``."""
-        from genai_tui.service.runtime import torch_threads
+        from genai_tui.service.runtime import torch_threads, trim_heap
         from genai_tui.tui.pane import describe_error
 
         events = None
@@ -173,7 +173,9 @@ class Runner:
             self._end(FAILED)
         finally:
             if events is not None:
-                events.close()
+                events.close()  # frees the optimizer, batches and corpus tensors
+            del events
+            trim_heap()  # ... and gives that memory back
             self._tell(force=True)
 
     def _end(self, state: str) -> None:
