@@ -57,8 +57,9 @@ def sample_cmd(
     json_out: bool = opt.json_option("JSON: the classifier's reading "
                                   "of each sample and the timing; no picture."),
     ncol: int = typer.Option(8, "--ncol", min=1, max=64, help="Images per row."),
-    precision: str = typer.Option("auto", "--precision",
-                                  help="auto (bf16 where the CPU has it natively), fp32 or bf16."),
+    precision: str = typer.Option(
+        "fp32", "--precision", help="fp32 (90% of DDIM-25 samples judged digits), bf16 "
+        "(about 1.7x faster where the CPU has it natively; 88%) or auto (bf16 where native)."),
     model_dir: Path | None = opt.model_option(
         "Model folder (default: the bundled assets/diffusion)."),
     threads: int | None = opt.threads_option(),

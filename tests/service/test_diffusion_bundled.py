@@ -33,7 +33,9 @@ def test_ddim_samples_match_the_cards_judge_figures(model) -> None:
     assert images.shape == (96, 28, 28) and images.min() >= 0 and images.max() <= 1
     verdict = svc.judge(images)
     recorded = model.card["judge_quality"]["ddim-25"]
-    assert recorded["judge_version"] == 3
+    assert recorded["judge_version"] == 3 and recorded["precision"] == "fp32"
+    assert recorded["share"] >= 0.90 and recorded["n"] >= 256  # issue 15's DDIM target
+    assert min(recorded["histogram"]) >= 0.05 * recorded["n"]  # every digit at least 5 %
     assert abs(verdict.digit_fraction - recorded["share"]) <= 0.12, verdict.digit_fraction
     assert sum(1 for c in verdict.label_counts().values() if c) >= 7
     again = svc.generate(model, svc.SampleSettings(n=96, sampler="ddim", steps=25, seed=0))
