@@ -98,13 +98,32 @@ def _load(model: Path | None) -> Any:  # -> ClipModel
     return service.load(model if model is not None else asset("clip"))
 
 
-def _gallery(clip: Any) -> Any:
-    """The held-out images the model was judged on (its card's size and seed)."""
+GALLERIES = ("heldout", "all")
+
+
+def _gallery(clip: Any, which: str = "heldout") -> Any:
+    """The held-out images the model was judged on (its card's size and seed); ``all``
+    adds as many new images of the training combinations (`service.clip.search_gallery`)."""
     from genai_tui.service import clip as service
 
+    if which not in GALLERIES:
+        raise UserError(f"--gallery must be one of {', '.join(GALLERIES)}, got {which!r}")
     settings = clip.card.get("settings", {})
-    n = int(settings.get("heldout_images", 500))
-    return service.heldout_gallery(min(max(n, 10), 20_000), int(settings.get("seed", 0)))
+    n = min(max(int(settings.get("heldout_images", 500)), 10), 20_000)
+    seed = int(settings.get("seed", 0))
+    if which == "all":
+        return service.search_gallery(n, seed)
+    return service.heldout_gallery(n, seed)
+
+
+def _say(text: str, ascii_only: bool) -> None:
+    """`say`, folded to printable ASCII under ``--ascii`` (controls made visible first)."""
+    if ascii_only:
+        from genai_tui.display import fold
+        from genai_tui.textsafe import escape_controls
+
+        text = fold(escape_controls(text))
+    say(text)
 
 
 def _console(ascii_only: bool) -> Any:
@@ -143,23 +162,31 @@ def clip_search(
     text: str = typer.Argument(..., help="What to look for, e.g. 'a thick seven leaning "
                                "right' ('-': stdin)."),
     k: int = typer.Option(8, "--k", "-k", min=1, max=64, help="How many images."),
+    gallery_name: str = typer.Option(
+        "heldout", "--gallery", help="heldout: the held-out digits (18 of the 90 (digit, "
+        "thickness, slant) combinations, about two per digit); all: those plus as many new "
+        "images of the other 72 combinations."),
     model: Path | None = opt.model_option(_MODEL_HELP),
     ascii_only: bool = opt.ascii_option(),
     json_out: bool = opt.json_option("JSON: the matches with digit, attributes and "
                                      "similarity, and the unseen words; no picture."),
 ) -> None:
-    """Text -> images: the held-out digits nearest to TEXT in the joint space."""
+    """Text -> images: the unseen digits nearest to TEXT in the joint space."""
+    from genai_tui.images.captions import heldout_combination
+
     query = text_arg(text, "the text")
     if not query.strip():
         raise UserError("the text is empty: say what to look for")
     clip = _load(model)
-    gallery = _gallery(clip)
+    gallery = _gallery(clip, gallery_name)
     clip.set_gallery(gallery)
     result = clip.search(query, k)
     if json_out:
-        emit_json({"query": query, "k": k, "gallery": len(gallery),
+        emit_json({"query": query, "k": k, "gallery": gallery_name, "images": len(gallery),
                    "matches": [{"rank": r + 1, "index": m.index, "digit": m.label,
                                 "attributes": _attribute_words(m.attr_classes),
+                                "heldout_combination": heldout_combination(
+                                    m.label, *m.attr_classes[:2]),
                                 "similarity": round(m.similarity, 4),
                                 "caption": gallery.captions[m.index]}
                                for r, m in enumerate(result.matches)],
@@ -173,15 +200,20 @@ def clip_search(
     console.print(render_grid(images, ncol=min(len(result.matches), 8),
                               captions=[f"{m.label} {m.similarity:.2f}" for m in result.matches],
                               mode="ascii" if ascii_only else None))
-    say(f"nearest {len(result.matches)} of {len(gallery)} held-out digits to {query!r}:")
+    what = "held-out" if gallery_name == "heldout" else "unseen"
+    _say(f"nearest {len(result.matches)} of {len(gallery)} {what} digits to {query!r}:",
+         ascii_only)
     for rank, m in enumerate(result.matches, 1):
         words = _attribute_words(m.attr_classes)
-        say(f"{rank:3d}. digit {m.label}  {words.get('thickness', '?'):7s} "
-            f"{words.get('slant', '?'):7s} {words.get('size', '?'):6s} "
-            f"similarity {m.similarity:+.3f}")
+        _say(f"{rank:3d}. digit {m.label}  {words.get('thickness', '?'):7s} "
+             f"{words.get('slant', '?'):7s} {words.get('size', '?'):6s} "
+             f"similarity {m.similarity:+.3f}", ascii_only)
     line = _unknown_line(result.unknown)
     if line:
-        say(line)
+        _say(line, ascii_only)
+    if gallery_name == "heldout":
+        _say("the held-out gallery has about two (thickness, slant) combinations per digit; "
+             "--gallery all searches every combination", ascii_only)
 
 
 # -- clip score --------------------------------------------------------------------
@@ -231,13 +263,13 @@ def clip_score(
     from genai_tui.images.render import render_image
 
     _console(ascii_only).print(render_image(picture, mode="ascii" if ascii_only else None))
-    say(f"similarity of {image.name!r} and {query!r}: {similarity:+.3f}")
-    say("captions that fit it best:")
+    _say(f"similarity of {image.name!r} and {query!r}: {similarity:+.3f}", ascii_only)
+    _say("captions that fit it best:", ascii_only)
     for c in best:
-        say(f"  {c.similarity:+.3f}  {c.text}")
+        _say(f"  {c.similarity:+.3f}  {c.text}", ascii_only)
     line = _unknown_line(unknown)
     if line:
-        say(line)
+        _say(line, ascii_only)
 
 
 # -- clip matrix -------------------------------------------------------------------
@@ -305,9 +337,9 @@ def clip_matrix(
     console.print(table)
     for j, caption in enumerate(batch.captions):
         console.print(Text(f"c{j + 1}: {escape_controls(caption, keep_newlines=False)}"))
-    say(f"rows are images (number:digit), columns captions; '<' marks each row's best. "
+    _say(f"rows are images (number:digit), columns captions; '<' marks each row's best. "
         f"The matching caption is best for {hits} of {n} images, a caption of the same "
-        f"digit for {same_digit} of {n}.")
+        f"digit for {same_digit} of {n}.", ascii_only)
 
 
 # -- clip map ----------------------------------------------------------------------
@@ -357,11 +389,12 @@ def clip_map(
     console = _console(ascii_only)
     console.print(Columns(panels, padding=(0, 3)))
     a, b = projection.explained
-    say(f"one PCA of {n} captions and {n} images (axes explain {a:.0%} and {b:.0%} of the "
-        f"variance); each point is drawn as its digit.")
+    _say(f"one PCA of {n} captions and {n} images (axes explain {a:.0%} and {b:.0%} of the "
+        f"variance); each point is drawn as its digit.", ascii_only)
     gap = (f"the gap between the two kinds ({projection.gap:.2f}: the distance of their "
            "means) was taken out; --keep-gap shows it" if projection.gap_closed
            else f"the gap between the two kinds ({projection.gap:.2f}) is kept")
-    say(gap + ".")
-    say(f"mean distance from a caption to images of its own digit "
-        f"{distances['same_digit']:.3f}, to other digits' {distances['other_digit']:.3f}.")
+    _say(gap + ".", ascii_only)
+    _say(f"mean distance from a caption to images of its own digit "
+        f"{distances['same_digit']:.3f}, to other digits' {distances['other_digit']:.3f}.",
+         ascii_only)

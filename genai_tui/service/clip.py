@@ -284,6 +284,29 @@ def heldout_gallery(n: int = 500, seed: int = 0) -> Any:
     return caption_set(n, "heldout", seed)
 
 
+SEARCH_SEED_OFFSET = 1_000_003
+"""`search_gallery` draws its training-combination images from seed + this: no run's
+training images (drawn from its own seed) are among them."""
+
+
+def search_gallery(n: int = 500, seed: int = 0) -> Any:
+    """A gallery over all 90 combinations, none of it trained on: the held-out set of
+    `heldout_gallery` plus ``n`` new images of the training split's combinations."""
+    import torch
+
+    from genai_tui.images.captions import CaptionSet, caption_set
+
+    heldout = caption_set(n, "heldout", seed)
+    fresh = caption_set(n, "train", seed + SEARCH_SEED_OFFSET)
+    return CaptionSet(
+        images=torch.cat([heldout.images, fresh.images]),
+        captions=heldout.captions + fresh.captions,
+        labels=torch.cat([heldout.labels, fresh.labels]),
+        attr_classes=torch.cat([heldout.attr_classes, fresh.attr_classes]),
+        attrs={k: torch.cat([heldout.attrs[k], fresh.attrs[k]]) for k in heldout.attrs},
+        templates=heldout.templates + fresh.templates, split="heldout+unseen")
+
+
 def _tokenizer(path: str | None) -> Any:
     from genai_tui.tokenizers import bpe
 
@@ -546,12 +569,20 @@ class ClipTraining:
         model.eval()
         clip.set_gallery(heldout)
         seconds = time.perf_counter() - started
+        # The held-out gallery has about two (thickness, slant) combinations per digit, so
+        # naming the digit nearly names the bands there; a gallery of every combination
+        # (`search_gallery`, none of it trained on) is the harder test of the attributes.
+        mixed = search_gallery(s.heldout_images, s.seed)
+        every = {**{k: round(v, 4) for k, v in evaluate(clip, mixed).items()},
+                 **{k: round(v, 4) for k, v in chance_levels(mixed).items()},
+                 "images": len(mixed)}
         last = history[-1] if history else {}
         summary = {"steps": step, "seconds": round(seconds, 1),
                    "steps_per_s": round(step / max(seconds, 1e-9), 2),
                    "parameters": model.num_params(),
                    **{k: v for k, v in last.items() if k != "step"},
                    **{k: round(v, 4) for k, v in chance.items()},
+                   "all_combinations": every,
                    "history": history}
         clip.card = {"settings": asdict(s), "data": data_record(s), **summary}
         yield Finished(STAGE, step, summary)
