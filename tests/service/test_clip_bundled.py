@@ -48,3 +48,16 @@ def test_a_fresh_seeded_heldout_subset_meets_the_targets(bundled) -> None:
 
 def test_the_weights_are_small() -> None:
     assert (BUNDLED / "model.safetensors").stat().st_size < 4_000_000
+
+
+def test_the_every_combination_gallery_figures_hold_too(bundled) -> None:
+    """The held-out gallery has about two (thickness, slant) combinations per digit; the
+    card also scores a gallery of all 90, where the digit no longer gives the bands away."""
+    settings, every = bundled.card["settings"], bundled.card["all_combinations"]
+    data = svc.search_gallery(settings["heldout_images"], settings["seed"])
+    assert every["images"] == len(data) == 2 * settings["heldout_images"]
+    figures = svc.evaluate(bundled, data)
+    for name in ("t2i_digit", "t2i_attribute", "i2t_digit"):
+        assert figures[name] == pytest.approx(every[name], abs=0.004), name
+    for name, target in TARGETS.items():
+        assert every[name] >= target, name
