@@ -276,3 +276,14 @@ def test_clip_commands_refuse_a_model_folder_that_is_not_there(capsys, tmp_path)
     (tmp_path / "empty").mkdir()
     line = error_line(*run(["clip", "matrix", "-m", str(tmp_path / "empty")], capsys)[::2])
     assert "missing" in line
+
+
+def test_a_bad_gallery_name_and_broken_weights_are_one_line(capsys, tmp_path) -> None:
+    assert "--gallery must be one of" in error_line(
+        *run(["clip", "search", "a two", "--gallery", "nope"], capsys)[::2])
+    broken = tmp_path / "clip"
+    broken.mkdir()
+    (broken / "card.json").write_text('{"config": {}}')
+    (broken / "model.safetensors").write_bytes(b"\x00" * 100)
+    line = error_line(*run(["clip", "map", "-m", str(broken)], capsys)[::2])
+    assert "model.safetensors" in line and "not a readable safetensors file" in line
