@@ -23,6 +23,7 @@ REBUILD_COMMANDS: dict[str, str] = {
     "vae": "genai-tui train vae --bundled",
     "vae2d": "genai-tui train vae --latent-dim 2 --bundled",
     "classifier": "genai-tui train classifier --bundled",
+    "clip": "genai-tui train clip --bundled",
     "diffusion": "genai-tui train diffusion --bundled",
     "seq2seq": "genai-tui train seq2seq --bundled",
     "tokenizers": "genai-tui train tokenizer --bundled",

@@ -65,6 +65,7 @@ def test_broken_lm_names_the_file_and_the_rebuild_command(assets, damage, expect
     ("vae", ["vae", "sample"], "genai-tui train vae --bundled"),
     ("vae2d", ["vae", "sample", "-m", "vae2d"], "genai-tui train vae --latent-dim 2 --bundled"),
     ("diffusion", ["diffusion", "sample", "--steps", "2"], "genai-tui train diffusion --bundled"),
+    ("clip", ["clip", "search", "a seven"], "genai-tui train clip --bundled"),
 ])
 @pytest.mark.parametrize("how", ["truncated", "deleted", "bad-card"])
 def test_broken_image_models_name_the_file_and_the_rebuild_command(assets, name, command,

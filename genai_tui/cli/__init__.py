@@ -5,6 +5,7 @@ must stay cheap (no torch, no Textual at import time).
 """
 
 from genai_tui.cli import (
+    clip_cmds,  # noqa: F401  (registers commands)
     demo_cmds,  # noqa: F401  (registers commands)
     diffusion_cmds,  # noqa: F401  (registers commands)
     export_cmds,  # noqa: F401  (registers commands)

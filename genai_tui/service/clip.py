@@ -62,6 +62,9 @@ class ClipSettings:
     seed: int = 0
     tokenizer: str | None = None
     """A ``.bpe`` file; None: the bundled ``genai-bpe-4k``."""
+    time_limit: float | None = None
+    """Seconds of training after which the run evaluates, stops and reports (None: no
+    limit)."""
 
     def validate(self) -> None:
         require([
@@ -84,6 +87,8 @@ class ClipSettings:
             (self.warmup >= 0 and self.weight_decay >= 0,
              "warm-up and weight decay must be >= 0"),
             (self.eval_every >= 1, f"eval interval must be >= 1, got {self.eval_every}"),
+            (self.time_limit is None or self.time_limit > 0,
+             f"the time limit must be > 0 seconds, got {self.time_limit}"),
         ])
 
 
@@ -279,10 +284,155 @@ def heldout_gallery(n: int = 500, seed: int = 0) -> Any:
     return caption_set(n, "heldout", seed)
 
 
+SEARCH_SEED_OFFSET = 1_000_003
+"""`search_gallery` draws its training-combination images from seed + this: no run's
+training images (drawn from its own seed) are among them."""
+
+
+def search_gallery(n: int = 500, seed: int = 0) -> Any:
+    """A gallery over all 90 combinations, none of it trained on: the held-out set of
+    `heldout_gallery` plus ``n`` new images of the training split's combinations."""
+    import torch
+
+    from genai_tui.images.captions import CaptionSet, caption_set
+
+    heldout = caption_set(n, "heldout", seed)
+    fresh = caption_set(n, "train", seed + SEARCH_SEED_OFFSET)
+    return CaptionSet(
+        images=torch.cat([heldout.images, fresh.images]),
+        captions=heldout.captions + fresh.captions,
+        labels=torch.cat([heldout.labels, fresh.labels]),
+        attr_classes=torch.cat([heldout.attr_classes, fresh.attr_classes]),
+        attrs={k: torch.cat([heldout.attrs[k], fresh.attrs[k]]) for k in heldout.attrs},
+        templates=heldout.templates + fresh.templates, split="heldout+unseen")
+
+
 def _tokenizer(path: str | None) -> Any:
     from genai_tui.tokenizers import bpe
 
     return bpe.load_default() if path is None else bpe.BPETokenizer.load(path)
+
+
+def data_record(settings: ClipSettings) -> dict[str, Any]:
+    """What a run trained and was judged on, for the card."""
+    from genai_tui.images.captions import HELDOUT_TEMPLATES, TRAIN_TEMPLATES
+
+    return {"source": "generated digits (images.digits.make_digits) captioned from their "
+                      "label and thickness/slant/size bands (images.captions)",
+            "train": {"images": settings.train_images, "templates": list(TRAIN_TEMPLATES),
+                      "triples": "the 72 (digit, thickness, slant) triples with "
+                                 "(digit + thickness + 2 * slant) % 5 != 0"},
+            "heldout": {"images": settings.heldout_images,
+                        "templates": list(HELDOUT_TEMPLATES),
+                        "triples": "the other 18 triples; new phrasings and the words "
+                                   "'drawn' and 'pen'"},
+            "seed": settings.seed}
+
+
+# -- the joint space in two dimensions ------------------------------------------
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    """One embedding projected onto the plane of the two main directions."""
+
+    kind: str
+    """"text" or "image"."""
+    index: int
+    """Row in the caption set the point comes from."""
+    digit: int
+    x: float
+    y: float
+    text: str
+    """The caption (for an image point: the caption that came with it)."""
+
+
+@dataclass(frozen=True)
+class JointMap:
+    """Text and image embeddings of one caption set on one PCA plane."""
+
+    points: list[MapPoint]
+    explained: tuple[float, float]
+    """Share of the joint embeddings' variance along each of the two axes."""
+    gap: float
+    """Distance between the mean text and the mean image embedding (unit vectors)."""
+    gap_closed: bool
+    """Whether each kind's mean was subtracted before the PCA."""
+
+
+def joint_projection(clip: ClipModel, data: Any, close_gap: bool = True) -> JointMap:
+    """Project the captions and images of ``data`` (a `CaptionSet`) together onto
+    their first two principal components: one PCA of the stacked (2N, D)
+    embeddings, so text and image points share the axes.
+
+    Contrastive training leaves the two kinds in separate cones of the sphere
+    (the "modality gap", Liang et al. 2022): only the angles within a pair
+    are trained, not where each cone sits. Left in, the gap is the first axis
+    and the map shows two clouds. ``close_gap`` (the default) subtracts each
+    kind's own mean before the PCA, so the axes show what the kinds share
+    (digit, slant, thickness); ``JointMap.gap`` says how wide the gap was.
+    """
+    import torch
+
+    texts = clip.encode_texts(list(data.captions)).double()  # (N, D)
+    images = clip.encode_images(data.images).double()  # (N, D)
+    gap = float((texts.mean(0) - images.mean(0)).norm())
+    if close_gap:
+        texts, images = texts - texts.mean(0), images - images.mean(0)
+    both = torch.cat([texts, images])  # (2N, D)
+    centred = both - both.mean(0, keepdim=True)
+    _, singular, vh = torch.linalg.svd(centred, full_matrices=False)
+    xy = (centred @ vh[:2].T).float()  # (2N, 2)
+    variance = singular.square()
+    explained = [float(v) for v in (variance[:2] / variance.sum().clamp_min(1e-12))]
+    n = len(data.captions)
+    points = [MapPoint("text" if row < n else "image", row % n,
+                       int(data.labels[row % n]), float(xy[row, 0]), float(xy[row, 1]),
+                       data.captions[row % n])
+              for row in range(2 * n)]
+    return JointMap(points, (explained[0], explained[1]), gap, close_gap)
+
+
+def digit_distances(projection: JointMap) -> dict[str, float]:
+    """Mean distance on the map from each caption to the images of its own digit
+    (``same_digit``) and to images of other digits (``other_digit``)."""
+    import torch
+
+    texts = [p for p in projection.points if p.kind == "text"]
+    images = [p for p in projection.points if p.kind == "image"]
+    if not texts or not images:
+        raise UserError("the map needs both captions and images")
+    t = torch.tensor([(p.x, p.y) for p in texts])
+    i = torch.tensor([(p.x, p.y) for p in images])
+    same = (torch.tensor([p.digit for p in texts])[:, None]
+            == torch.tensor([p.digit for p in images])[None, :])  # (T, I)
+    d = torch.cdist(t, i)  # (T, I)
+    return {"same_digit": float(d[same].mean()) if same.any() else float("nan"),
+            "other_digit": float(d[~same].mean()) if (~same).any() else float("nan")}
+
+
+def describing_captions() -> list[str]:
+    """One plain caption per (digit, thickness, slant, size) band: the 270 candidates
+    image -> text chooses from ("a small thin seven leaning right"), in training
+    words only."""
+    import numpy as np
+
+    from genai_tui.images.captions import ATTRIBUTES, RANGES, caption
+
+    def centre(name: str, b: int) -> float:
+        lo, hi = RANGES[name]
+        return lo + (b + 0.5) * (hi - lo) / 3
+
+    rng = np.random.default_rng(0)  # unused by this template (it names the digit's word)
+    out = []
+    for digit in range(10):
+        for t in range(3):
+            for sl in range(3):
+                for z in range(3):
+                    attrs = dict(zip(ATTRIBUTES, (centre("thickness", t), centre("slant", sl),
+                                                  centre("size", z)), strict=True))
+                    out.append(caption(digit, attrs, "{a} {size} {thick} {word} {slant}", rng))
+    return out
 
 
 # -- evaluation --------------------------------------------------------------
@@ -331,12 +481,19 @@ class ClipTraining:
     """One CLIP training run; iterate `events()` once."""
 
     stage = STAGE
+    shown = ("loss", "t2i_digit", "t2i_attribute")
+    """The figures a progress bar shows (`cli.lifecycle_cmds.run_stage`)."""
 
     def __init__(self, settings: ClipSettings | None = None) -> None:
         self.settings = settings or ClipSettings()
         self.settings.validate()
         self.clip: ClipModel | None = None
         """The model being trained, with the held-out gallery (set once set-up is done)."""
+
+    @property
+    def trainee(self) -> ClipModel | None:
+        """What `cli.lifecycle_cmds.run_stage` saves: the trained `ClipModel`."""
+        return self.clip
 
     def events(self) -> Iterator[Event]:
         import torch
@@ -373,7 +530,10 @@ class ClipTraining:
                             f"{chance['t2i_slant_chance']:.0%}")
         optimizer = adamw(model, s.lr, s.weight_decay)
         generator = torch.Generator().manual_seed(s.seed)
+        # The card's training curve: per evaluation, that step's loss, the mean loss
+        # since the previous evaluation and the held-out retrieval figures.
         history: list[dict] = []
+        losses: list[float] = []
         started = time.perf_counter()
         step = 0
         for step in range(1, s.steps + 1):
@@ -390,22 +550,39 @@ class ClipTraining:
             scale = float(model.scale().detach())
             values = {"loss": loss.item(), "temperature": 1.0 / scale, "logit_scale": scale,
                       "lr": lr}
-            if step % s.eval_every == 0 or step == s.steps:
+            losses.append(values["loss"])
+            out_of_time = (s.time_limit is not None
+                           and time.perf_counter() - started > s.time_limit)
+            if step % s.eval_every == 0 or step == s.steps or out_of_time:
                 model.eval()
                 values.update(evaluate(clip, heldout))
+                recent = losses[-s.eval_every:]
                 history.append({"step": step, "loss": round(values["loss"], 4),
+                                "mean_loss": round(sum(recent) / len(recent), 4),
                                 **{k: round(v, 4) for k, v in values.items()
                                    if k.startswith(("t2i", "i2t"))}})
             yield Metrics(STAGE, step, s.steps, values, time.perf_counter() - t0)
+            if out_of_time:
+                yield Notice(STAGE, f"time limit of {s.time_limit:g} s reached at step {step} "
+                                    f"of {s.steps}", "warn")
+                break
         model.eval()
         clip.set_gallery(heldout)
         seconds = time.perf_counter() - started
+        # The held-out gallery has about two (thickness, slant) combinations per digit, so
+        # naming the digit nearly names the bands there; a gallery of every combination
+        # (`search_gallery`, none of it trained on) is the harder test of the attributes.
+        mixed = search_gallery(s.heldout_images, s.seed)
+        every = {**{k: round(v, 4) for k, v in evaluate(clip, mixed).items()},
+                 **{k: round(v, 4) for k, v in chance_levels(mixed).items()},
+                 "images": len(mixed)}
         last = history[-1] if history else {}
         summary = {"steps": step, "seconds": round(seconds, 1),
                    "steps_per_s": round(step / max(seconds, 1e-9), 2),
                    "parameters": model.num_params(),
                    **{k: v for k, v in last.items() if k != "step"},
                    **{k: round(v, 4) for k, v in chance.items()},
+                   "all_combinations": every,
                    "history": history}
-        clip.card = {"settings": asdict(s), **summary}
+        clip.card = {"settings": asdict(s), "data": data_record(s), **summary}
         yield Finished(STAGE, step, summary)

@@ -142,3 +142,45 @@ def test_the_judge_can_say_no_an_untrained_model_scores_near_chance(run) -> None
     chance = svc.chance_levels(trained.gallery)
     assert figures["t2i_digit"] < chance["t2i_digit_chance"] + 0.12
     assert figures["t2i_digit"] < run[1][-1].summary["t2i_digit"] - 0.2
+
+
+def test_joint_projection_puts_a_digits_captions_by_its_images(run) -> None:
+    clip = run[0].clip
+    data = svc.heldout_gallery(120, seed=4)
+    projection = svc.joint_projection(clip, data)
+    points = projection.points
+    assert len(points) == 240
+    assert [p.kind for p in points] == ["text"] * 120 + ["image"] * 120
+    assert [p.digit for p in points[:120]] == [int(v) for v in data.labels]
+    assert points[5].text == points[125].text == data.captions[5]
+    assert 0 < projection.explained[1] <= projection.explained[0] < 1
+    near = svc.digit_distances(projection)
+    assert near["same_digit"] < 0.9 * near["other_digit"]
+    # Recomputed by hand from the points: the average over caption/image pairs.
+    texts = [p for p in points if p.kind == "text"]
+    images = [p for p in points if p.kind == "image"]
+    same = [((t.x - i.x) ** 2 + (t.y - i.y) ** 2) ** 0.5 for t in texts for i in images
+            if t.digit == i.digit]
+    assert near["same_digit"] == pytest.approx(sum(same) / len(same), rel=1e-4)
+    kept = svc.joint_projection(clip, data, close_gap=False)
+    assert not kept.gap_closed and kept.gap == pytest.approx(projection.gap) and kept.gap > 0
+
+
+def test_describing_captions_cover_every_band_in_training_words(run) -> None:
+    captions = svc.describing_captions()
+    assert len(captions) == len(set(captions)) == 270
+    assert "a small thin seven leaning right" in captions
+    assert not any(run[0].clip.unknown(c) for c in captions)
+
+
+def test_time_limit_stops_early_with_a_final_evaluation() -> None:
+    small = {**TINY, "steps": 10_000, "train_images": 200, "heldout_images": 20,
+             "eval_every": 10_000, "time_limit": 0.2}
+    events = list(svc.ClipTraining(svc.ClipSettings(**small)).events())
+    assert any(isinstance(e, Notice) and e.level == "warn" and "time limit" in e.message
+               for e in events)
+    summary = events[-1].summary
+    assert summary["steps"] < 10_000 and "t2i_digit" in summary
+    assert len(summary["history"]) == 1 and "mean_loss" in summary["history"][0]
+    with pytest.raises(UserError):
+        svc.ClipSettings(time_limit=0).validate()
