@@ -24,6 +24,7 @@ REBUILD_COMMANDS: dict[str, str] = {
     "vae2d": "genai-tui train vae --latent-dim 2 --bundled",
     "classifier": "genai-tui train classifier --bundled",
     "diffusion": "genai-tui train diffusion --bundled",
+    "imagine": "genai-tui train imagine --bundled",
     "seq2seq": "genai-tui train seq2seq --bundled",
     "tokenizers": "genai-tui train tokenizer --bundled",
 }

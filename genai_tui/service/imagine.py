@@ -609,19 +609,31 @@ class ImagineTraining:
             "steps_per_s": round(step / max(seconds, 1e-9), 3), "parameters": params,
             "final_loss": round(_mean_tail(self.losses), 5),
             "val_loss": history[-1]["val_loss"] if history else None}
+        evaluation = None
         if s.eval_samples:
             yield Notice(STAGE, f"evaluating: {s.eval_samples} samples per prompt")
             try:
-                summary["evaluation"] = evaluate(self.trainee, n=s.eval_samples)
+                evaluation = evaluate(self.trainee, n=s.eval_samples)
             except AssetError as e:
                 yield Notice(STAGE, f"no evaluation: {e}", "warn")
+        if evaluation is not None:
+            # the headline figures (the card keeps them all)
+            for g, share in evaluation["mean_share"].items():
+                summary[f"digit_share_guidance_{g}"] = share
+            seven = evaluation["digits"].get("a seven", {})
+            for g in evaluation["guidances"]:
+                if f"{g:g}" in seven:
+                    summary[f"seven_share_guidance_{g:g}"] = seven[f"{g:g}"]
+            for key in ("ink_thick", "ink_thin", "ink_ratio"):
+                if key in evaluation:
+                    summary[key] = evaluation[key]
         self.trainee.card = {
             "data": (f"caption_set({s.train_images}, 'train', seed={s.seed}); a share "
                      f"{s.short_captions:g} of short captions (short_caption)"),
             "train": {k: (list(v) if isinstance(v, tuple) else v)
                       for k, v in asdict(s).items()},
-            "metrics": {k: v for k, v in summary.items() if k != "evaluation"},
-            **({"evaluation": summary["evaluation"]} if "evaluation" in summary else {}),
+            "metrics": summary,
+            **({"evaluation": evaluation} if evaluation is not None else {}),
             "curve": {"what": "[step, held-out loss]",
                       "points": [[h["step"], h["val_loss"]] for h in history]},
             "stopped_early": stopped}
