@@ -23,6 +23,8 @@ captions in **one joint space**: matching pairs close, others apart. The
 prompt's vectors (−1..1; higher = closer). The **Search** view uses the
 prompt as a query over held-out digits and shows the similarity matrix of a
 few held-out captions and their images: the diagonal (◆) should light up.
+Each match is captioned with its digit, thickness, slant (`\\` left, `|`
+upright, `/` right) and similarity.
 Under each finished image: the digit classifier's reading (`7 96%`; red `?`
 = not a digit) and the CLIP score. Words the model never saw in training are
 listed under the prompt; it still draws (its guess from the tokens).

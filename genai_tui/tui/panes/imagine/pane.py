@@ -42,7 +42,7 @@ VIEW_TITLES: dict[str, str] = {"denoise": "Denoise", "guidance": "Guidance",
 GUIDANCES: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
 DDIM_STEPS: tuple[int, ...] = (5, 10, 25, 50, 100)
 DEFAULT_PROMPT = "a thick seven"
-SEARCH_K = 10
+SEARCH_K = 8
 STATES: dict[str, tuple[str, str]] = {
     "running": ("▶", "green"), "paused": ("⏸ paused", "yellow"), "judging": ("✓ reading…", "green"),
     "done": ("✓ done", "green"), "idle": ("idle", "dim"), "failed": ("✗ failed", "red"),

@@ -119,7 +119,7 @@ class SearchView(Vertical):
     """
 
     def compose(self) -> ComposeResult:
-        yield ImagePanel("", max_scale=2, ncol=10, id="im-matches")
+        yield ImagePanel("", max_scale=2, ncol=8, id="im-matches")
         yield Static(id="im-matrix")
 
     def show_message(self, text: Text) -> None:
@@ -128,7 +128,7 @@ class SearchView(Vertical):
 
     def show_found(self, found: wk.Found) -> None:
         self.query_one("#im-matches", ImagePanel).show(found.images, captions=found.captions,
-                                                       ncol=10)
+                                                       ncol=8)
         width = self.size.width or 80
         self.query_one("#im-matrix", Static).update(
             matrix_text(found.matrix, found.pair_captions, width))
