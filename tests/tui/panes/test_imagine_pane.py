@@ -144,6 +144,15 @@ async def test_unknown_words_are_shown_and_drawn_anyway() -> None:
         await pilot.pause()
         tokens = line(pane, "#im-tokens")
         assert "unknown: 'purple'" in tokens and "generating anyway" in tokens
+        await until(pilot, lambda: pane.state == "done", "the run")  # typing draws nothing
+        assert pane.last_settings.prompt == "a thick seven"
+        # a long prompt: the token list is cut, never what the model does not know
+        pane.query_one("#im-prompt", SafeInput).value = "a thick seven " * 6 + "zebra [b]x[/b]"
+        await pilot.pause()
+        tokens = line(pane, "#im-tokens")
+        assert "'zebra'" in tokens and "'·['" in tokens and tokens.endswith("generating anyway")
+        assert "…" in tokens and "……" not in tokens
+        assert "(cut: the model reads only these)" in tokens
 
 
 async def test_in_the_prompt_listed_letters_type_and_f_keys_act(tmp_path) -> None:

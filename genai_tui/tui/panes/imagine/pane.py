@@ -32,6 +32,8 @@ from genai_tui.tui.panes.imagine.views import (
     DenoiseView,
     GuidanceView,
     SearchView,
+    knob_line,
+    token_line,
 )
 from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar, numbered
@@ -43,10 +45,6 @@ GUIDANCES: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
 DDIM_STEPS: tuple[int, ...] = (5, 10, 25, 50, 100)
 DEFAULT_PROMPT = "a thick seven"
 SEARCH_K = 8
-STATES: dict[str, tuple[str, str]] = {
-    "running": ("▶", "green"), "paused": ("⏸ paused", "yellow"), "judging": ("✓ reading…", "green"),
-    "done": ("✓ done", "green"), "idle": ("idle", "dim"), "failed": ("✗ failed", "red"),
-    "loading": ("loading", "dim"), "missing": ("no model", "red")}
 
 
 class ImaginePane(ImagineRuns, Pane):
@@ -209,20 +207,7 @@ class ImaginePane(ImagineRuns, Pane):
             line.set_text(Text("(no model to read the prompt)", style="dim"))
             return
         info = svc.prompt_info(model, self.prompt)
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("tokens ", style="dim")
-        for token in info.tokens:
-            text.append(token, style="reverse" if token != svc.START_TOKEN else "dim reverse")
-            text.append(" ")
-        if info.truncated:
-            text.append("(cut: the model reads only these) ", style="yellow")
-        if info.unknown:
-            text.append("unknown: ", style="bold yellow")
-            text.append(" ".join(f"'{w}'" for w in info.unknown.words), style="yellow")
-            if info.unknown.tokens:
-                text.append(" (tokens: " + " ".join(f"'{t}'" for t in info.unknown.tokens)
-                            + ")", style="yellow")
-            text.append(" — generating anyway", style="dim")
+        text = token_line(info, line.size.width or 80)
         line.set_text(text)
 
     def action_edit(self) -> None:
@@ -309,17 +294,13 @@ class ImaginePane(ImagineRuns, Pane):
         self.action_toggle_pause()
 
     def show_knobs(self) -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
-        text.append(f"w={self.guidance:g}", style="bold")
-        label = (f"DDPM {self.models.imagine.num_timesteps if self.models.imagine else 1000}"
-                 if self.sampler == "ddpm" else f"DDIM {self.steps}")
-        text.append(f" · {label} · seed {self.seed} · ")
-        shown, style = STATES.get(self.state, (self.state, ""))
-        text.append(shown, style=style)
-        if self.frame is not None and self.state in ("running", "paused"):
-            text.append(f" {self.frame.index + 1}/{self.frame.total}", style="bold")
-        self.query_one("#im-knobs", TextLine).set_text(text)
+        total = self.models.imagine.num_timesteps if self.models.imagine else 1000
+        self.query_one("#im-knobs", TextLine).set_text(knob_line(
+            self.guidance, self.sampler, self.steps, total, self.seed, self.state, self.frame))
         self.refresh_bindings()
+
+    def on_resize(self) -> None:
+        self.show_prompt()
 
     # -- views ----------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """What the Imagine pane's four views draw: the denoising batch (x_t beside x̂_0, then
 the finished images with their readings), the guidance row, the attention maps of
-one step, and CLIP's search results with the held-out similarity matrix. Each
+one step, and CLIP's search results with the held-out similarity matrix; and
+the text of the token line and the status line. Each
 view is handed numpy arrays and numbers by the pane and only draws them; the
 prompt and captions go into Rich `Text`, never markup."""
 
@@ -20,6 +21,11 @@ from genai_tui.tui.panes.diffusion.widgets import ImagePanel
 from genai_tui.tui.panes.imagine import work as wk
 from genai_tui.tui.text import truncate
 
+STATES: dict[str, tuple[str, str]] = {
+    "running": ("▶", "green"), "paused": ("⏸ paused", "yellow"), "judging": ("✓ reading…", "green"),
+    "done": ("✓ done", "green"), "idle": ("idle", "dim"), "failed": ("✗ failed", "red"),
+    "loading": ("loading", "dim"), "missing": ("no model", "red")}
+"""The run's state as the status line shows it (text, style)."""
 NO_DIGIT = "bold red"
 """Caption style of an image the classifier does not read as a digit."""
 
@@ -27,6 +33,45 @@ NO_DIGIT = "bold red"
 def _styles(readings: list[wk.Reading]) -> list[str | None]:
     return [NO_DIGIT if r.confidence is not None and r.digit is None else None
             for r in readings]
+
+
+def token_line(info: svc.Prompt, width: int) -> Text:
+    """The prompt as the model reads it: its tokens, then what training never saw
+    (kept whole: a long token list is cut first)."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("tokens ", style="dim")
+    for token in info.tokens:
+        text.append(token, style="reverse" if token != svc.START_TOKEN else "dim reverse")
+        text.append(" ")
+    tail = Text()
+    if info.truncated:
+        tail.append("(cut: the model reads only these) ", style="yellow")
+    if info.unknown:
+        tail.append("unknown: ", style="bold yellow")
+        tail.append(" ".join(f"'{w}'" for w in info.unknown.words), style="yellow")
+        if info.unknown.tokens:
+            tail.append(" (tokens: " + " ".join(f"'{t}'" for t in info.unknown.tokens) + ")",
+                        style="yellow")
+        tail.append(" — generating anyway", style="dim")
+    if tail and text.cell_len + tail.cell_len > width:
+        text.truncate(max(12, width - tail.cell_len - 1), overflow="ellipsis")
+        text.append(" ")
+    text.append_text(tail)
+    return text
+
+
+def knob_line(guidance: float, sampler: str, steps: int, timesteps: int, seed: int,
+              state: str, frame: svc.ImagineStep | None) -> Text:
+    """"w=3 · DDIM 25 · seed 0 · ▶ 12/25"."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"w={guidance:g}", style="bold")
+    label = f"DDPM {timesteps}" if sampler == "ddpm" else f"DDIM {steps}"
+    text.append(f" · {label} · seed {seed} · ")
+    shown, style = STATES.get(state, (state, ""))
+    text.append(shown, style=style)
+    if frame is not None and state in ("running", "paused"):
+        text.append(f" {frame.index + 1}/{frame.total}", style="bold")
+    return text
 
 
 class DenoiseView(Vertical):
