@@ -92,7 +92,7 @@ async def test_f6_f7_set_the_guidance_of_the_next_run_and_a_seed_repeats() -> No
         assert pane.guidance == 1.0 and pane.last_settings.guidance == 1.0
         await pilot.press("f7", "f7")
         await until(pilot, lambda: pane.state == "done", "the run at guidance 3")
-        assert pane.last_settings.guidance == 3.0
+        assert pane.last_settings.guidance == 3.0 and pane.frame.guidance == 3.0
         np.testing.assert_array_equal(pane.finals, first)  # same seed, same images
         await pilot.press("f12")
         await until(pilot, lambda: pane.state == "done", "seed 1")
@@ -227,6 +227,28 @@ async def test_no_model_says_what_is_missing_and_how_to_build_it(tmp_path, monke
         for view in VIEWS:
             pane.action_set_view(view)
         await pilot.pause()
+
+
+async def test_without_clip_scores_say_n_a_and_saving_still_works(
+        tiny_assets, tmp_path, monkeypatch) -> None:
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("imagine", "tokenizers", "classifier"):
+        (assets / name).symlink_to((tiny_assets / name).resolve())
+    monkeypatch.setenv("GENAI_TUI_ASSETS", str(assets))
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    app = GenaiApp(initial_pane="imagine", panes=[ImaginePane], export_dir=exports)
+    async with app.run_test(size=(80, 24)) as pilot:
+        pane = await ready(pilot)
+        assert all(r.score is None for r in pane.readings)
+        assert pane.query_one("#im-denoise", ImagePanel).captions[0].endswith("· n/a")
+        await pilot.press("s")
+        await pilot.pause()
+        assert len(list(exports.glob("genai-imagine-denoise-*.png"))) == 1
+        await pilot.press("4")
+        shown = str(pane.query_one("#im-matches", ImagePanel).render())
+        assert "CLIP search n/a" in shown and "genai-tui train clip --bundled" in shown
 
 
 class _Host(App[None]):
