@@ -211,6 +211,22 @@ async def test_a_hidden_pane_pauses_its_run_and_resumes_on_return(monkeypatch) -
         await until(pilot, lambda: pane.frame.index > index, "steps after returning")
 
 
+async def test_a_hidden_pane_stops_the_guidance_row_and_finishes_it_on_return() -> None:
+    app = GenaiApp(initial_pane="imagine")
+    async with app.run_test(size=(100, 30)) as pilot:
+        pane = await ready(pilot)
+        await pilot.press("2")
+        await until(pilot, lambda: len(pane.row) >= 1, "the first scale")
+        await app.show_pane_now("tokenizer")
+        filled = len(pane.row)
+        await pilot.pause(1.5)
+        assert len(pane.row) == filled, "the hidden pane kept drawing"
+        await app.show_pane_now("imagine")
+        await until(pilot, lambda: len(pane.row) == len(run_module.GUIDANCE_ROW), "the rest")
+        captions = pane.query_one("#im-guidance", ImagePanel).captions
+        assert not any(c.endswith("…") for c in captions)
+
+
 async def test_no_model_says_what_is_missing_and_how_to_build_it(tmp_path, monkeypatch) -> None:
     empty = tmp_path / "assets"
     empty.mkdir()

@@ -35,6 +35,7 @@ class ImagineRuns:
     """The runs of `ImaginePane` (a mixin: it uses the pane's state and widgets)."""
 
     models: wk.Models
+    view: str
     state: str
     frame: svc.ImagineStep | None
     finals: Any
@@ -133,6 +134,7 @@ class ImagineRuns:
 
     def pane_hidden(self) -> None:
         # a sampler on a hidden tab would take the CPU from the pane on screen
+        self.stop_row()
         if self.state == "running":
             self._control.pause()
             self.state = "paused"
@@ -140,6 +142,8 @@ class ImagineRuns:
             self.show_run()
 
     def resume_after_hiding(self) -> None:
+        if self._row_stopped and self.view == "guidance":
+            self.start_row()
         if self._paused_by_hiding and self.state == "paused":
             self._paused_by_hiding = False
             self._control.play()
@@ -185,19 +189,32 @@ class ImagineRuns:
             return
         base = self.sample_settings(1)
         key = (base.prompt, base.steps, base.sampler, base.seed)
-        if key == self.row_key:
+        if key == self.row_key and not self._row_stopped:
             return
-        self.row_key = key
-        self.row = {}
-        run = self.new_request("row")
-        self._fill_row(self.models.imagine, self.models.clip, base, run)
+        if key != self.row_key:
+            self.row = {}
+        self.row_key, self._row_stopped = key, False
+        missing = tuple(g for g in GUIDANCE_ROW if g not in self.row)
+        if missing:
+            run = self.new_request("row")
+            self._fill_row(self.models.imagine, self.models.clip, base, missing, run)
         self.show_row()
+
+    _row_stopped = False
+
+    def stop_row(self) -> None:
+        """Stop filling the row (a hidden pane); `start_row` draws the rest later."""
+        if self.row_key is not None and len(self.row) < len(GUIDANCE_ROW):
+            self.new_request("row")  # what the stopped worker still sends is dropped
+            self.workers.cancel_group(self, "imagine-row")
+            self._row_stopped = True
 
     @work(thread=True, exclusive=True, group="imagine-row", exit_on_error=False,
           description="drawing the guidance row")
-    def _fill_row(self, model: Any, clip: Any, base: svc.SampleSettings, run: int) -> None:
+    def _fill_row(self, model: Any, clip: Any, base: svc.SampleSettings,
+                  scales: tuple[float, ...], run: int) -> None:
         worker = get_current_worker()
-        for g in GUIDANCE_ROW:
+        for g in scales:
             if worker.is_cancelled:
                 return
             try:
