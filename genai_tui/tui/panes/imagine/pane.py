@@ -18,7 +18,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import ContentSwitcher, Input
+from textual.widgets import ContentSwitcher, Input, Static
 
 from genai_tui.service import imagine as svc
 from genai_tui.tui.charts import TextLine
@@ -78,7 +78,9 @@ class ImaginePane(ImagineRuns, Pane):
     DEFAULT_CSS = """
     ImaginePane { layout: vertical; height: 1fr; }
     ImaginePane:focus { background-tint: $foreground 0%; }
-    ImaginePane #im-prompt { height: 1; }
+    ImaginePane #im-top { height: 1; }
+    ImaginePane #im-top > Static { width: auto; color: $text-muted; }
+    ImaginePane #im-prompt { width: 1fr; }
     ImaginePane #im-tokens { height: 1; }
     ImaginePane #im-row { height: 1; background: $boost; }
     ImaginePane #im-bar { width: auto; max-width: 60%; }
@@ -111,8 +113,10 @@ class ImaginePane(ImagineRuns, Pane):
         self._control = SamplerControl()
 
     def compose(self) -> ComposeResult:
-        yield SafeInput(DEFAULT_PROMPT, placeholder="a prompt, e.g. a thin 3 leaning left"
-                        " (Enter draws it)", compact=True, id="im-prompt")
+        with Horizontal(id="im-top"):  # as the Generate pane's prompt row
+            yield Static("Prompt›")
+            yield SafeInput(DEFAULT_PROMPT, placeholder="a prompt, e.g. a thin 3 leaning left"
+                            " (Enter draws it)", compact=True, id="im-prompt")
         yield TextLine(id="im-tokens")
         with Horizontal(id="im-row"):
             yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view,

@@ -78,9 +78,18 @@ class DenoiseView(Vertical):
     """The batch denoising live: each image's x_t beside its predicted x̂_0, then the
     finished images, each captioned with the classifier's reading and the CLIP score."""
 
+    DEFAULT_CSS = """
+    DenoiseView #im-denoise-info { height: auto; display: none; color: $text-muted; }
+    """
+    LEGEND = ("Under each image: the digit classifier's reading and confidence (red ? = not a "
+              "digit) · the CLIP score, the cosine similarity of image and prompt (-1..1). "
+              "2 compares guidance scales, 3 shows where each token was attended to.")
+
     def compose(self) -> ComposeResult:
         yield ImagePanel("⏳ Loading the text-to-image model…", max_scale=2, ncol=4,
                          id="im-denoise")
+        # only under finished images: a running batch needs every row at 80x24
+        yield Static(self.LEGEND, id="im-denoise-info")
 
     @property
     def panel(self) -> ImagePanel:
@@ -92,10 +101,12 @@ class DenoiseView(Vertical):
             mark = "▸" if i == follow else ""
             images += [step.x_t[i], step.x0[i]]
             captions += [f"{mark}#{i + 1} t={step.t}", "pred. x̂0"]
+        self.query_one("#im-denoise-info").display = False
         self.panel.show(np.stack(images), captions=captions, ncol=4)
 
     def show_finals(self, finals: Any, readings: list[wk.Reading], follow: int) -> None:
         captions = [("▸" if i == follow else "") + r.caption() for i, r in enumerate(readings)]
+        self.query_one("#im-denoise-info").display = True
         self.panel.show(finals, captions=captions, caption_styles=_styles(readings), ncol=4)
 
 
