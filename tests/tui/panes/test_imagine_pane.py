@@ -155,6 +155,25 @@ async def test_unknown_words_are_shown_and_drawn_anyway() -> None:
         assert "(cut: the model reads only these)" in tokens
 
 
+async def test_a_hostile_paste_is_drawn_safely_in_the_box_and_the_token_line() -> None:
+    from textual import events
+
+    from tests.tui.test_frames_safe import HOSTILE, assert_frame_is_safe
+
+    async with app().run_test(size=(100, 30)) as pilot:
+        pane = await ready(pilot)
+        box = pane.query_one("#im-prompt", SafeInput)
+        box.focus()
+        box.value = ""
+        box.post_message(events.Paste(HOSTILE))
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await until(pilot, lambda: pane.state == "done", "the hostile prompt's run")
+        assert "\x1b" not in line(pane, "#im-tokens")
+        assert_frame_is_safe(pilot.app)
+        assert pilot.app.is_running
+
+
 async def test_in_the_prompt_listed_letters_type_and_f_keys_act(tmp_path) -> None:
     """Every key F1 lists, pressed with the prompt focused."""
     exports = tmp_path / "exports"
