@@ -89,6 +89,8 @@ class TrainSettings:
     text_layers: int = 2
     text_heads: int = 4
     max_tokens: int = 24
+    prediction: str = "v"
+    """What the U-Net predicts: "v" (Salimans & Ho 2022) or "eps" (the noise)."""
     schedule: str = "linear"
     timesteps: int = 1000
     lr: float = 1e-3
@@ -121,6 +123,7 @@ class TrainSettings:
             (self.base_channels >= 8 and self.base_channels % 8 == 0,
              f"channels must be a multiple of 8, got {self.base_channels}"),
             (self.schedule in ("linear", "cosine"), f"unknown schedule {self.schedule!r}"),
+            (self.prediction in ("v", "eps"), f"unknown prediction {self.prediction!r}"),
             (2 <= self.timesteps <= 10000, f"timesteps must be 2..10000, got {self.timesteps}"),
             (self.lr > 0 and self.warmup >= 0, "learning rate must be > 0 and warm-up >= 0"),
             (0.0 <= self.ema_decay < 1.0, "EMA decay must be in [0, 1)"),
@@ -368,7 +371,8 @@ def _imagine(model: ImagineModel, s: SampleSettings, prompt: Prompt) -> Iterator
         # consumer's thread between steps
         with torch.inference_mode():
             eps, maps = guided_eps(net, x, t, cond, uncond, s.guidance,
-                                   batched=s.batch_guidance, record=record)
+                                   schedule=model.schedule, batched=s.batch_guidance,
+                                   record=record)
         last_maps[0] = maps
         return eps
 
@@ -505,10 +509,11 @@ def training_captions(n: int, seed: int, short_share: float) -> tuple[Any, list[
 class ImagineTraining:
     """One text-to-image training run; iterate `events()` once.
 
-    Metrics per step: ``loss`` (noise MSE of the batch), ``lr``; at evaluation steps
-    ``val_loss`` (held-out captions and digits, fixed noise). `Finished` carries the
-    summary (and `evaluate`'s figures when ``eval_samples`` > 0). ``trainee`` is the
-    model (EMA weights) once set-up is done; ``trainee.save(folder)`` writes it.
+    Metrics per step: ``loss`` (the batch's MSE to the target: v or the noise), ``lr``;
+    at evaluation steps ``val_loss`` (held-out captions and digits, fixed noise).
+    `Finished` carries the summary (and `evaluate`'s headline figures when
+    ``eval_samples`` > 0). ``trainee`` is the model (EMA weights) once set-up is done;
+    ``trainee.save(folder)`` writes it.
     """
 
     stage = STAGE
@@ -546,7 +551,7 @@ class ImagineTraining:
             num_res_blocks=s.num_res_blocks, cross_levels=s.cross_levels,
             attention_heads=s.attention_heads, vocab_size=tokenizer.vocab_size,
             max_tokens=s.max_tokens, text_width=s.text_width, text_layers=s.text_layers,
-            text_heads=s.text_heads)
+            text_heads=s.text_heads, prediction=s.prediction)
         schedule = make_schedule(s.schedule, s.timesteps)
         net = CondUNet(config)
         ema = CondUNet(config)
@@ -646,18 +651,20 @@ def _mean_tail(values: list[float], window: int = 100) -> float:
 
 
 def heldout_loss(net: Any, schedule: Any, x0: Any, ids: Any, seed: int = 0) -> float:
-    """The noise MSE of ``net`` on held-out images and captions, with fixed t and noise
+    """The training loss of ``net`` on held-out images and captions, with fixed t and noise
     (the same draw every call, so values are comparable across steps)."""
     import torch
 
+    from genai_tui.models.cond_unet import training_target
     from genai_tui.models.ddpm import q_sample
 
     gen = torch.Generator().manual_seed(seed + 99)
     t = torch.randint(0, schedule.num_steps, (x0.shape[0],), generator=gen)
     noise = torch.randn(x0.shape, generator=gen)
+    target = training_target(schedule, x0, t, noise, net.config.prediction)
     was_training = net.training
     net.eval()
     with torch.no_grad():
         pred = net(q_sample(schedule, x0, t, noise), t, ids)
     net.train(was_training)
-    return float(torch.mean((noise - pred.float()) ** 2))
+    return float(torch.mean((target - pred.float()) ** 2))

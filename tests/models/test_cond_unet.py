@@ -11,13 +11,15 @@ from genai_tui.models.cond_unet import (
     caption_ids,
     drop_condition,
     guided_eps,
+    to_eps,
     training_loss,
+    training_target,
 )
 from genai_tui.models.ddpm import make_schedule
 
 TINY = dict(base_channels=8, channel_mults=(1, 2), cross_levels=(1,), attention_heads=2,
             vocab_size=50, max_tokens=8, text_width=16, text_layers=1, text_heads=2,
-            image_size=8)
+            image_size=8, prediction="eps")
 
 
 def tiny_net(seed: int = 0, **overrides) -> CondUNet:
@@ -130,9 +132,38 @@ def test_config_round_trips_and_rejects_bad_levels() -> None:
         CondUNetConfig(**{**TINY, "attention_heads": 3})
 
 
-def test_the_loss_decreases_on_a_tiny_run() -> None:
+def test_v_prediction_converts_back_to_the_noise() -> None:
+    schedule = make_schedule("linear", 100)
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.randn(4, 1, 8, 8, generator=g), torch.randn(4, 1, 8, 8, generator=g)
+    t = torch.tensor([0, 10, 50, 99])
+    from genai_tui.models.ddpm import q_sample
+
+    x_t = q_sample(schedule, x0, t, noise)
+    v = training_target(schedule, x0, t, noise, "v")
+    torch.testing.assert_close(to_eps(schedule, v, x_t, t, "v"), noise, atol=1e-5, rtol=1e-5)
+    assert training_target(schedule, x0, t, noise, "eps") is noise
+
+
+def test_a_v_network_gives_eps_through_guidance_and_needs_the_schedule() -> None:
+    net = tiny_net(prediction="v")
+    schedule = make_schedule("linear", 100)
+    x, t, ids = batch(net)
+    with torch.no_grad():
+        cond, uncond = net.encode_text(ids), net.encode_text(net.null_ids(3))
+        eps, _ = guided_eps(net, x, t, cond, uncond, 0.0, schedule=schedule)
+        torch.testing.assert_close(eps, to_eps(schedule, net.denoise(x, t, uncond), x, t, "v"))
+        one, _ = guided_eps(net, x, t, cond, uncond, 2.0, schedule=schedule)
+        two, _ = guided_eps(net, x, t, cond, uncond, 2.0, schedule=schedule, batched=False)
+        torch.testing.assert_close(one, two, atol=1e-5, rtol=1e-4)
+        with pytest.raises(ValueError, match="schedule"):
+            guided_eps(net, x, t, cond, uncond, 2.0)
+
+
+@pytest.mark.parametrize("prediction", ["v", "eps"])
+def test_the_loss_decreases_on_a_tiny_run(prediction) -> None:
     torch.manual_seed(0)
-    net = CondUNet(CondUNetConfig(**TINY))
+    net = CondUNet(CondUNetConfig(**{**TINY, "prediction": prediction}))
     schedule = make_schedule("linear", 50)
     g = torch.Generator().manual_seed(0)
     x0 = torch.zeros(16, 1, 8, 8)
