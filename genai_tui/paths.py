@@ -25,6 +25,7 @@ REBUILD_COMMANDS: dict[str, str] = {
     "classifier": "genai-tui train classifier --bundled",
     "clip": "genai-tui train clip --bundled",
     "diffusion": "genai-tui train diffusion --bundled",
+    "imagine": "genai-tui train imagine --bundled",
     "seq2seq": "genai-tui train seq2seq --bundled",
     "tokenizers": "genai-tui train tokenizer --bundled",
 }

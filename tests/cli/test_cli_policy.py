@@ -17,7 +17,7 @@ from genai_tui.paths import assets_dir
 
 TRAIN_COMMANDS = [
     ["train", "lm"], ["train", "vae"], ["train", "classifier"], ["train", "diffusion"],
-    ["train", "seq2seq"], ["train", "tokenizer"], ["train", "clip"],
+    ["train", "seq2seq"], ["train", "tokenizer"], ["train", "clip"], ["train", "imagine"],
 ]
 
 
@@ -42,7 +42,7 @@ def one_line_error(code: int, err: str) -> str:
 def test_train_refuses_the_bundled_assets_without_bundled(command, capsys) -> None:
     name = {"lm": "lm", "vae": "vae", "classifier": "classifier", "diffusion": "diffusion",
             "seq2seq": "seq2seq", "tokenizer": "tokenizers/genai-bpe-4k.bpe",
-            "clip": "clip"}[command[1]]
+            "clip": "clip", "imagine": "imagine"}[command[1]]
     target = assets_dir() / name
     before = {p: p.stat().st_mtime_ns for p in target.parent.rglob("*") if p.is_file()}
     started = time.perf_counter()

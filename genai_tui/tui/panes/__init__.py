@@ -35,6 +35,7 @@ PANES: list[PaneSpec] = [
     PaneSpec("train", "Train", "genai_tui.tui.panes.train:TrainPane"),
     PaneSpec("vae", "VAE", "genai_tui.tui.panes.vae:VAEPane"),
     PaneSpec("diffusion", "Diffusion", "genai_tui.tui.panes.diffusion:DiffusionPane"),
+    PaneSpec("imagine", "Imagine", "genai_tui.tui.panes.imagine:ImaginePane"),
     PaneSpec("gan", "GAN", "genai_tui.tui.panes.gan:GanPane"),
 ]
 
