@@ -264,6 +264,26 @@ async def test_no_model_says_what_is_missing_and_how_to_build_it(tmp_path, monke
         await pilot.pause()
 
 
+async def test_without_the_text_to_image_model_clip_search_still_works(
+        tiny_assets, tmp_path, monkeypatch) -> None:
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    for name in ("clip", "tokenizers", "classifier"):
+        (assets / name).symlink_to((tiny_assets / name).resolve())
+    monkeypatch.setenv("GENAI_TUI_ASSETS", str(assets))
+    async with app().run_test(size=(80, 24)) as pilot:
+        pane = pilot.app.query_one(ImaginePane)
+        await until(pilot, lambda: pane.state == "missing", "loading")
+        shown = str(pane.query_one("#im-denoise", ImagePanel).render())
+        assert "genai-tui train imagine --bundled" in shown and "needs only CLIP" in shown
+        assert "train clip" not in shown
+        pane.focus()
+        await pilot.press("4")
+        matches = pane.query_one("#im-matches", ImagePanel)
+        await until(pilot, lambda: matches.images is not None, "the search")
+        assert len(matches.images) >= 1 and "n/a" not in str(matches.render())
+
+
 async def test_without_clip_scores_say_n_a_and_saving_still_works(
         tiny_assets, tmp_path, monkeypatch) -> None:
     assets = tmp_path / "assets"

@@ -155,8 +155,11 @@ class ImaginePane(ImagineRuns, Pane):
             text = Text(style="red")
             text.append("No text-to-image model: ", style="bold")
             text.append(result.imagine_error)
-            text.append(f"\n\nBuild it with: {wk.IMAGINE_BUILD}\n"
-                        f"For the CLIP scores and the search view: {wk.CLIP_BUILD}")
+            text.append(f"\n\nBuild it with: {wk.IMAGINE_BUILD}")
+            if result.clip is None:
+                text.append(f"\nFor the CLIP scores and the search view: {wk.CLIP_BUILD}")
+            else:
+                text.append("\nThe search view (4) works: it needs only CLIP.")
             for view in (DenoiseView, GuidanceView, AttentionView, SearchView):
                 self._message(view, text)
         else:
@@ -321,6 +324,11 @@ class ImaginePane(ImagineRuns, Pane):
         self.action_set_view(message.value)
 
     def _show_view(self) -> None:
+        if self.state == "loading":
+            return
+        if self.view == "search":  # CLIP alone: works without the text-to-image model
+            self.start_search()
+            return
         if self.models.imagine is None:
             return
         if self.view == "denoise":
