@@ -13,13 +13,12 @@ from typing import Any
 from rich.text import Text
 from textual import work
 from textual.message import Message
-from textual.worker import get_current_worker
 
 from genai_tui.errors import UserError
 from genai_tui.service import diffusion as svc
 from genai_tui.tui.pane import describe_error
 from genai_tui.tui.panes.diffusion.reverse import ReverseView, SamplesView, sampler_label
-from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive
+from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive_in_worker
 
 FRAME_RATE = 20.0
 """Most frames a second the sampler worker sends (each one a model step); below the
@@ -78,15 +77,11 @@ class ReverseRun:
           description="sampling from the diffusion model")
     def _sample(self, model: svc.DiffusionModel, settings: svc.SampleSettings, run: int,
                 control: SamplerControl) -> None:
-        worker = get_current_worker()
-
-        def cancelled() -> bool:
-            return worker.is_cancelled
-
         try:
-            last = drive(svc.sample_steps(model, settings),
-                         lambda step, shown: self.post_message(self.Frame(step, run, shown)),
-                         cancelled, control, FRAME_RATE, lambda step: step.done)
+            last = drive_in_worker(
+                svc.sample_steps(model, settings),
+                lambda step, shown: self.post_message(self.Frame(step, run, shown)),
+                control, FRAME_RATE)
             if last is None:
                 return
             try:

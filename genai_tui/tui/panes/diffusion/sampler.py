@@ -83,3 +83,15 @@ def drive(steps: Iterable[Any], show: Callable[[Any, threading.Event], None],
                 return None
             next_time = time.monotonic()
     return None if cancelled() else last
+
+
+def drive_in_worker(steps: Iterable[Any], post: Callable[[Any, threading.Event], None],
+                    control: SamplerControl, frame_rate: float) -> Any:
+    """`drive` from inside a Textual thread worker: cancelled with the worker, the
+    last step being the one whose ``done`` is true. ``post(step, shown)`` posts the
+    frame message. Returns the last step (None when cancelled)."""
+    from textual.worker import get_current_worker
+
+    worker = get_current_worker()
+    return drive(steps, post, lambda: worker.is_cancelled, control, frame_rate,
+                 lambda step: step.done)

@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from genai_tui.service import imagine as svc
 from genai_tui.tui.pane import describe_error
-from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive
+from genai_tui.tui.panes.diffusion.sampler import SamplerControl, drive_in_worker
 from genai_tui.tui.panes.imagine import work as wk
 
 FRAME_RATE = 20.0
@@ -88,18 +88,15 @@ class ImagineRuns:
     def _denoise(self, model: Any, clip: Any, settings: svc.SampleSettings, run: int,
                  control: SamplerControl) -> None:
         worker = get_current_worker()
-
-        def cancelled() -> bool:
-            return worker.is_cancelled
-
         try:
-            last = drive(svc.imagine(model, settings),
-                         lambda step, shown: self.post_message(self.Frame(step, run, shown)),
-                         cancelled, control, FRAME_RATE, lambda step: step.done)
+            last = drive_in_worker(
+                svc.imagine(model, settings),
+                lambda step, shown: self.post_message(self.Frame(step, run, shown)),
+                control, FRAME_RATE)
             if last is None:
                 return
             found = wk.readings(last.x_next, settings.prompt, clip)
-            if not cancelled():
+            if not worker.is_cancelled:
                 self.post_message(self.Finished(last.x_next, found, run))
         except Exception as e:  # noqa: BLE001 - shown in the pane, the app stays up
             self.post_message(self.Finished(None, None, run, describe_error(e)))
