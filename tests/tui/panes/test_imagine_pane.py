@@ -137,6 +137,34 @@ async def test_the_attention_view_shows_one_map_per_token() -> None:
         assert panel.images is None or "Guidance 0" in str(panel.render())
 
 
+async def test_the_map_view_puts_captions_and_images_on_one_plane() -> None:
+    from genai_tui.service import clip as clip_svc
+    from genai_tui.tui.panes.imagine.clip_views import MapView
+    from genai_tui.tui.panes.imagine.work import MAP_PAIRS, MAP_SEED
+
+    async with app().run_test(size=(100, 30)) as pilot:
+        pane = await ready(pilot)
+        await pilot.press("5")
+        assert pane.view == "map"
+        view = pane.query_one(MapView)
+        await until(pilot, lambda: view.joint is not None, "the projection")
+        joint = view.joint
+        assert len(joint.texts) == len(joint.images) == MAP_PAIRS
+        # the same figures as the service's projection of the same pairs
+        clip = pane.models.clip
+        expected = clip_svc.digit_distances(clip_svc.joint_projection(
+            clip, clip_svc.heldout_gallery(MAP_PAIRS, MAP_SEED)))
+        assert joint.same_digit == pytest.approx(expected["same_digit"])
+        shown = str(view.render())
+        assert "captions (200)" in shown and "images (200)" in shown
+        assert f"{joint.same_digit:.2f}" in shown
+        rows = shown.split("\n")
+        assert all(len(r) <= 100 for r in rows) and len(rows) <= view.size.height
+        # every digit drawn on the map is one of the points' digits
+        drawn = {int(c) for c in "".join(rows[1:-2]) if c.isdigit()}
+        assert drawn and drawn <= set(joint.text_digits) | set(joint.image_digits)
+
+
 async def test_unknown_words_are_shown_and_drawn_anyway() -> None:
     async with app().run_test(size=(100, 30)) as pilot:
         pane = await ready(pilot)
@@ -275,7 +303,7 @@ async def test_without_the_text_to_image_model_clip_search_still_works(
         pane = pilot.app.query_one(ImaginePane)
         await until(pilot, lambda: pane.state == "missing", "loading")
         shown = str(pane.query_one("#im-denoise", ImagePanel).render())
-        assert "genai-tui train imagine --bundled" in shown and "needs only CLIP" in shown
+        assert "genai-tui train imagine --bundled" in shown and "need only CLIP" in shown
         assert "train clip" not in shown
         pane.focus()
         await pilot.press("4")

@@ -25,6 +25,12 @@ prompt as a query over held-out digits and shows the similarity matrix of a
 few held-out captions and their images: the diagonal (◆) should light up.
 Each match is captioned with its digit, thickness, slant (`\\` left, `|`
 upright, `/` right) and similarity.
+The **Map** view puts 200 held-out captions and their images on one plane (a
+PCA of both kinds of vector together; each point drawn as its digit): in a
+joint space a digit's captions land where its images are. Each kind's own
+mean is taken out first: contrastive training leaves the two kinds in
+separate regions (the *modality gap*), which would otherwise be the whole
+picture.
 Under each finished image: the digit classifier's reading (`7 96%`; red `?`
 = not a digit) and the CLIP score. Words the model never saw in training are
 listed under the prompt; it still draws (its guess from the tokens).
@@ -33,7 +39,7 @@ listed under the prompt; it still draws (its guess from the tokens).
 **F7** guidance down / up (0, 0.5, 1, 2, 3, 4, 5, 7, 10), **F8** sampler DDIM /
 DDPM, **F10** / **F11** fewer / more DDIM steps (5, 10, 25, 50, 100), **F12**
 next seed; **Enter** in the prompt draws it, **Esc** leaves the prompt.
-**Outside the prompt**: **1**-**4** the views, **/** the prompt, **.** one step,
+**Outside the prompt**: **1**-**5** the views, **/** the prompt, **.** one step,
 **[** / **]** the image followed (Denoise, Attention), **←** / **→** the step
 whose attention is shown, **s** saves what is shown as PNG.
 """

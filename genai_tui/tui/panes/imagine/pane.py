@@ -25,6 +25,7 @@ from genai_tui.tui.charts import TextLine
 from genai_tui.tui.pane import Export, Pane, png_export, save_and_view_bindings
 from genai_tui.tui.panes.diffusion.sampler import SamplerControl
 from genai_tui.tui.panes.imagine import work as wk
+from genai_tui.tui.panes.imagine.clip_views import SEARCH_K, ClipViews, MapView
 from genai_tui.tui.panes.imagine.help import HELP
 from genai_tui.tui.panes.imagine.run import BATCH, GUIDANCE_ROW, ImagineRuns
 from genai_tui.tui.panes.imagine.views import (
@@ -38,16 +39,16 @@ from genai_tui.tui.panes.imagine.views import (
 from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar, numbered
 
-VIEWS: tuple[str, ...] = ("denoise", "guidance", "attention", "search")
+VIEWS: tuple[str, ...] = ("denoise", "guidance", "attention", "search", "map")
 VIEW_TITLES: dict[str, str] = {"denoise": "Denoise", "guidance": "Guidance",
-                               "attention": "Attention", "search": "Search (CLIP)"}
+                               "attention": "Attention", "search": "Search (CLIP)",
+                               "map": "Map (CLIP)"}
 GUIDANCES: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0)
 DDIM_STEPS: tuple[int, ...] = (5, 10, 25, 50, 100)
 DEFAULT_PROMPT = "a thick seven"
-SEARCH_K = 8
 
 
-class ImaginePane(ImagineRuns, Pane):
+class ImaginePane(ClipViews, ImagineRuns, Pane):
     """Text to image: a prompt, classifier-free guidance, cross-attention, CLIP."""
 
     PANE_ID = "imagine"
@@ -119,14 +120,17 @@ class ImaginePane(ImagineRuns, Pane):
                             " (Enter draws it)", compact=True, id="im-prompt")
         yield TextLine(id="im-tokens")
         with Horizontal(id="im-row"):
-            yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view,
-                          short_titles={"search": "Search"}, narrow_below=200, id="im-bar")
+            yield ViewBar(numbered(VIEWS, VIEW_TITLES), self.view, narrow_below=200,
+                          short_titles={"guidance": "Guide", "attention": "Attn",
+                                        "search": "Search", "map": "Map"},
+                          id="im-bar")
             yield TextLine(id="im-knobs")
         with ContentSwitcher(initial="im-denoise-view", id="im-views"):
             yield DenoiseView(id="im-denoise-view")
             yield GuidanceView(id="im-guidance-view")
             yield AttentionView(id="im-attention-view")
             yield SearchView(id="im-search-view")
+            yield MapView(id="im-map-view")
 
     def on_mount(self) -> None:
         self.show_knobs()
@@ -159,7 +163,7 @@ class ImaginePane(ImagineRuns, Pane):
             if result.clip is None:
                 text.append(f"\nFor the CLIP scores and the search view: {wk.CLIP_BUILD}")
             else:
-                text.append("\nThe search view (4) works: it needs only CLIP.")
+                text.append("\nThe search and map views (4, 5) work: they need only CLIP.")
             for view in (DenoiseView, GuidanceView, AttentionView, SearchView):
                 self._message(view, text)
         else:
@@ -329,6 +333,9 @@ class ImaginePane(ImagineRuns, Pane):
         if self.view == "search":  # CLIP alone: works without the text-to-image model
             self.start_search()
             return
+        if self.view == "map":
+            self.start_map()
+            return
         if self.models.imagine is None:
             return
         if self.view == "denoise":
@@ -338,8 +345,6 @@ class ImaginePane(ImagineRuns, Pane):
             self.show_row()
         elif self.view == "attention":
             self.show_attention()
-        else:
-            self.start_search()
 
     def show_run(self) -> None:
         if self.view == "denoise":
@@ -376,27 +381,6 @@ class ImaginePane(ImagineRuns, Pane):
         i = min(self.follow, len(step.x0) - 1)
         image = step.x_next[i] if step.done else step.x0[i]
         view.show_maps(step, image, self.follow, step.done)
-
-    def start_search(self) -> None:
-        clip = self.models.clip
-        view = self.query_one(SearchView)
-        if clip is None:
-            view.show_message(Text(f"CLIP search n/a: {self.clip_reason()}", style="yellow"))
-            return
-        prompt, pairs = self.prompt, self.models.pairs
-        view.show_message(Text(f"Searching {len(clip.gallery)} held-out digits…", style="dim"))
-        self.compute("search", lambda: wk.search(clip, pairs, prompt, SEARCH_K),
-                     description="CLIP search")
-
-    def computed(self, kind: str, result: Any, error: str) -> None:
-        if kind != "search":
-            return
-        if error:
-            self.report_error(error)
-            return
-        self.found = result
-        if self.view == "search":
-            self.query_one(SearchView).show_found(result)
 
     # -- saving ---------------------------------------------------------------------------
 

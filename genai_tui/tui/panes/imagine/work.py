@@ -3,7 +3,8 @@
 Loading the text-to-image model and (optionally) CLIP with its gallery, the
 readings of finished images (the digit classifier's verdict and the CLIP
 score against the prompt), one guidance scale of the guidance row, and the
-search view's matches and similarity matrix. Everything here calls the
+search view's matches and similarity matrix, and the map view's joint projection.
+Everything here calls the
 service layer only; results are plain dataclasses of numpy arrays and
 numbers, so the UI thread only draws them.
 """
@@ -174,3 +175,43 @@ def match_caption(label: int, attr_classes: tuple[int, ...], similarity: float) 
     if len(attr_classes) >= 2:
         parts += [THICKNESS[attr_classes[0]], SLANT[attr_classes[1]]]
     return " ".join([*parts, f"{similarity:.2f}"])
+
+
+MAP_PAIRS = 200
+"""Held-out (caption, image) pairs on the map view's joint projection."""
+MAP_SEED = 2
+"""Seed of those pairs (as `genai-tui clip map`'s default)."""
+
+
+@dataclass(frozen=True)
+class JointView:
+    """The map view's content: captions and images on one PCA plane (`clip map`)."""
+
+    texts: list[tuple[float, float]]
+    text_digits: list[int]
+    images: list[tuple[float, float]]
+    image_digits: list[int]
+    span: float
+    """Half the side of the square every point fits in."""
+    explained: tuple[float, float]
+    """Share of the variance each axis explains."""
+    gap: float
+    """Distance between the two kinds' means (taken out before the PCA)."""
+    same_digit: float
+    other_digit: float
+    """Mean map distance from a caption to images of its own digit / of other digits."""
+
+
+def joint_map(clip: Any, n: int = MAP_PAIRS, seed: int = MAP_SEED) -> JointView:
+    """``n`` held-out pairs through `service.clip.joint_projection`."""
+    from genai_tui.service.clip import digit_distances, heldout_gallery, joint_projection
+
+    projection = joint_projection(clip, heldout_gallery(n, seed))
+    distances = digit_distances(projection)
+    span = max(max(abs(p.x), abs(p.y)) for p in projection.points) * 1.05 or 1.0
+    texts = [p for p in projection.points if p.kind == "text"]
+    images = [p for p in projection.points if p.kind == "image"]
+    return JointView([(p.x, p.y) for p in texts], [p.digit for p in texts],
+                     [(p.x, p.y) for p in images], [p.digit for p in images], span,
+                     projection.explained, projection.gap, distances["same_digit"],
+                     distances["other_digit"])
