@@ -457,7 +457,8 @@ def training_loss(net: CondUNet, schedule, x0: torch.Tensor, ids: torch.Tensor,
 
 def guided_eps(net: CondUNet, x: torch.Tensor, t: torch.Tensor, cond: TextCondition,
                uncond: TextCondition, scale: float, *, schedule=None, batched: bool = True,
-               record: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+               record: bool = False,
+               rescale: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Classifier-free guidance: eps_u + scale (eps_c - eps_u) (Ho & Salimans Algorithm 2
     line 6, with w + 1 = scale). x: (B, C, H, W); cond, uncond: B rows each. Returns the
     noise estimate whatever the network predicts (``schedule`` converts v; only an
@@ -466,6 +467,10 @@ def guided_eps(net: CondUNet, x: torch.Tensor, t: torch.Tensor, cond: TextCondit
     ``scale == 0`` is one unconditional pass. Otherwise both predictions come from one
     call on a 2B batch (``batched``) or two calls. ``record``: also return the
     conditional pass's cross-attention maps (B, L, H, W), else None.
+
+    ``rescale`` (phi, Lin et al. 2024 section 3.4): scale the guided output back to the
+    conditional output's standard deviation per image and mix, phi rescaled + (1 - phi)
+    plain; strong guidance otherwise over-inks the digits (0: off).
     """
     prediction = net.config.prediction
     if prediction != "eps" and schedule is None:
@@ -492,7 +497,12 @@ def guided_eps(net: CondUNet, x: torch.Tensor, t: torch.Tensor, cond: TextCondit
     net.record_attention(False)
     if maps is not None:
         maps = maps[:, : int(cond.keep.shape[1])]
-    return eps(eps_u + scale * (eps_c - eps_u)), maps
+    guided = eps_u + scale * (eps_c - eps_u)
+    if rescale > 0:
+        dims = tuple(range(1, guided.dim()))
+        ratio = eps_c.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True)
+        guided = rescale * guided * ratio + (1 - rescale) * guided
+    return eps(guided), maps
 
 
 def count_parameters(model: nn.Module) -> int:

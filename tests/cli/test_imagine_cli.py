@@ -59,7 +59,7 @@ def test_imagine_json_carries_the_figures(tiny, capsys) -> None:
     code, out, err = run(args, capsys)
     assert code == 0, err
     data = json.loads(out)
-    assert data["seed"] == 9 and data["guidance"] == 3.0 and data["steps"] == 3
+    assert data["seed"] == 9 and data["guidance"] == 1.0 and data["steps"] == 3
     assert data["sampler"] == "ddim" and data["n"] == 2 and len(data["ink"]) == 2
     assert data["tokens"] and data["unknown_words"] == [] and data["unknown_tokens"] == []
     assert len(data["digits"]) == 2

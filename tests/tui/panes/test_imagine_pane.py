@@ -85,14 +85,14 @@ async def test_f6_f7_set_the_guidance_of_the_next_run_and_a_seed_repeats() -> No
     async with app().run_test(size=(100, 30)) as pilot:
         pane = await ready(pilot)
         first = pane.finals.copy()
-        assert pane.last_settings.guidance == 3.0
+        assert pane.last_settings.guidance == 1.0  # the service's default
         await pilot.press("f7")
-        assert pane.last_settings.guidance == 4.0 and "w=4" in line(pane, "#im-knobs")
+        assert pane.last_settings.guidance == 2.0 and "w=2" in line(pane, "#im-knobs")
         await pilot.press("f6", "f6", "f6")
-        assert pane.guidance == 1.0 and pane.last_settings.guidance == 1.0
+        assert pane.guidance == 0.0 and pane.last_settings.guidance == 0.0
         await pilot.press("f7", "f7")
-        await until(pilot, lambda: pane.state == "done", "the run at guidance 3")
-        assert pane.last_settings.guidance == 3.0 and pane.frame.guidance == 3.0
+        await until(pilot, lambda: pane.state == "done", "the run at guidance 1")
+        assert pane.last_settings.guidance == 1.0 and pane.frame.guidance == 1.0
         np.testing.assert_array_equal(pane.finals, first)  # same seed, same images
         await pilot.press("f12")
         await until(pilot, lambda: pane.state == "done", "seed 1")
@@ -226,7 +226,7 @@ async def test_in_the_prompt_listed_letters_type_and_f_keys_act(tmp_path) -> Non
         value = box.value
         await pilot.press("left", "right")  # the cursor moves; no attention step
         assert box.value == value and pane.attention_pick is None
-        acts = {"f6": lambda: pane.guidance == 2.0, "f7": lambda: pane.guidance == 3.0,
+        acts = {"f6": lambda: pane.guidance == 0.5, "f7": lambda: pane.guidance == 1.0,
                 "f8": lambda: pane.sampler == "ddpm", "f12": lambda: pane.seed == 1,
                 "f10": lambda: pane.steps == 25, "f11": lambda: pane.steps == 25,
                 "f5": lambda: pane.state in ("paused", "running")}
@@ -286,7 +286,7 @@ async def test_no_model_says_what_is_missing_and_how_to_build_it(tmp_path, monke
         assert "genai-tui train imagine --bundled" in shown
         assert "genai-tui train clip --bundled" in shown
         await pilot.press("f5", "f7", "2", "3", "4", "s")  # nothing to run; still alive
-        assert pane.state == "missing" and pane.guidance == 4.0
+        assert pane.state == "missing" and pane.guidance == 2.0
         for view in VIEWS:
             pane.action_set_view(view)
         await pilot.pause()

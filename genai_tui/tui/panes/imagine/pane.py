@@ -94,7 +94,7 @@ class ImaginePane(ClipViews, ImagineRuns, Pane):
         super().__init__(id=id)
         self.view = "denoise"
         self.models = wk.Models()
-        self.guidance = 3.0
+        self.guidance = svc.SampleSettings().guidance  # 1: where the bundled model is best
         self.steps = 25
         self.sampler = "ddim"
         self.seed = 0
