@@ -253,6 +253,7 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
                         # Wait until the tab shows: on a busy box a pane still being
                         # built could otherwise be left before it was ever seen.
                         await app.show_pane_now(target_id)
+                        note_seen(target_id)  # shown, even if the next event leaves it
                     elif roll < 0.70:
                         kind = "key"
                         pool = rng.choice([_offered_keys(app), MASHED, list(PRINTABLE)])

@@ -112,7 +112,7 @@ async def test_the_guidance_row_fills_every_scale() -> None:
         assert len(panel.images) == 6
         assert [c.split()[0].lstrip("▸") for c in panel.captions] == [
             "w=0", "w=1", "w=2", "w=3", "w=5", "w=8"]
-        assert panel.captions[3].startswith("▸")  # the current guidance
+        assert panel.captions[1].startswith("▸")  # the current guidance (1)
         assert not np.array_equal(pane.row[0.0].image, pane.row[8.0].image)
 
 
