@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genai_tui.models.clip import _Block
+from genai_tui.models.ddpm import _at
 from genai_tui.models.unet import ResBlock, SelfAttention, timestep_embedding
 
 PREDICTIONS = ("v", "eps")
@@ -412,7 +413,7 @@ def drop_condition(ids: torch.Tensor, p_uncond: float, config: CondUNetConfig,
 
 def _alpha_bar(schedule, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """alpha-bar_t shaped (B, 1, 1, 1) in ``like``'s dtype."""
-    return schedule.alpha_bars[t].to(like.dtype).reshape(-1, *([1] * (like.dim() - 1)))
+    return _at(schedule.alpha_bars, t, like)
 
 
 def training_target(schedule, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor,
@@ -503,7 +504,3 @@ def guided_eps(net: CondUNet, x: torch.Tensor, t: torch.Tensor, cond: TextCondit
         ratio = eps_c.std(dim=dims, keepdim=True) / guided.std(dim=dims, keepdim=True)
         guided = rescale * guided * ratio + (1 - rescale) * guided
     return eps(guided), maps
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

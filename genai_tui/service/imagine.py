@@ -98,8 +98,8 @@ class TrainSettings:
     warmup: int = 100
     ema_decay: float = 0.998
     """The saved weights are this exponential moving average."""
-    bf16: bool = False
-    """bfloat16 autocast (only faster on CPUs with native bf16)."""
+    bf16: bool | None = None
+    """bfloat16 autocast; None: where the CPU has it natively (`runtime.use_bf16`)."""
     seed: int = 0
     tokenizer: str | None = None
     """A ``.bpe`` file; None: the bundled ``genai-bpe-4k``."""
@@ -544,9 +544,10 @@ class ImagineTraining:
         )
         from genai_tui.models.ddpm import make_schedule
         from genai_tui.service.lifecycle.trainee import adamw
+        from genai_tui.service.runtime import use_bf16
         from genai_tui.service.train_lm import warmup_cosine
 
-        s = self.settings
+        s = self.settings = replace(self.settings, bf16=use_bf16(self.settings.bf16))
         t0 = time.perf_counter()
         yield Notice(STAGE, f"drawing and captioning {s.train_images} digits")
         data, captions = training_captions(s.train_images, s.seed, s.short_captions)

@@ -121,13 +121,14 @@ def test_bf16_default_follows_the_cpu_and_an_explicit_choice_wins(monkeypatch) -
 
 def test_every_trainer_defaults_to_the_cpu_policy() -> None:
     from genai_tui.service.diffusion import TrainSettings as DiffusionSettings
+    from genai_tui.service.imagine import TrainSettings as ImagineSettings
     from genai_tui.service.lifecycle.finetune import FinetuneSettings
     from genai_tui.service.lifecycle.pretrain import PretrainSettings
     from genai_tui.service.lifecycle.sft import SftSettings
     from genai_tui.service.train_lm import TrainSettings as LmSettings
 
     for settings in (DiffusionSettings, FinetuneSettings, PretrainSettings, SftSettings,
-                     LmSettings):
+                     LmSettings, ImagineSettings):
         assert settings.__dataclass_fields__["bf16"].default is None, settings
 
 
