@@ -41,10 +41,8 @@ def train_clip_cmd(
     heldout_images: int = typer.Option(500, "--heldout-images", min=10, max=20_000,
                                        help="Held-out digits (new phrasings, held-out "
                                        "attribute combinations): the retrieval gallery."),
-    text_layers: int = typer.Option(2, "--text-layers", min=1, max=8,
-                                    help="Transformer blocks of the text encoder."),
-    text_width: int = typer.Option(64, "--text-width", min=8, max=1024,
-                                   help="Width of the text encoder."),
+    text_layers: int = opt.text_layers_option(2),
+    text_width: int = opt.text_width_option(64),
     text_heads: int = typer.Option(4, "--text-heads", min=1, max=64,
                                    help="Attention heads (divide the width)."),
     image_channels: int = typer.Option(16, "--image-channels", min=1, max=256,

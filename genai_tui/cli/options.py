@@ -61,6 +61,18 @@ def batch_size_option(default: int, help: str | None = None, *, min: int = 1) ->
     return typer.Option(default, "--batch-size", min=min, max=4096, help=help)
 
 
+def text_width_option(default: int = 64) -> Any:
+    """``--text-width``: width of a text encoder (CLIP's, the text-to-image model's)."""
+    return typer.Option(default, "--text-width", min=8, max=1024,
+                        help="Width of the text encoder.")
+
+
+def text_layers_option(default: int = 2) -> Any:
+    """``--text-layers``: transformer blocks of a text encoder."""
+    return typer.Option(default, "--text-layers", min=1, max=8,
+                        help="Transformer blocks of the text encoder.")
+
+
 def warmup_option(default: int = 100) -> Any:
     """``--warmup``: learning-rate warm-up steps."""
     return typer.Option(default, "--warmup", min=0, max=MAX_STEPS, help="Warm-up steps.")
