@@ -88,6 +88,17 @@ def _at(values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tens
     return out.reshape(-1, *([1] * (like.dim() - 1)))
 
 
+def ema_update(ema: torch.nn.Module, net: torch.nn.Module, step: int,
+               max_decay: float) -> None:
+    """Move ``ema``'s weights towards ``net``'s after optimizer step ``step`` (0-based),
+    with a warm-up (decay (1 + step) / (10 + step), at most ``max_decay``) so early
+    averages are not dominated by the random initialisation."""
+    decay = min(max_decay, (1 + step) / (10 + step))
+    with torch.no_grad():
+        for pe, p in zip(ema.parameters(), net.parameters(), strict=True):
+            pe.lerp_(p, 1 - decay)
+
+
 # --- the forward process ----------------------------------------------------------------------
 
 

@@ -427,7 +427,7 @@ class Trainer:
         import torch
 
         from genai_tui.images.digits import make_digits
-        from genai_tui.models.ddpm import make_schedule, training_loss
+        from genai_tui.models.ddpm import ema_update, make_schedule, training_loss
         from genai_tui.models.unet import UNet, UNetConfig
 
         s = self.settings = replace(self.settings, bf16=use_bf16(self.settings.bf16))
@@ -461,11 +461,7 @@ class Trainer:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             opt.step()
-            # EMA with a warm-up so early averages are not dominated by the random init
-            decay = min(s.ema_decay, (1 + step) / (10 + step))
-            with torch.no_grad():
-                for pe, p in zip(ema.parameters(), net.parameters(), strict=True):
-                    pe.lerp_(p, 1 - decay)
+            ema_update(ema, net, step, s.ema_decay)
             value = loss.item()
             self.elapsed = time.perf_counter() - start
             self.losses.append(value)

@@ -542,7 +542,7 @@ class ImagineTraining:
             caption_ids,
             training_loss,
         )
-        from genai_tui.models.ddpm import make_schedule
+        from genai_tui.models.ddpm import ema_update, make_schedule
         from genai_tui.service.lifecycle.trainee import adamw
         from genai_tui.service.runtime import use_bf16
         from genai_tui.service.train_lm import warmup_cosine
@@ -597,10 +597,7 @@ class ImagineTraining:
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()
-            decay = min(s.ema_decay, (1 + step) / (10 + step))
-            with torch.no_grad():
-                for pe, p in zip(ema.parameters(), net.parameters(), strict=True):
-                    pe.lerp_(p, 1 - decay)
+            ema_update(ema, net, step, s.ema_decay)
             value = loss.item()
             self.losses.append(value)
             values = {"loss": value, "lr": lr}

@@ -215,3 +215,18 @@ def test_a_tiny_config_training_loss_falls() -> None:
     assert last < 0.6 * first, (first, last)
     model = trainer.model()
     assert model.num_timesteps == 100 and not model.net.training
+
+
+def test_ema_update_warms_up_then_caps_the_decay() -> None:
+    from genai_tui.models.ddpm import ema_update
+
+    net, ema = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(1.0)
+        for p in ema.parameters():
+            p.zero_()
+    ema_update(ema, net, step=0, max_decay=0.998)  # decay 1/10: 90% of the way at once
+    assert torch.allclose(ema.weight, torch.full_like(ema.weight, 0.9))
+    ema_update(ema, net, step=10_000, max_decay=0.5)  # capped: half of what is left
+    assert torch.allclose(ema.weight, torch.full_like(ema.weight, 0.95))
