@@ -34,6 +34,10 @@ def imagine_cmd(
                                    help="Classifier-free guidance: 0 ignores the prompt, "
                                         "1 the plain conditional model, more follows it "
                                         "harder (the bundled model over-inks above ~1.5)."),
+    interval: float = typer.Option(
+        0.4, "--guidance-interval", min=0.0, max=1.0,
+        help="Guide (above 1) only while t < this share of T, the low-noise end; the "
+             "other steps take the plain conditional model (1: every step)."),
     steps: int = opt.steps_option(25, "DDIM steps (ignored by ddpm).", max=None),
     sampler: str = typer.Option("ddim", "--sampler", help="ddim or ddpm (all T steps)."),
     seed: int = opt.seed_option(0, "Seed of the starting noise (same seed, same images)."),
@@ -57,7 +61,8 @@ def imagine_cmd(
     if len(prompt) > MAX_PROMPT_CHARS:
         raise UserError(f"the prompt is too long ({len(prompt)} characters; at most "
                         f"{MAX_PROMPT_CHARS})")
-    settings = service.SampleSettings(prompt=prompt, guidance=guidance, steps=steps,
+    settings = service.SampleSettings(prompt=prompt, guidance=guidance,
+                                      guidance_interval=interval, steps=steps,
                                       sampler=sampler, seed=seed, n=n,
                                       attention=attention or json_out,
                                       threads=thread_count(threads))
@@ -85,6 +90,7 @@ def imagine_cmd(
         out: dict = {"prompt": prompt, "tokens": info.tokens[1:],
                      "unknown_words": info.unknown.words, "unknown_tokens": info.unknown.tokens,
                      "truncated": info.truncated, "guidance": guidance,
+                     "guidance_interval": settings.guidance_interval,
                      "sampler": settings.sampler, "steps": last.total, "seed": seed, "n": n,
                      "seconds": round(last.elapsed, 4),
                      "ink": [round(float(v), 2) for v in service.ink(images)]}

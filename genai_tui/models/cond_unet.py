@@ -465,9 +465,10 @@ def guided_eps(net: CondUNet, x: torch.Tensor, t: torch.Tensor, cond: TextCondit
     noise estimate whatever the network predicts (``schedule`` converts v; only an
     "eps" network may leave it out).
 
-    ``scale == 0`` is one unconditional pass. Otherwise both predictions come from one
-    call on a 2B batch (``batched``) or two calls. ``record``: also return the
-    conditional pass's cross-attention maps (B, L, H, W), else None.
+    ``scale == 0`` is one unconditional pass and ``scale == 1`` one conditional pass.
+    Otherwise both predictions come from one call on a 2B batch (``batched``) or two
+    calls. ``record``: also return the conditional pass's cross-attention maps
+    (B, L, H, W), else None.
 
     ``rescale`` (phi, Lin et al. 2024 section 3.4): scale the guided output back to the
     conditional output's standard deviation per image and mix, phi rescaled + (1 - phi)
@@ -483,6 +484,14 @@ def guided_eps(net: CondUNet, x: torch.Tensor, t: torch.Tensor, cond: TextCondit
     if scale == 0:
         net.record_attention(False)
         return eps(net.denoise(x, t, uncond)), None
+    if scale == 1:  # eps_u + (eps_c - eps_u) is the conditional pass alone
+        net.record_attention(record)
+        out = net.denoise(x, t, cond).float()
+        maps = net.attention_maps() if record else None
+        net.record_attention(False)
+        if maps is not None:
+            maps = maps[:, : int(cond.keep.shape[1])]
+        return eps(out), maps
     b = x.shape[0]
     net.record_attention(record)
     if batched:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from genai_tui.cli import app
 from genai_tui.paths import REPO_ROOT
+from genai_tui.service.imagine import SampleSettings
 
 TRAIN = ["train", "imagine", "--steps", "12", "--n-data", "96", "--batch-size", "16",
          "--channels", "8", "--text-width", "16", "--text-layers", "1", "--timesteps", "50",
@@ -59,7 +60,9 @@ def test_imagine_json_carries_the_figures(tiny, capsys) -> None:
     code, out, err = run(args, capsys)
     assert code == 0, err
     data = json.loads(out)
-    assert data["seed"] == 9 and data["guidance"] == 1.0 and data["steps"] == 3
+    defaults = SampleSettings()  # the CLI's defaults are the service's
+    assert data["seed"] == 9 and data["guidance"] == defaults.guidance and data["steps"] == 3
+    assert data["guidance_interval"] == defaults.guidance_interval
     assert data["sampler"] == "ddim" and data["n"] == 2 and len(data["ink"]) == 2
     assert data["tokens"] and data["unknown_words"] == [] and data["unknown_tokens"] == []
     assert len(data["digits"]) == 2
@@ -101,6 +104,8 @@ def test_control_characters_in_the_prompt_are_shown_not_run(tiny, capsys) -> Non
     (["--sampler", "euler"], "unknown sampler"),
     (["--guidance", "-1"], "--guidance"),
     (["--steps", "0"], "--steps"),
+    (["--guidance-interval", "0"], "guidance interval"),
+    (["--guidance-interval", "2"], "--guidance-interval"),
     (["-m", "/nonexistent/model"], "is not a folder"),
     (["--png", "/nonexistent/dir/x.png"], "does not exist"),
 ])

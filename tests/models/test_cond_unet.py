@@ -92,6 +92,22 @@ def test_guidance_zero_is_the_unconditional_pass_and_one_the_conditional() -> No
         torch.testing.assert_close(eps1, net.denoise(x, t, cond), atol=1e-5, rtol=1e-5)
 
 
+def test_guidance_one_is_a_single_conditional_pass_with_the_same_maps(monkeypatch) -> None:
+    net = tiny_net()
+    x, t, ids = batch(net)
+    with torch.no_grad():
+        cond, uncond = net.encode_text(ids), net.encode_text(net.null_ids(3))
+        _, maps_two = guided_eps(net, x, t, cond, uncond, 1.0 + 1e-9, record=True)
+        batches: list[int] = []
+        real = net.denoise
+        monkeypatch.setattr(net, "denoise", lambda x, t, c: batches.append(len(x)) or real(x, t, c))
+        eps1, maps = guided_eps(net, x, t, cond, uncond, 1.0, record=True)
+    assert batches == [3]  # one pass on the batch, not on 2B
+    torch.testing.assert_close(eps1, real(x, t, cond), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(maps, maps_two, atol=1e-5, rtol=1e-4)
+    assert all(m.weights is None and not m.record for m in net.cross_attentions())
+
+
 @pytest.mark.parametrize("scale", [0.5, 3.0, 7.5])
 def test_the_batched_guided_call_equals_two_separate_calls(scale) -> None:
     net = tiny_net()

@@ -82,6 +82,32 @@ def test_guidance_zero_has_no_conditional_pass_and_ignores_the_prompt(model) -> 
     assert not np.allclose(guided, other)
 
 
+def test_guidance_applies_only_inside_its_interval(model, monkeypatch) -> None:
+    from genai_tui.models import cond_unet
+
+    seen: list[tuple[int, float]] = []
+    real = cond_unet.guided_eps
+
+    def spy(net, x, t, cond, uncond, scale, **kw):
+        seen.append((int(t[0]), scale))
+        return real(net, x, t, cond, uncond, scale, **kw)
+
+    monkeypatch.setattr(cond_unet, "guided_eps", spy)
+    s = svc.SampleSettings(prompt="a seven", guidance=3.0, guidance_interval=0.4, steps=5,
+                           n=2, seed=3)
+    limited = svc.generate(model, s)
+    cutoff = 0.4 * model.num_timesteps
+    assert {scale for t, scale in seen if t < cutoff} == {3.0}
+    assert {scale for t, scale in seen if t >= cutoff} == {1.0}
+    seen.clear()
+    everywhere = svc.generate(model, replace(s, guidance_interval=1.0))
+    assert {scale for _, scale in seen} == {3.0}
+    assert not np.allclose(limited, everywhere)
+    seen.clear()
+    svc.generate(model, replace(s, guidance=0.5))  # below 1 nothing is raised to 1
+    assert {scale for _, scale in seen} == {0.5}
+
+
 def test_same_seed_same_image_other_seed_other_image(model) -> None:
     s = svc.SampleSettings(prompt="a four", steps=3, n=2, seed=11)
     a, b = svc.generate(model, s), svc.generate(model, s)
@@ -112,6 +138,7 @@ def test_unknown_words_and_tokens_are_reported_not_refused(model) -> None:
     (dict(sampler="euler"), "unknown sampler"), (dict(guidance=-1.0), "guidance"),
     (dict(guidance=float("nan")), "guidance"), (dict(steps=0), "steps"),
     (dict(n=0), "n must be"), (dict(eta=2.0), "eta"), (dict(prompt="x" * 1001), "prompt"),
+    (dict(guidance_interval=0.0), "interval"), (dict(guidance_interval=1.5), "interval"),
 ])
 def test_bad_settings_raise_before_the_first_step(model, change, message) -> None:
     with pytest.raises(UserError, match=message):

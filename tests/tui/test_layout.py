@@ -22,6 +22,7 @@ from textual.widgets import Footer
 
 from genai_tui.tui.app import GenaiApp
 from genai_tui.tui.panes import PANES, load_pane
+from genai_tui.tui.panes.imagine.run import GUIDANCE_ROW
 
 SMALL, LARGE = (80, 24), (120, 40)
 WAIT = 30.0
@@ -152,6 +153,16 @@ LAYOUTS: dict[str, list[View]] = {
         View("digits", ("#gan-legend", "#gan-map", "#gan-loss", "#gan-dx", "#gan-status"),
              ("loss", "D(x)", "paused"), enter=action("switch_mode"),
              ready=lambda pane: pane.mode == "images" and not pane.busy),
+    ],
+    "imagine": [
+        View("denoise", ("#im-prompt", "#im-bar", "#im-knobs", "#im-denoise",
+                         "#im-denoise-info"), ("Prompt›", "Denoise", "seed"),
+             grows=("#im-denoise",), ready=lambda pane: pane.state == "done"),
+        View("guidance", ("#im-prompt", "#im-bar", "#im-knobs", "#im-guidance"),
+             ("w=0", "w=8"), enter=action("set_view('guidance')"),
+             ready=lambda pane: len(pane.row) == len(GUIDANCE_ROW)),
+        View("search", ("#im-prompt", "#im-bar", "#im-matches", "#im-matrix"), ("Search",),
+             enter=action("set_view('search')"), ready=lambda pane: pane.found is not None),
     ],
 }
 

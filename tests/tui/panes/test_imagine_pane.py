@@ -71,7 +71,7 @@ async def test_a_typed_prompt_is_drawn_and_read_by_the_judges() -> None:
         assert box.has_focus
         box.value = ""
         await pilot.press(*"a thin two", "enter")
-        assert pane.last_settings.prompt == "a thin two" and pane.state == "running"
+        assert pane.last_settings.prompt == "a thin two"  # a new run started (it may be done)
         await until(pilot, lambda: pane.state == "done", "the run")
         assert pane.finals.shape == (4, 28, 28) and len(pane.readings) == 4
         assert all(r.confidence is not None and r.score is not None for r in pane.readings)

@@ -39,6 +39,8 @@ from genai_tui.tui.panes.imagine.views import (
 from genai_tui.tui.textbox import SafeInput
 from genai_tui.tui.widgets import ViewBar, numbered
 
+GUIDANCE_KEYS = Binding.Group("w±")
+STEP_KEYS = Binding.Group("Steps±")
 VIEWS: tuple[str, ...] = ("denoise", "guidance", "attention", "search", "map")
 VIEW_TITLES: dict[str, str] = {"denoise": "Denoise", "guidance": "Guidance",
                                "attention": "Attention", "search": "Search (CLIP)",
@@ -62,11 +64,12 @@ class ImaginePane(ClipViews, ImagineRuns, Pane):
         Binding("f5", "pause", "Pause"),
         Binding("f5", "resume", "Resume"),
         Binding("f5", "draw", "Draw"),
-        Binding("f6", "guidance(-1)", "w−"),
-        Binding("f7", "guidance(1)", "w+"),
+        # F6/F7 and F10/F11 each take one footer label, so F1 Help fits at 80 columns
+        Binding("f6", "guidance(-1)", "Guidance down", group=GUIDANCE_KEYS),
+        Binding("f7", "guidance(1)", "Guidance up", group=GUIDANCE_KEYS),
         Binding("f8", "toggle_sampler", "Sampler"),
-        Binding("f10", "change_steps(-1)", "Steps−"),
-        Binding("f11", "change_steps(1)", "Steps+"),
+        Binding("f10", "change_steps(-1)", "Fewer steps", group=STEP_KEYS),
+        Binding("f11", "change_steps(1)", "More steps", group=STEP_KEYS),
         Binding("f12", "next_seed", "Seed"),
         *save_and_view_bindings(VIEWS, VIEW_TITLES),
         Binding("slash", "edit", "Edit the prompt", show=False),
