@@ -7,7 +7,17 @@ a doubled batch (`SampleSettings.batch_guidance`, the default) and compare with 
 two-call version, measured in the same run, interleaved, same seed and settings. Both
 guided versions draw the same image (checked).
 
+The guided cases guide every step (``guidance_interval=1``) so that they measure the
+cost of guidance per step; the default, guidance only in the low-noise part of the
+schedule, is timed beside them.
+
+With ``--evaluate`` it instead measures what the prompt does to the picture
+(`imagine.evaluate`: the digit classifier's verdict on ``--samples`` images per digit
+prompt at guidance 0, 1 and 3, and the ink of thick and thin prompts at 1 and 3);
+``--write-card`` records that in the model's card.
+
     .venv/bin/python benchmarks/imagine.py [--model DIR] [--threads N] [--repeat K] [--n N]
+    .venv/bin/python benchmarks/imagine.py --evaluate [--samples 100] [--write-card]
 """
 
 from __future__ import annotations
@@ -29,7 +39,15 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--n", type=int, default=1, help="images per call")
     parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--evaluate", action="store_true",
+                        help="judge the pictures instead of timing them")
+    parser.add_argument("--samples", type=int, default=100, help="--evaluate: per prompt")
+    parser.add_argument("--write-card", action="store_true",
+                        help="--evaluate: record the figures in the model's card")
     args = parser.parse_args()
+    if args.evaluate:
+        evaluate(args)
+        return
 
     import numpy as np
     import torch
@@ -40,12 +58,15 @@ def main() -> None:
     model = svc.load(args.model)
     base = svc.SampleSettings(prompt="a thick seven", steps=args.steps, n=args.n, seed=0,
                               threads=args.threads, attention=False)
+    every = replace(base, guidance_interval=1.0)
     cases = {
         "no guidance (w = 0, one pass)": replace(base, guidance=0.0),
-        "guidance w = 3, batched (one call on 2N)": replace(base, guidance=3.0),
-        "guidance w = 3, two calls": replace(base, guidance=3.0, batch_guidance=False),
-        "guidance w = 3, batched, attention maps recorded": replace(base, guidance=3.0,
+        "no guidance (w = 1, the conditional pass)": replace(base, guidance=1.0),
+        "guidance w = 3, batched (one call on 2N)": replace(every, guidance=3.0),
+        "guidance w = 3, two calls": replace(every, guidance=3.0, batch_guidance=False),
+        "guidance w = 3, batched, attention maps recorded": replace(every, guidance=3.0,
                                                                     attention=True),
+        "guidance w = 3 in the default interval, batched": replace(base, guidance=3.0),
     }
     times: dict[str, list[float]] = {k: [] for k in cases}
     images: dict[str, np.ndarray] = {}
@@ -71,6 +92,38 @@ def main() -> None:
     diff = np.abs(images["guidance w = 3, batched (one call on 2N)"]
                   - images["guidance w = 3, two calls"]).max()
     print(f"max |batched - two calls| pixel difference: {diff:.1e}")
+
+
+def evaluate(args: argparse.Namespace) -> None:
+    import json
+
+    from genai_tui.service import imagine as svc
+
+    model = svc.load(args.model)
+    settings = svc.SampleSettings()
+    figures = svc.evaluate(model, n=args.samples, guidances=(0.0, 1.0, 3.0),
+                           threads=args.threads)
+    at_one = svc.evaluate(model, n=args.samples, guidances=(), ink_guidance=1.0,
+                          threads=args.threads)
+    figures["ink_guidance_1"] = {k: at_one[k] for k in ("ink", "ink_thick", "ink_thin",
+                                                         "ink_ratio")}
+    figures["guidance_interval"] = settings.guidance_interval
+    figures["guidance_rescale"] = settings.guidance_rescale
+    print(json.dumps(figures, indent=1, sort_keys=True))
+    if args.write_card:
+        path = model.path / "card.json"
+        card = json.loads(path.read_text())
+        card["evaluation"] = figures
+        metrics = card.setdefault("metrics", {})
+        for g, share in figures["mean_share"].items():
+            metrics[f"digit_share_guidance_{g}"] = share
+        for g, share in figures["digits"]["a seven"].items():
+            if g != "target":
+                metrics[f"seven_share_guidance_{g}"] = share
+        metrics["ink_ratio"] = figures["ink_ratio"]
+        metrics["ink_ratio_guidance_1"] = at_one["ink_ratio"]
+        path.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -108,11 +108,17 @@ def source_documents() -> list[Document]:
     return docs
 
 
+def hash_share(text: str) -> float:
+    """A number in [0, 1) fixed by ``text`` alone (SHA-256): splits by it are stable
+    across machines and runs, whatever the order of the items."""
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def is_held_out(name: str, val_fraction: float) -> bool:
     """Whether the document ``name`` is in the held-out split: a hash of the name,
     not its position, so the split is stable and whole files are held out."""
-    digest = hashlib.sha256(name.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 >= 1.0 - val_fraction
+    return hash_share(name) >= 1.0 - val_fraction
 
 
 SOURCE_VAL_FRACTION = 0.05

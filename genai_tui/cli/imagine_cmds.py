@@ -35,7 +35,7 @@ def imagine_cmd(
                                         "1 the plain conditional model, more follows it "
                                         "harder (the bundled model over-inks above ~1.5)."),
     interval: float = typer.Option(
-        0.4, "--guidance-interval", min=0.0, max=1.0,
+        0.3, "--guidance-interval", min=0.0, max=1.0,
         help="Guide (above 1) only while t < this share of T, the low-noise end; the "
              "other steps take the plain conditional model (1: every step)."),
     steps: int = opt.steps_option(25, "DDIM steps (ignored by ddpm).", max=None),

@@ -278,7 +278,7 @@ class SampleSettings:
     """Images drawn for the prompt (one batch)."""
     eta: float = 0.0
     """DDIM stochasticity: 0 deterministic, 1 like DDPM."""
-    guidance_interval: float = 0.4
+    guidance_interval: float = 0.3
     """Guidance above 1 only at the low-noise end, t < this share of T (Kynkäänniemi et
     al. 2024, "Applying guidance in a limited interval"); the other steps take the plain
     conditional model. Strong guidance at high noise is what turned the bundled model's

@@ -20,7 +20,6 @@ before and after.
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -29,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from genai_tui.corpus import hash_share
 from genai_tui.errors import UserError, require
 from genai_tui.service.lifecycle.events import Event, Finished, Metrics, Notice, Sample
 from genai_tui.service.lifecycle.trainee import Trainee, adamw, optimizer_step
@@ -84,8 +84,7 @@ class QAPair:
 
 def is_held_out(question: str, fraction: float = HELD_OUT_FRACTION) -> bool:
     """A hash of the question, not its position: stable across machines and runs."""
-    digest = hashlib.sha256(question.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < fraction
+    return hash_share(question) < fraction
 
 
 def first_sentence(doc: str) -> str | None:

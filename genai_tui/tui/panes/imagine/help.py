@@ -15,8 +15,8 @@ replaced by the empty one), so one network learns both the conditional noise
 prediction eps_c and the unconditional eps_u. Sampling mixes them:
 **eps = eps_u + w (eps_c − eps_u)**. w = 0 ignores the prompt, w = 1 is the
 plain conditional model, larger w pushes harder towards the prompt (and
-away from variety). A w above 1 is used only in the last, low-noise 40% of
-the schedule (t < 400 of 1000; **guidance in a limited interval**,
+away from variety). A w above 1 is used only in the last, low-noise 30% of
+the schedule (t < 300 of 1000; **guidance in a limited interval**,
 Kynkäänniemi et al. 2024); earlier steps use the plain conditional model.
 Pushing that hard while the picture is still mostly noise is what turns the
 digits into ink blobs. The **Guidance** view draws one seed at w = 0, 1, 2,
