@@ -33,7 +33,7 @@ def imagine_cmd(
     guidance: float = typer.Option(1.0, "--guidance", "-g", min=0.0, max=20.0,
                                    help="Classifier-free guidance: 0 ignores the prompt, "
                                         "1 the plain conditional model, more follows it "
-                                        "harder (the bundled model over-inks above ~1.5)."),
+                                        "harder (see --guidance-interval)."),
     interval: float = typer.Option(
         0.3, "--guidance-interval", min=0.0, max=1.0,
         help="Guide (above 1) only while t < this share of T, the low-noise end; the "

@@ -268,8 +268,8 @@ class SampleSettings:
     guidance: float = 1.0
     """Classifier-free guidance scale w in eps_u + w (eps_c - eps_u): 0 ignores the
     prompt (the unconditional model), 1 is the plain conditional model, more pushes
-    harder towards the prompt (the bundled model draws ink blobs above about 1.5: its
-    unconditional half is weak; see its card)."""
+    harder towards the prompt (applied in `guidance_interval` only: guided at every step,
+    the bundled model draws ink blobs above about 1.5; see its card)."""
     steps: int = 25
     """DDIM steps (DDPM always takes all T)."""
     sampler: str = "ddim"

@@ -8,6 +8,7 @@ A tiny text-to-image model and a tiny CLIP, trained once for this module
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -232,11 +233,36 @@ async def test_in_the_prompt_listed_letters_type_and_f_keys_act(tmp_path) -> Non
                 "f5": lambda: pane.state in ("paused", "running")}
         assert set(f_keys) == set(acts)
         for key in f_keys:
+            settings = pane.last_settings
             await pilot.press(key)
-            assert acts[key](), key
+            # F5 pauses a running run or starts a new one (which may be done already)
+            assert acts[key]() or (key == "f5" and pane.last_settings is not settings), key
             assert box.value == value and box.has_focus, key
         await pilot.press("f8", "f10")  # back to DDIM: steps act there
         assert pane.steps == 10 and box.value == value and box.has_focus
+
+
+async def test_f5_while_the_judges_read_starts_a_new_run(monkeypatch) -> None:
+    """The footer says Draw while the last images are judged: F5 must draw."""
+    release = threading.Event()
+    readings = run_module.wk.readings
+
+    def slow_readings(*args):
+        release.wait(10)
+        return readings(*args)
+
+    monkeypatch.setattr(run_module.wk, "readings", slow_readings)
+    async with app().run_test(size=(100, 30)) as pilot:
+        pane = pilot.app.query_one(ImaginePane)
+        await until(pilot, lambda: pane.state == "judging" and pilot.app.focused is pane,
+                    "the first run's judging")
+        first = pane.last_settings
+        await pilot.press("f5")
+        assert pane.last_settings is not first  # a new run (the tiny model may be judging it)
+        assert pane.state in ("running", "judging")
+        release.set()
+        await until(pilot, lambda: pane.state == "done", "the new run")
+        assert pane.finals is not None
 
 
 async def test_a_hidden_pane_pauses_its_run_and_resumes_on_return(monkeypatch) -> None:

@@ -158,8 +158,8 @@ class ImagineRuns:
         elif self.state == "paused":
             self._control.play()
             self.state = "running"
-        elif self.state in ("idle", "done", "failed"):
-            self.start_run()
+        elif self.state in ("idle", "done", "failed", "judging"):
+            self.start_run()  # while the judges read the last images, a new run supersedes it
             return
         self.show_run()
 
@@ -167,7 +167,7 @@ class ImagineRuns:
         """Pause (if running) and let the sampler take exactly one more step."""
         if self.models.imagine is None:
             return
-        if self.state in ("idle", "done", "failed"):
+        if self.state in ("idle", "done", "failed", "judging"):
             self.start_run(paused=True)  # shows the first step, then waits
             return
         if self.state == "running":
