@@ -93,6 +93,15 @@ class Footer(TextualFooter):
     ``compact`` never does, so every key ever shown stayed alive with its
     styles and caches: ~11 keys per Tab press, 668 after 60 (found through the
     monkey's memory growth). Prune them after each recompose.
+
+    A compact footer also ran a key group's label into the next key
+    ("w±f8 Sampler"): the label keeps one cell after it.
+    """
+
+    DEFAULT_CSS = """
+    Footer.-compact FooterLabel {
+        margin: 0 1 0 0;
+    }
     """
 
     async def recompose(self) -> None:

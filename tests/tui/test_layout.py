@@ -156,7 +156,9 @@ LAYOUTS: dict[str, list[View]] = {
     ],
     "imagine": [
         View("denoise", ("#im-prompt", "#im-bar", "#im-knobs", "#im-denoise",
-                         "#im-denoise-info"), ("Prompt›", "Denoise", "seed"),
+                         "#im-denoise-info"),
+             # a key group's label keeps a cell before the next key
+             ("Prompt›", "Denoise", "seed", "w± f8", "Steps± f12"),
              grows=("#im-denoise",), ready=lambda pane: pane.state == "done"),
         View("guidance", ("#im-prompt", "#im-bar", "#im-knobs", "#im-guidance"),
              ("w=0", "w=8"), enter=action("set_view('guidance')"),
