@@ -30,6 +30,10 @@ GUIDANCE_ROW: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0)
 KEPT_STEPS = 100
 """At most this many steps' attention maps are kept for ←/→ (DDPM's 1000 are thinned)."""
 
+NO_RUN_GOING = ("idle", "done", "failed", "judging")
+"""States in which F5 (or a step) starts a new run: while the judges read the last
+images ("judging") the footer says Draw, and a new run supersedes that one."""
+
 
 class ImagineRuns:
     """The runs of `ImaginePane` (a mixin: it uses the pane's state and widgets)."""
@@ -158,8 +162,8 @@ class ImagineRuns:
         elif self.state == "paused":
             self._control.play()
             self.state = "running"
-        elif self.state in ("idle", "done", "failed", "judging"):
-            self.start_run()  # while the judges read the last images, a new run supersedes it
+        elif self.state in NO_RUN_GOING:
+            self.start_run()
             return
         self.show_run()
 
@@ -167,7 +171,7 @@ class ImagineRuns:
         """Pause (if running) and let the sampler take exactly one more step."""
         if self.models.imagine is None:
             return
-        if self.state in ("idle", "done", "failed", "judging"):
+        if self.state in NO_RUN_GOING:
             self.start_run(paused=True)  # shows the first step, then waits
             return
         if self.state == "running":
