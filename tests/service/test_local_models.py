@@ -122,7 +122,9 @@ def test_the_bundled_model_comes_first_and_is_not_listed_twice(tmp_path, trainee
     path = saved(trainee, tmp_path / "mine")
     found = local_models([tmp_path, gen.default_model_dir().parent])
     assert found[0].bundled and found[0].path is None
-    assert "4.3M params" in found[0].description and "6,000 steps" in found[0].description
+    card = json.loads((gen.default_model_dir() / "card.json").read_text(encoding="utf-8"))
+    steps = f"trained {card['steps']:,} steps"  # from the card, not a copy of it
+    assert "4.3M params" in found[0].description and steps in found[0].description
     assert [m.path for m in found[1:]] == [path]
 
 
