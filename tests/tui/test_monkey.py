@@ -19,3 +19,21 @@ async def test_a_seeded_monkey_finds_no_crash_no_stuck_worker_and_quits_cleanly(
     # the parallel suite a pane's first build can take longer, so the test
     # catches what the demo hit (a UI frozen for seconds), not jitter.
     assert report.lag_ms_max < 3000, report.summary()
+
+
+async def test_the_monkey_never_clicks_the_footers_quit() -> None:
+    """A click on "^q Quit" quits, as it should; the monkey must not count that a crash."""
+    from textual.widgets._footer import FooterKey
+
+    from genai_tui.tui.app import GenaiApp
+    from genai_tui.tui.panes.tokenizer import TokenizerPane
+    from tests.monkey import _quits
+
+    app = GenaiApp(panes=[TokenizerPane])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        keys = {k.key: k.region for k in app.screen.query(FooterKey)}
+        quit_at, help_at = keys["ctrl+q"], keys["f1"]
+        assert _quits(app.screen, quit_at.x + 1, quit_at.y)
+        assert not _quits(app.screen, help_at.x + 1, help_at.y)
+        assert not _quits(app.screen, 5, 5)
