@@ -217,6 +217,7 @@ class GenaiApp(App[None]):
 
     async def on_mount(self) -> None:
         self.ran = True
+        _widen_default_executor()
         self._hold_keys()
         await self._show_active_pane()
         if self.lesson is not None:
@@ -366,6 +367,26 @@ class GenaiApp(App[None]):
         self.action_show_pane(pane_id)
         pane = await self._ensure_pane(pane_id)
         self.call_after_refresh(self.run_action, action, pane)
+
+
+WORKER_THREADS = 64
+"""Threads for Textual's thread workers (see `_widen_default_executor`)."""
+
+
+def _widen_default_executor() -> None:
+    """Give the event loop a default executor wide enough for every worker.
+
+    Textual runs each thread worker, and Markdown's parser, in the loop's default
+    executor; Python sizes it min(32, cores + 4): six threads on two cores. The
+    GAN pane's training loop lives as long as the pane, and a superseded job
+    (a tokenization, a sampler) runs on until it next checks for cancellation,
+    so a few of them filled it and every later worker waited: the help screen
+    stayed blank, a pane's load never started. Idle threads cost nothing."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="genai-worker"))
 
 
 def run_in_terminal(app: GenaiApp) -> None:

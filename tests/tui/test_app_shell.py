@@ -105,3 +105,31 @@ async def test_footer_keys_of_past_focus_changes_are_freed() -> None:
         alive = [o for o in gc.get_objects()
                  if type(o) is FooterKey and id(o) not in before]  # not __class__ lookups
         assert len(alive) == len(pilot.app.query(FooterKey)) > 0
+
+
+async def test_help_shows_while_long_thread_workers_run() -> None:
+    """Textual runs thread workers, and Markdown's parser, in the event loop's
+    default executor: Python's has min(32, cores + 4) threads, six on two cores.
+    A GAN training loop, a sampler and a few tokenizer jobs still finishing after
+    being superseded used to fill it, and F1's help then stayed blank until one
+    ended (found by the monkey: "UI did not settle" with the help screen open)."""
+    import threading
+
+    from textual.widgets._markdown import MarkdownBlock
+
+    release = threading.Event()
+    async with GenaiApp(initial_pane="tokenizer").run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        try:
+            for i in range(12):  # more than any default executor on a small machine
+                pilot.app.run_worker(lambda: release.wait(60), thread=True, group=f"busy-{i}")
+            await pilot.press("f1")
+            assert isinstance(pilot.app.screen, HelpScreen)
+            markdown = pilot.app.screen.query_one(Markdown)
+            for _ in range(100):
+                if markdown.query(MarkdownBlock):
+                    break
+                await pilot.pause(0.05)
+            assert markdown.query(MarkdownBlock), "the help text was never laid out"
+        finally:
+            release.set()
