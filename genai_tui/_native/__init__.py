@@ -1,4 +1,4 @@
-"""The optional native kernel (`f16gemm.c`), loaded with ctypes.
+"""The optional native kernel (`f16gemm.c` + `gptdecode.c`), loaded with ctypes.
 
 `kernel()` is the loaded library, or None when it was not built (no C
 compiler at install time), has no vector path for this CPU, or the
@@ -36,5 +36,14 @@ def kernel() -> ctypes.CDLL | None:
         lib.f16_pack.restype = None
         lib.f16_gemm.argtypes = [ptr, ptr, ptr, ptr, i32, i32, i32, i32]
         lib.f16_gemm.restype = None
+        lib.gpt_new.argtypes = [i32, i32, i32, i32, i32, ptr]
+        lib.gpt_new.restype = ptr
+        lib.gpt_free.argtypes = [ptr]
+        lib.gpt_free.restype = None
+        lib.gpt_max_rows.restype = i32
+        lib.gpt_decode.argtypes = [ptr, ptr, i32, i32, ptr, ptr, ptr, i32]
+        lib.gpt_decode.restype = i32
+        lib.gpt_threads_choice.argtypes = [ptr, i32]
+        lib.gpt_threads_choice.restype = i32
         return lib if lib.f16_simd() else None
     return None

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "f16gemm.h"
+
 #define COLS 64 /* columns per panel */
 
 /* W (K x N half floats, row-major) -> P: panel c holds W[:, 64c : 64c + 64]. N % 64 == 0. */
@@ -46,7 +48,7 @@ int f16_panel_cols(void) { return COLS; }
 
 static inline __attribute__((always_inline)) AVX512 void
 panel512(const float *restrict x, const uint16_t *restrict p, const float *restrict b,
-         float *restrict y, int K, int N, const int R) {
+         float *restrict y, int K, int ldy, const int R) {
     __m512 acc[MAX_ROWS_512][4];
     for (int r = 0; r < R; r++)
         for (int i = 0; i < 4; i++)
@@ -67,37 +69,44 @@ panel512(const float *restrict x, const uint16_t *restrict p, const float *restr
     }
     for (int r = 0; r < R; r++)
         for (int i = 0; i < 4; i++)
-            _mm512_storeu_ps(y + (size_t)r * N + 16 * i, acc[r][i]);
+            _mm512_storeu_ps(y + (size_t)r * ldy + 16 * i, acc[r][i]);
+}
+
+/* Panels c0 <= c < c1 of y = b + x @ W: panel c lands at y + (c - c0) * 64, rows ldy apart. */
+static AVX512 void panels512(const float *restrict x, const uint16_t *restrict P,
+                             const float *restrict b, float *restrict y, int ldy, int M, int K,
+                             int c0, int c1) {
+    for (int c = c0; c < c1; c++) {
+        const uint16_t *p = P + (size_t)c * K * COLS;
+        const float *bc = b ? b + (size_t)c * COLS : 0;
+        for (int m = 0; m < M; m += MAX_ROWS_512) {
+            const float *xm = x + (size_t)m * K;
+            float *ym = y + (size_t)m * ldy + (size_t)(c - c0) * COLS;
+            switch (M - m < MAX_ROWS_512 ? M - m : MAX_ROWS_512) {
+            case 1: panel512(xm, p, bc, ym, K, ldy, 1); break;
+            case 2: panel512(xm, p, bc, ym, K, ldy, 2); break;
+            case 3: panel512(xm, p, bc, ym, K, ldy, 3); break;
+            case 4: panel512(xm, p, bc, ym, K, ldy, 4); break;
+            case 5: panel512(xm, p, bc, ym, K, ldy, 5); break;
+            default: panel512(xm, p, bc, ym, K, ldy, 6); break;
+            }
+        }
+    }
 }
 
 static AVX512 void gemm512(const float *restrict x, const uint16_t *restrict P,
                            const float *restrict b, float *restrict y, int M, int K, int N,
                            int threads) {
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int c = 0; c < N / COLS; c++) {
-        const uint16_t *p = P + (size_t)c * K * COLS;
-        const float *bc = b ? b + (size_t)c * COLS : 0;
-        for (int m = 0; m < M; m += MAX_ROWS_512) {
-            const float *xm = x + (size_t)m * K;
-            float *ym = y + (size_t)m * N + (size_t)c * COLS;
-            switch (M - m < MAX_ROWS_512 ? M - m : MAX_ROWS_512) {
-            case 1: panel512(xm, p, bc, ym, K, N, 1); break;
-            case 2: panel512(xm, p, bc, ym, K, N, 2); break;
-            case 3: panel512(xm, p, bc, ym, K, N, 3); break;
-            case 4: panel512(xm, p, bc, ym, K, N, 4); break;
-            case 5: panel512(xm, p, bc, ym, K, N, 5); break;
-            default: panel512(xm, p, bc, ym, K, N, 6); break;
-            }
-        }
-    }
+    for (int c = 0; c < N / COLS; c++)
+        panels512(x, P, b, y + (size_t)c * COLS, N, M, K, c, c + 1);
 }
 
 /* 16 registers: one row at a time, 8 accumulators + 1 weight + 1 broadcast. */
-static AVX2 void gemm256(const float *restrict x, const uint16_t *restrict P,
-                         const float *restrict b, float *restrict y, int M, int K, int N,
-                         int threads) {
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int c = 0; c < N / COLS; c++) {
+static AVX2 void panels256(const float *restrict x, const uint16_t *restrict P,
+                           const float *restrict b, float *restrict y, int ldy, int M, int K,
+                           int c0, int c1) {
+    for (int c = c0; c < c1; c++) {
         const uint16_t *p = P + (size_t)c * K * COLS;
         const float *bc = b ? b + (size_t)c * COLS : 0;
         for (int m = 0; m < M; m++) {
@@ -113,11 +122,19 @@ static AVX2 void gemm256(const float *restrict x, const uint16_t *restrict P,
                     acc[i] = _mm256_fmadd_ps(xv, wv, acc[i]);
                 }
             }
-            float *ym = y + (size_t)m * N + (size_t)c * COLS;
+            float *ym = y + (size_t)m * ldy + (size_t)(c - c0) * COLS;
             for (int i = 0; i < 8; i++)
                 _mm256_storeu_ps(ym + 8 * i, acc[i]);
         }
     }
+}
+
+static AVX2 void gemm256(const float *restrict x, const uint16_t *restrict P,
+                         const float *restrict b, float *restrict y, int M, int K, int N,
+                         int threads) {
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int c = 0; c < N / COLS; c++)
+        panels256(x, P, b, y + (size_t)c * COLS, N, M, K, c, c + 1);
 }
 
 int f16_simd(void) {
@@ -154,6 +171,16 @@ void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *
         gemm256(x, P, b, y, M, K, N, threads);
 }
 
+void f16_panels(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
+                float *restrict y, int ldy, int M, int K, int c0, int c1) {
+    if (simd < 0)
+        simd = f16_simd();
+    if (simd == 512)
+        panels512(x, P, b, y, ldy, M, K, c0, c1);
+    else if (simd == 256)
+        panels256(x, P, b, y, ldy, M, K, c0, c1);
+}
+
 #else /* not x86-64 with GCC/Clang: no vector path, callers use PyTorch */
 
 int f16_simd(void) { return 0; }
@@ -166,6 +193,11 @@ int f16_use(int path) {
 void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
               float *restrict y, int M, int K, int N, int threads) {
     (void)x, (void)P, (void)b, (void)y, (void)M, (void)K, (void)N, (void)threads;
+}
+
+void f16_panels(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
+                float *restrict y, int ldy, int M, int K, int c0, int c1) {
+    (void)x, (void)P, (void)b, (void)y, (void)ldy, (void)M, (void)K, (void)c0, (void)c1;
 }
 
 #endif

@@ -11,11 +11,17 @@ about twice as fast, and a few rows (speculative tokens) cost hardly more than
 one. It uses as many threads as PyTorch is set to. Otherwise, or without the
 kernel, it is PyTorch's ``addmm`` on a contiguous W^T (~1.7x faster than
 ``F.linear`` for one row).
+
+`FusedDecode` goes one step further when *every* product of a GPT is on the
+kernel: the whole decode pass (all layers, attention over the KV cache, the
+final norm and the head) is one native call (`genai_tui/_native/gptdecode.c`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ctypes
+import weakref
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -65,3 +71,69 @@ def few_row_linear(weight_t: torch.Tensor, bias: torch.Tensor | None,
     b = bias.detach() if bias is not None else torch.zeros(wt.shape[1], dtype=wt.dtype,
                                                            device=wt.device)
     return lambda x: torch.addmm(b, x, wt)
+
+
+class FusedDecode:
+    """One native call per decode pass of a GPT whose products are all `HalfLinear`.
+
+    Computes what `GPT.decode` computes with PyTorch around the kernel (the
+    same weights; logits equal to ~1e-5), writing the new keys and values
+    into the caller's `KVCache` tensors. Build it with `fused_decode`, which
+    returns None where it does not apply.
+    """
+
+    def __init__(self, lib, handle: int, keep: list) -> None:
+        self._lib = lib
+        self._handle = handle
+        self._keep = keep  # every tensor the handle points into
+        self.max_rows = lib.gpt_max_rows()
+        """Longest input of one call; longer ones take the per-product path."""
+        self._finalizer = weakref.finalize(self, lib.gpt_free, handle)
+
+    def __call__(self, ids: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, pos: int,
+                 logits: torch.Tensor, threads: int) -> None:
+        """Decode ``ids`` (T,) int64 at positions ``pos..pos+T-1``: logits (T, vocab)
+        float32 are written to ``logits``, keys/values (L, 1, nh, block, hs) in place."""
+        rc = self._lib.gpt_decode(self._handle, ids.data_ptr(), ids.shape[0], pos,
+                                  keys.data_ptr(), values.data_ptr(), logits.data_ptr(), threads)
+        if rc == -1:
+            raise IndexError("token id out of range of the vocabulary")
+        if rc:
+            raise RuntimeError(f"native decode failed ({rc})")
+
+    def threads_choice(self, threads: int) -> int:
+        """How many threads the next pass uses when ``threads`` are allowed (it
+        times both and picks the faster of 1 and ``threads``)."""
+        return self._lib.gpt_threads_choice(self._handle, threads)
+
+
+def fused_decode(n_head: int, block_size: int, wte: torch.Tensor, wpe: torch.Tensor,
+                 ln_f: tuple[torch.Tensor, torch.Tensor | None], head: Linear,
+                 layers: Sequence[tuple]) -> FusedDecode | None:
+    """A `FusedDecode` over `GPT._fast_weights`' parts, or None unless every
+    product is a `HalfLinear` and the shapes suit the native pass."""
+    lib = kernel()
+    products = [head] + [f for layer in layers for f in (layer[2], layer[3], layer[6], layer[7])]
+    if lib is None or not all(isinstance(f, HalfLinear) for f in products):
+        return None
+    keep: list = list(products)
+
+    def ptr(t: torch.Tensor | None) -> int | None:
+        if t is None:
+            return None
+        t = t.detach()
+        if t.dtype != torch.float32 or t.device.type != "cpu":
+            raise ValueError("expected float32 CPU tensors")
+        t = t.contiguous()
+        keep.append(t)
+        return t.data_ptr()
+
+    ptrs = [ptr(wte), ptr(wpe), ptr(ln_f[0]), ptr(ln_f[1]), head._packed_ptr]
+    for ln1_w, ln1_b, qkv, proj, ln2_w, ln2_b, fc, mproj in layers:
+        ptrs += [ptr(ln1_w), ptr(ln1_b), qkv._packed_ptr, qkv._bias_ptr, proj._packed_ptr,
+                 proj._bias_ptr, ptr(ln2_w), ptr(ln2_b), fc._packed_ptr, fc._bias_ptr,
+                 mproj._packed_ptr, mproj._bias_ptr]
+    vocab, n_embd = wte.shape
+    array = (ctypes.c_void_p * len(ptrs))(*ptrs)
+    handle = lib.gpt_new(len(layers), n_embd, n_head, vocab, block_size, array)
+    return FusedDecode(lib, handle, keep) if handle else None

@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from genai_tui.models.fastlinear import Linear, few_row_linear
+from genai_tui.models.fastlinear import Linear, few_row_linear, fused_decode
 
 
 @dataclass
@@ -287,6 +287,15 @@ class GPT(nn.Module):
         end = pos + T
         if end > cache.capacity:
             raise ValueError(f"{end} positions exceed block_size {cfg.block_size}")
+        fused = self._fused()
+        if (fused is not None and T <= fused.max_rows and ids.dtype == torch.long
+                and cache.k.dtype == torch.float32 and cache.k.shape[1] == 1
+                and cache.k.is_contiguous() and cache.v.is_contiguous()):
+            # the whole pass in one native call (fastlinear.FusedDecode)
+            logits = torch.empty(T, cfg.vocab_size)
+            fused(ids.contiguous(), cache.k, cache.v, pos, logits, torch.get_num_threads())
+            cache.pos = end
+            return logits
         C, nh = cfg.n_embd, cfg.n_head
         hs = C // nh
         wte, wpe, (lnf_w, lnf_b), head, layers = self._fast_weights()
@@ -350,9 +359,16 @@ class GPT(nn.Module):
                 head = few_row_linear(tr.wte.weight.t(), None, native)
                 weights = (tr.wte.weight, tr.wpe.weight, (tr.ln_f.weight, tr.ln_f.bias), head,
                            layers)
-            fast = (self._params_version(), weights)
+                fused = (fused_decode(self.config.n_head, self.config.block_size, *weights)
+                         if tr.wte.weight.device.type == "cpu" else None)
+            fast = (self._params_version(), weights, fused)
             self.__dict__["_fast"] = fast
         return fast[1]
+
+    def _fused(self):
+        """The native whole-pass decoder (`fastlinear.FusedDecode`), or None."""
+        self._fast_weights()
+        return self.__dict__["_fast"][2]
 
     def logit_lens(self, residual: torch.Tensor) -> torch.Tensor:
         """Read a residual stream (B, T, C) through the final norm and the
