@@ -1,4 +1,4 @@
-"""Generation speed of the bundled language model, against Hugging Face in the same run.
+"""Generation speed of the bundled language model against llama.cpp and HF, in one run.
 
 Measures, on ``assets/lm``, with 1 and with 2 torch threads (``--threads``;
 `genai-tui generate` uses 1 unless told ``--threads``):
@@ -14,10 +14,15 @@ Measures, on ``assets/lm``, with 1 and with 2 torch threads (``--threads``;
    (after checking the converted model's logits match ours), greedy and
    with the same sampling knobs, and greedy with HF's own prompt-lookup
    speculation (``prompt_lookup_num_tokens``) for a like-for-like figure;
-4. ours without the cache: every token recomputes the whole context;
-5. time to first token of ``genai-tui generate`` as a fresh process
+4. llama.cpp (llama-cpp-python, the ``bench`` extra) on the GGUF file our
+   export writes (``genai-tui export --format gguf --dtype f16``: the same
+   float16 weights), with as many threads as ours: its plain eval loop
+   (``Llama.eval`` one token, argmax of its logits) and its own ``generate``
+   with greedy sampling; after checking that its greedy ids equal ours;
+5. ours without the cache: every token recomputes the whole context;
+6. time to first token of ``genai-tui generate`` as a fresh process
    (process start, imports, model load, prompt, first token on stdout);
-6. the generate pane's on-screen vs headless tokens/s, when
+7. the generate pane's on-screen vs headless tokens/s, when
    ``benchmarks/generate_pane.py`` provides ``measure_pane``.
 
 "Same weights": the bundled model stores float16 weights. Ours multiplies
@@ -26,7 +31,10 @@ accumulation); HF gets the very same values as float32 (its CPU default). The
 script checks the logits of both our paths against HF's and that greedy
 decoding gives HF's tokens for the whole run length.
 
-Each measurement is repeated (rounds interleaved) and the best round kept.
+Each measurement is repeated (rounds interleaved) and the median round kept;
+the load average is printed with every table. Also printed: the share of a
+sampled token's time that goes to the sampler chain and the candidate lists
+(everything in the service but the decoder).
 Run: ``.venv/bin/python benchmarks/generate.py [--tokens N] [--rounds R]``.
 """
 
@@ -50,7 +58,7 @@ SAMPLED = dict(temperature=0.8, top_k=50, top_p=0.95)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=200, help="new tokens per run")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-pane", action="store_true", help="skip the pane measurement")
     parser.add_argument("--threads", default="1,2", help="torch thread counts to measure")
     args = parser.parse_args()
@@ -71,7 +79,7 @@ def main() -> None:
     if len(prompt_ids) + n > model.config.block_size:
         raise SystemExit(f"--tokens too large for block_size {model.config.block_size}")
     print(f"model: {lm.describe()} ({lm.path}); prompt {PROMPT!r} ({len(prompt_ids)} tokens), "
-          f"{n} new tokens, torch {torch.__version__}, best of {args.rounds}, "
+          f"{n} new tokens, torch {torch.__version__}, median of {args.rounds}, "
           f"load average {os.getloadavg()[0]:.1f}")
 
     try:
@@ -165,10 +173,35 @@ def main() -> None:
         if not same:
             raise SystemExit("ours and HF's greedy tokens differ")
 
+    gguf_path = llama_gguf(lm)
+    if gguf_path is not None:
+        check = llama_peer(gguf_path, 1, prompt_ids, n)
+        ours_greedy = [s.id for s in gen.generate(PROMPT, gen.Knobs(max_tokens=n, greedy=True), lm)]
+        same = check.greedy_ids() == ours_greedy and check.generate_ids() == ours_greedy
+        print(f"llama.cpp {check.version} on our GGUF export (f16): greedy ids identical to ours "
+              f"({n} tokens, its eval loop and its generate): {same}")
+        if not same:
+            raise SystemExit("ours and llama.cpp's greedy tokens differ")
+        del check
+
+    print("\nsampler chain + candidate lists per sampled token (service minus decoder), 1 thread:")
+    torch.set_num_threads(1)
+    print("  " + sampler_share(gen, lm, n, SAMPLED))
+
     for threads in thread_counts:
         torch.set_num_threads(threads)
-        print(f"\n### {threads} torch thread{'s' if threads > 1 else ''}\n")
-        measure(runs, n, args.rounds, hf is not None)
+        print(f"\n### {threads} torch thread{'s' if threads > 1 else ''} "
+              f"(load average {os.getloadavg()[0]:.1f})\n")
+        thread_runs = dict(runs)
+        if gguf_path is not None:
+            peer = llama_peer(gguf_path, threads, prompt_ids, n)
+            thread_runs[LLAMA_EVAL] = peer.time_eval
+            thread_runs[LLAMA_GENERATE] = peer.time_generate
+        measure(thread_runs, n, args.rounds, hf is not None)
+        if model._fused() is not None:
+            print(f"fused decode: next pass uses {model._fused().threads_choice(threads)} "
+                  f"thread(s) of {threads} (it times both)")
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
 
     ttft = [time_to_first_token() for _ in range(3)]
     print(f"time to first token, `genai-tui generate` as a new process: median "
@@ -191,36 +224,144 @@ def main() -> None:
             print("pane measurement: benchmarks/generate_pane.py not present")
 
 
+LLAMA_EVAL = "llama.cpp f16: eval loop + argmax (peer)"
+LLAMA_GENERATE = "llama.cpp f16: its generate, greedy"
+
+
 def measure(runs: dict, n: int, rounds: int, with_hf: bool) -> None:
     for fn in runs.values():  # warm-up
         fn()
-    best = {name: float("inf") for name in runs}
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, fn in runs.items():
-            best[name] = min(best[name], fn())
-    tps = {name: n / t for name, t in best.items()}
+            times[name].append(fn())
+    tps = {name: n / statistics.median(t) for name, t in times.items()}
+    llama = max((tps[k] for k in (LLAMA_EVAL, LLAMA_GENERATE) if k in tps), default=None)
     peer = {name: ("HF GPT2LMHeadModel.generate, sampled" if "sampled" in name
                    else "HF GPT2LMHeadModel.generate, greedy") for name in runs}
-    print(f"| {'measurement':<50} | {'tokens/s':>9} | {'vs HF':>6} |")
-    print(f"|{'-' * 52}|{'-' * 10}:|{'-' * 7}:|")
+    print(f"| {'measurement':<50} | {'tokens/s':>9} | {'vs llama.cpp':>12} | {'vs HF':>6} |")
+    print(f"|{'-' * 52}|{'-' * 10}:|{'-' * 13}:|{'-' * 7}:|")
     for name, value in tps.items():
         ratio = f"{value / tps[peer[name]]:.2f}x" if with_hf else "-"
-        print(f"| {name:<50} | {value:>9,.0f} | {ratio:>6} |")
-    print("\n(vs HF: against HF sampled for sampled rows, HF greedy otherwise)")
+        vs_llama = f"{value / llama:.2f}x" if llama else "-"
+        print(f"| {name:<50} | {value:>9,.0f} | {vs_llama:>12} | {ratio:>6} |")
+    print("\n(vs llama.cpp: against the faster of its two greedy loops; vs HF: against HF "
+          "sampled for sampled rows, HF greedy otherwise)")
     g = tps["ours: service, greedy"]
+    sampled = tps["ours: service, sampled"]
+    loop = tps["ours: model only (speculative + argmax)"]
+    if llama:
+        print(f"ours / llama.cpp greedy: service greedy {g / llama:.2f}x (target >= 1.0x), "
+              f"service sampled with candidate lists {sampled / llama:.2f}x (target >= 0.8x), "
+              f"model loop {loop / llama:.2f}x")
     if with_hf:
         hf_greedy = tps["HF GPT2LMHeadModel.generate, greedy"]
         hf_sampled = tps["HF GPT2LMHeadModel.generate, sampled"]
         print(f"ours (service) / HF generate: greedy {g / hf_greedy:.2f}x, "
-              f"sampled {tps['ours: service, sampled'] / hf_sampled:.2f}x "
-              "(target >= 3x); ours greedy / HF greedy with its prompt lookup: "
+              f"sampled {sampled / hf_sampled:.2f}x, model loop {loop / hf_greedy:.2f}x; "
+              "ours greedy / HF greedy with its prompt lookup: "
               f"{g / tps['HF generate, greedy, prompt lookup 4']:.2f}x")
     model_only = tps["ours: model only (plain KV cache + argmax)"]
     print(f"KV cache speed-up (plain model loop vs no cache): "
           f"{model_only / tps['ours: no KV cache, greedy']:.2f}x; speculation speed-up: model loop "
-          f"{tps['ours: model only (speculative + argmax)'] / model_only:.2f}x, service greedy "
+          f"{loop / model_only:.2f}x, service greedy "
           f"{g / tps['ours: service, greedy, no speculation']:.2f}x, service sampled "
-          f"{tps['ours: service, sampled'] / tps['ours: service, sampled, no speculation']:.2f}x")
+          f"{sampled / tps['ours: service, sampled, no speculation']:.2f}x")
+
+
+def sampler_share(gen, lm, n: int, knobs: dict) -> str:  # noqa: ANN001 - modules
+    """Time in the service beyond the decoder's steps, per token, for sampled generation."""
+    from genai_tui.models.gpt import IncrementalDecoder
+
+    spent = [0.0]
+    step = IncrementalDecoder.step
+
+    def timed_step(self, token):  # noqa: ANN001, ANN202
+        t = time.perf_counter()
+        try:
+            return step(self, token)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    results = []
+    IncrementalDecoder.step = timed_step
+    try:
+        for _ in range(5):
+            spent[0] = 0.0
+            t = time.perf_counter()
+            count = sum(1 for _ in gen.generate(PROMPT, gen.Knobs(max_tokens=n, seed=0, **knobs),
+                                                lm, speculative=False))
+            total = time.perf_counter() - t
+            results.append((total - spent[0], total))
+    finally:
+        IncrementalDecoder.step = step
+    rest, total = sorted(results)[len(results) // 2]
+    setting = ", ".join(f"{k} {v}" for k, v in knobs.items())
+    return (f"{rest / count * 1e6:.0f} us of {total / count * 1e6:.0f} us per token "
+            f"({rest / total:.0%}; no speculation, {setting})")
+
+
+def llama_gguf(lm) -> Path | None:  # noqa: ANN001 - LanguageModel
+    """Our model written by our GGUF export (f16), or None without llama-cpp-python."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        print("llama-cpp-python is not installed (pip install -e '.[bench]'): skipping llama.cpp")
+        return None
+    import tempfile
+
+    from genai_tui.service.export import export_gguf
+
+    path = Path(tempfile.mkdtemp(prefix="genai-tui-bench-")) / "lm-f16.gguf"
+    export_gguf(lm, path, dtype="f16")
+    return path
+
+
+class llama_peer:  # noqa: N801 - reads as a function at the call site
+    """llama.cpp on ``path`` with ``threads`` threads: greedy ids and timings of ``n`` tokens."""
+
+    def __init__(self, path: Path, threads: int, prompt_ids: list[int], n: int) -> None:
+        import llama_cpp
+
+        self.version = llama_cpp.__version__
+        self.llm = llama_cpp.Llama(model_path=str(path), n_ctx=256, n_batch=256,
+                                   n_threads=threads, n_threads_batch=threads, verbose=False)
+        self.prompt_ids, self.n = prompt_ids, n
+
+    def _eval_loop(self) -> tuple[list[int], float]:
+        import numpy as np
+
+        llm, vocab = self.llm, self.llm.n_vocab()
+        t = time.perf_counter()
+        llm.reset()
+        llm.eval(self.prompt_ids)
+        out = []
+        for _ in range(self.n):
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(vocab,))  # last row
+            out.append(int(logits.argmax()))
+            llm.eval(out[-1:])
+        return out, time.perf_counter() - t
+
+    def _generate(self) -> tuple[list[int], float]:
+        t = time.perf_counter()
+        out = []
+        for token in self.llm.generate(self.prompt_ids, top_k=1, temp=0.0, reset=True):
+            out.append(token)
+            if len(out) == self.n:
+                break
+        return out, time.perf_counter() - t
+
+    def greedy_ids(self) -> list[int]:
+        return self._eval_loop()[0]
+
+    def generate_ids(self) -> list[int]:
+        return self._generate()[0]
+
+    def time_eval(self) -> float:
+        return self._eval_loop()[1]
+
+    def time_generate(self) -> float:
+        return self._generate()[1]
 
 
 def time_to_first_token() -> float:
