@@ -12,7 +12,7 @@ STAMP := $(VENV)/.genai-tui-installed
 
 .PHONY: run test setup bench lint monkey
 
-$(STAMP): pyproject.toml setup.py genai_tui/_native/f16gemm.c genai_tui/_native/f16gemm.h genai_tui/_native/gptdecode.c
+$(STAMP): pyproject.toml setup.py genai_tui/_native/f16gemm.c genai_tui/_native/f16gemm.h genai_tui/_native/gptdecode.c genai_tui/_native/sampler.c genai_tui/_native/vecmath.h
 	command -v chromium >/dev/null 2>&1 || $(SUDO) sh -c 'apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

@@ -1,4 +1,4 @@
-"""The optional native kernel (`f16gemm.c` + `gptdecode.c`), loaded with ctypes.
+"""The optional native kernel (`f16gemm.c`, `gptdecode.c`, `sampler.c`), loaded with ctypes.
 
 `kernel()` is the loaded library, or None when it was not built (no C
 compiler at install time), has no vector path for this CPU, or the
@@ -45,5 +45,10 @@ def kernel() -> ctypes.CDLL | None:
         lib.gpt_decode.restype = i32
         lib.gpt_threads_choice.argtypes = [ptr, i32]
         lib.gpt_threads_choice.restype = i32
+        lib.smp_prepare.argtypes = [ptr, i32, i32, ptr, ptr, ptr, ptr]
+        lib.smp_prepare.restype = i32
+        lib.smp_finish.argtypes = [i32, i32, i32, ctypes.c_float, i32, ptr, ptr, ptr, ptr, ptr,
+                                   ptr, ptr]
+        lib.smp_finish.restype = i32
         return lib if lib.f16_simd() else None
     return None

@@ -304,7 +304,7 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
 
     from genai_tui.models.gpt import IncrementalDecoder
     from genai_tui.models.speculative import SpeculativeDecoder
-    from genai_tui.sampling.chain import build_chain, draw, run_chain
+    from genai_tui.sampling.chain import build_chain
     from genai_tui.tokenizers.streaming import StreamDecoder
 
     started = time.perf_counter()
@@ -347,41 +347,17 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
     # A greedy stage leaves one token with probability 1: its row is known
     # without computing it, so only the stages before it are run.
     soft_chain = chain[:-1] if is_greedy else chain
+    native = _NativeSampler.create(soft_chain, knobs, lm, top_n)
     for n in range(knobs.max_tokens):
-        with torch.inference_mode():
-            stage_logits = run_chain(soft_chain, logits, counts) if soft_chain else []
-            # Row 0: the raw model; row j: what stage j leaves. One softmax for all.
-            scores = torch.stack([logits, *stage_logits]) if stage_logits else logits.view(1, -1)
-            every = torch.softmax(scores, dim=-1)  # (R, vocab)
-            if is_greedy:  # the first maximum (max() is cheaper than argmax() on CPU)
-                token = int(scores[-1].max(dim=-1).indices)
-            else:
-                token = draw(every[-1], generator)
-            # Entropy of the raw distribution, -sum p log p (raw logits are finite;
-            # exp of a log-softmax with -inf rows is ~3x slower than a softmax).
-            logp = torch.log_softmax(logits, dim=-1)
-            parts = [every[:, token], torch.dot(every[0], logp).view(1)]
-            if stage_logits:  # survivors per stage row
-                parts.append(torch.count_nonzero(every[1:], dim=-1).to(every.dtype))
-            numbers = torch.cat(parts).tolist()
-            if top_n:
-                top_vals, top_ids = torch.topk(every, min(top_n, lm.vocab_size), dim=-1)
-                # Which of the model's top-N the knobs removed (typical-p can cut the
-                # most likely tokens, so "not in the after list" is not enough).
-                cut_flags = (every[-1].index_select(0, top_ids[0]) == 0).tolist()
-                top_vals, top_ids = top_vals.tolist(), top_ids.tolist()
-
-        rows = len(stage_logits) + 1
-        probs_of_token, entropy_value = numbers[:rows], max(0.0, -numbers[rows])
-        kept = [int(k) for k in numbers[rows + 1:]]
-        if top_n:
-            tops = [[Candidate(i, texts[i], p) for i, p in
-                     zip(top_ids[row], top_vals[row], strict=True) if p > 0.0]
-                    for row in range(rows)]
+        if native is not None and native.prepare(logits):
+            # the same chain and X-ray in C (_native/sampler.c); one uniform per
+            # sampled token, drawn from the same generator as `draw` does
+            u = 0.0 if is_greedy else float(torch.rand(1, generator=generator))
+            token, probs_of_token, entropy_value, kept, tops, cut = native.finish(
+                is_greedy, u, texts)
         else:
-            tops = [[] for _ in range(rows)]
-        cut = (frozenset(i for i, c in zip(top_ids[0], cut_flags, strict=True) if c)
-               if top_n else frozenset())
+            token, probs_of_token, entropy_value, kept, tops, cut = _torch_step(
+                lm, logits, soft_chain, counts, is_greedy, generator, top_n, texts)
         if is_greedy:
             cut = frozenset(c.id for c in tops[0] if c.id != token)
             probs_of_token.append(1.0)
@@ -415,3 +391,123 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
                         counts[window.popleft()] -= 1
             logits = decoder.step(token)
             speculated = speculative and decoder.last_from_guess
+
+
+def _torch_step(lm: LanguageModel, logits, soft_chain, counts, is_greedy: bool,  # noqa: ANN001
+                generator, top_n: int, texts: list[str]) -> tuple:
+    """One token's chain, choice and X-ray with PyTorch: (token, probability of
+    it per row, raw entropy, survivors per stage row, top candidates per row, cut)."""
+    import torch
+
+    from genai_tui.sampling.chain import draw, run_chain
+
+    with torch.inference_mode():
+        stage_logits = run_chain(soft_chain, logits, counts) if soft_chain else []
+        # Row 0: the raw model; row j: what stage j leaves. One softmax for all.
+        scores = torch.stack([logits, *stage_logits]) if stage_logits else logits.view(1, -1)
+        every = torch.softmax(scores, dim=-1)  # (R, vocab)
+        if is_greedy:  # the first maximum (max() is cheaper than argmax() on CPU)
+            token = int(scores[-1].max(dim=-1).indices)
+        else:
+            token = draw(every[-1], generator)
+        # Entropy of the raw distribution, -sum p log p (raw logits are finite;
+        # exp of a log-softmax with -inf rows is ~3x slower than a softmax).
+        logp = torch.log_softmax(logits, dim=-1)
+        parts = [every[:, token], torch.dot(every[0], logp).view(1)]
+        if stage_logits:  # survivors per stage row
+            parts.append(torch.count_nonzero(every[1:], dim=-1).to(every.dtype))
+        numbers = torch.cat(parts).tolist()
+        if top_n:
+            top_vals, top_ids = torch.topk(every, min(top_n, lm.vocab_size), dim=-1)
+            # Which of the model's top-N the knobs removed (typical-p can cut the
+            # most likely tokens, so "not in the after list" is not enough).
+            cut_flags = (every[-1].index_select(0, top_ids[0]) == 0).tolist()
+            top_vals, top_ids = top_vals.tolist(), top_ids.tolist()
+
+    rows = len(stage_logits) + 1
+    probs_of_token, entropy_value = numbers[:rows], max(0.0, -numbers[rows])
+    kept = [int(k) for k in numbers[rows + 1:]]
+    if top_n:
+        tops = [[Candidate(i, texts[i], p) for i, p in
+                 zip(top_ids[row], top_vals[row], strict=True) if p > 0.0]
+                for row in range(rows)]
+    else:
+        tops = [[] for _ in range(rows)]
+    cut = (frozenset(i for i, c in zip(top_ids[0], cut_flags, strict=True) if c)
+           if top_n else frozenset())
+    return token, probs_of_token, entropy_value, kept, tops, cut
+
+
+_NATIVE_STAGES = {"temperature": 1, "top-k": 2, "top-p": 3, "min-p": 4}
+"""Stages `_native/sampler.c` implements (its kinds); a chain with any other
+(penalties, typical-p) runs on PyTorch."""
+
+
+class _NativeSampler:
+    """One generation's sampler chain and X-ray in C (`_native/sampler.c`):
+    the same rules as `sampling.stages`, the same draw as `sampling.chain.draw`."""
+
+    def __init__(self, lib, chain: list, knobs: Knobs, vocab: int, top_n: int) -> None:  # noqa: ANN001
+        import ctypes
+
+        values = {"temperature": knobs.temperature, "top-k": knobs.top_k,
+                  "top-p": knobs.top_p, "min-p": knobs.min_p}
+        self.lib, self.vocab, self.top_n = lib, vocab, min(top_n, vocab)
+        self.stages = len(chain)
+        rows = self.rows = self.stages + 1
+        n = max(1, self.stages)
+        self.kinds = (ctypes.c_int * n)(*[_NATIVE_STAGES[s.name] for s in chain])
+        self.params = (ctypes.c_double * n)(*[float(values[s.name]) for s in chain])
+        self.work = (ctypes.c_float * ((2 * rows + 1) * vocab))()
+        self.idx = (ctypes.c_int * vocab)()
+        width = max(1, rows * self.top_n)
+        self.token_probs = (ctypes.c_float * rows)()
+        self.kept = (ctypes.c_int * rows)()
+        self.top_probs = (ctypes.c_float * width)()
+        self.top_ids = (ctypes.c_int64 * width)()
+        self.cut = (ctypes.c_int * max(1, self.top_n))()
+        self.p_log_p = ctypes.c_double()
+        self._p_log_p_ref = ctypes.byref(self.p_log_p)
+
+    @classmethod
+    def create(cls, chain: list, knobs: Knobs, lm: LanguageModel,
+               top_n: int) -> _NativeSampler | None:
+        """The native sampler for ``chain``, or None (no kernel, the model kept
+        on PyTorch, or a stage only PyTorch has)."""
+        from genai_tui._native import kernel
+
+        lib = kernel()
+        if (lib is None or not getattr(lm.model, "native_kernels", False)
+                or lm.vocab_size % 8 or any(s.name not in _NATIVE_STAGES for s in chain)):
+            return None
+        return cls(lib, chain, knobs, lm.vocab_size, top_n)
+
+    def prepare(self, logits) -> bool:  # noqa: ANN001 - (vocab,) float32 tensor
+        """Run the stages on ``logits``; False where PyTorch must do this token."""
+        import torch
+
+        if logits.dtype != torch.float32 or logits.device.type != "cpu":
+            return False
+        logits = logits.contiguous()
+        return self.lib.smp_prepare(logits.data_ptr(), self.vocab, self.stages, self.kinds,
+                                    self.params, self.work, self.idx) == 0
+
+    def finish(self, greedy: bool, u: float, texts: list[str]) -> tuple:
+        """The token and its X-ray, as `_torch_step` returns them."""
+        n, rows = self.top_n, self.rows
+        token = self.lib.smp_finish(self.vocab, self.stages, int(greedy), u, n, self.work,
+                                    self.token_probs, self.kept, self.top_probs, self.top_ids,
+                                    self.cut, self._p_log_p_ref)
+        probs_of_token = self.token_probs[:rows]
+        kept = self.kept[1:rows]
+        entropy_value = max(0.0, -self.p_log_p.value)
+        if n:
+            ids, probs = self.top_ids[:rows * n], self.top_probs[:rows * n]
+            tops = [[Candidate(i, texts[i], p) for i, p in
+                     zip(ids[r * n:(r + 1) * n], probs[r * n:(r + 1) * n], strict=True) if p > 0.0]
+                    for r in range(rows)]
+            cut = frozenset(i for i, c in zip(ids[:n], self.cut[:n], strict=True) if c)
+        else:
+            tops = [[] for _ in range(rows)]
+            cut = frozenset()
+        return token, probs_of_token, entropy_value, kept, tops, cut
