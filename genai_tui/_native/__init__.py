@@ -45,6 +45,8 @@ def kernel() -> ctypes.CDLL | None:
         lib.gpt_decode.restype = i32
         lib.gpt_threads_choice.argtypes = [ptr, i32]
         lib.gpt_threads_choice.restype = i32
+        lib.gpt_fixed_threads.argtypes = [ptr, i32]
+        lib.gpt_fixed_threads.restype = None
         lib.smp_prepare.argtypes = [ptr, i32, i32, ptr, ptr, ptr, ptr]
         lib.smp_prepare.restype = i32
         lib.smp_finish.argtypes = [i32, i32, i32, ctypes.c_float, i32, ptr, ptr, ptr, ptr, ptr,

@@ -80,6 +80,7 @@ typedef struct Gpt {
     /* adaptive choice between 1 and n threads: smoothed seconds per pass */
     double ema[2];
     int since_probe, probe_every;
+    int fixed; /* 1: always the requested thread count (no timing; benchmarks) */
 } Gpt;
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -453,11 +454,21 @@ void gpt_free(Gpt *g) {
 
 int gpt_max_rows(void) { return MAX_T; }
 
+/* fixed = 1: use the requested thread count on every pass (to measure it);
+   0 (the default): the faster of 1 and the requested count, as timed. */
+void gpt_fixed_threads(Gpt *g, int fixed) {
+    g->fixed = fixed;
+    g->ema[0] = g->ema[1] = 0.0;
+    g->since_probe = 0, g->probe_every = 16;
+}
+
 /* The thread count for the next pass when `threads` > 1 are allowed: the
    faster of 1 and `threads` so far; every `probe_every` passes the other one,
    to notice when the machine got busier or quieter. */
 static int choose(const Gpt *g, int threads, int *probe) {
     *probe = 0;
+    if (g->fixed)
+        return threads;
     if (g->ema[1] == 0.0)
         return threads; /* not measured yet */
     if (g->ema[0] == 0.0)
@@ -572,5 +583,7 @@ int gpt_threads_choice(Gpt *g, int threads) {
     (void)g, (void)threads;
     return 1;
 }
+
+void gpt_fixed_threads(Gpt *g, int fixed) { (void)g, (void)fixed; }
 
 #endif

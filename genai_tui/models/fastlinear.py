@@ -106,6 +106,11 @@ class FusedDecode:
         times both and picks the faster of 1 and ``threads``)."""
         return self._lib.gpt_threads_choice(self._handle, threads)
 
+    def fix_threads(self, fixed: bool) -> None:
+        """``True``: every pass uses the thread count asked for (to measure it);
+        ``False`` (the default): the faster of 1 and that count, as timed."""
+        self._lib.gpt_fixed_threads(self._handle, int(fixed))
+
 
 def fused_decode(n_head: int, block_size: int, wte: torch.Tensor, wpe: torch.Tensor,
                  ln_f: tuple[torch.Tensor, torch.Tensor | None], head: Linear,
