@@ -6,7 +6,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Markdown, Static
+from rich.markdown import Markdown
+from textual.widgets import Footer, Static
 
 from genai_tui.tui.keys import pane_key_rows
 from genai_tui.tui.pane import Pane
@@ -35,6 +36,20 @@ def _key_table(pane: Pane) -> str:
             "`Esc` leaves the text box (or `Tab` to another widget).\n\n" + _rows(outside)
         )
     return text
+
+
+class HelpText(Static):
+    """The help's Markdown, drawn by Rich as one widget.
+
+    Textual's `Markdown` widget mounts a widget per block and table cell and
+    parses in the loop's default executor: F1 took ~0.9 s on a busy two-core
+    box, against ~0.36 s for this (benchmarks/README.md, the monkey). The
+    text is ours (pane docs and key tables), so Rich's reading of it is all
+    the markup there is."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(Markdown(source))
+        self.source = source
 
 
 class HelpScreen(ModalScreen[None]):
@@ -73,7 +88,7 @@ class HelpScreen(ModalScreen[None]):
             "| `F2` / `F3` | previous / next pane |\n| `Ctrl+Q` | quit |"
         )
         with VerticalScroll():
-            yield Markdown(text)
+            yield HelpText(text)
             yield Static("Esc closes this help.", classes="dim")
         yield Footer(compact=True, show_command_palette=False)
 
