@@ -193,6 +193,16 @@ def main() -> None:
         print(f"\n### {threads} torch thread{'s' if threads > 1 else ''} "
               f"(load average {os.getloadavg()[0]:.1f})\n")
         thread_runs = dict(runs)
+        fused = model._fused()
+        if threads > 1 and fused is not None:
+            def fixed_threads(fused=fused) -> float:
+                fused.fix_threads(True)  # every pass on all threads, no timing choice
+                try:
+                    return ours_model_only(IncrementalDecoder)
+                finally:
+                    fused.fix_threads(False)
+            thread_runs[f"ours: model only (plain), fused pass fixed at {threads} threads"] = (
+                fixed_threads)
         if gguf_path is not None:
             peer = llama_peer(gguf_path, threads, prompt_ids, n)
             thread_runs[LLAMA_EVAL] = peer.time_eval

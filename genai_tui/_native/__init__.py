@@ -41,12 +41,14 @@ def kernel() -> ctypes.CDLL | None:
         lib.gpt_free.argtypes = [ptr]
         lib.gpt_free.restype = None
         lib.gpt_max_rows.restype = i32
-        lib.gpt_decode.argtypes = [ptr, ptr, i32, i32, ptr, ptr, ptr, i32]
+        lib.gpt_decode.argtypes = [ptr, ptr, i32, i32, ptr, ptr, ptr, i32, i32]
         lib.gpt_decode.restype = i32
         lib.gpt_threads_choice.argtypes = [ptr, i32]
         lib.gpt_threads_choice.restype = i32
         lib.gpt_fixed_threads.argtypes = [ptr, i32]
         lib.gpt_fixed_threads.restype = None
+        lib.gpt_stats.argtypes = [ptr, ptr]
+        lib.gpt_stats.restype = None
         lib.smp_prepare.argtypes = [ptr, i32, i32, ptr, ptr, ptr, ptr]
         lib.smp_prepare.restype = i32
         lib.smp_finish.argtypes = [i32, i32, i32, ctypes.c_float, i32, ptr, ptr, ptr, ptr, ptr,

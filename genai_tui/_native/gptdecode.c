@@ -40,7 +40,7 @@
 #include "f16gemm.h"
 
 #define COLS 64     /* panel width of f16gemm.c */
-#define MAX_T 16    /* rows per fused pass; longer inputs use the per-product path */
+#define MAX_T 64    /* rows per fused pass (a prompt goes in several); longer: per product */
 #define MAX_THREADS 8
 
 typedef struct {
@@ -80,6 +80,8 @@ typedef struct Gpt {
     /* adaptive choice between 1 and n threads: smoothed seconds per pass */
     double ema[2];
     int since_probe, probe_every;
+    int stalls; /* this pass: phases where the caller waited for a helper the OS had not run */
+    long passes[2], stalled; /* counts, for gpt_stats */
     int fixed; /* 1: always the requested thread count (no timing; benchmarks) */
 } Gpt;
 
@@ -342,8 +344,11 @@ static void parallel(Gpt *g, chunk_fn fn, int layer, int n, int threads) {
     /* only chunks a helper has claimed are left: wait for them */
     for (int spins = 0; atomic_load_explicit(&pool.done, memory_order_acquire) < n; spins++) {
         _mm_pause();
-        if (spins > 2000)
-            sched_yield(); /* the helper may share this core on a busy machine */
+        if (spins > 2000) { /* ~30 us, several chunks' time: the helper is not running */
+            if (spins == 2001)
+                g->stalls++;
+            sched_yield(); /* it may share this core on a busy machine */
+        }
     }
 }
 
@@ -370,7 +375,7 @@ static int pool_threads(int threads) {
 
 /* ---- the pass --------------------------------------------------------------- */
 
-static void run_pass(Gpt *g, int threads) {
+static void run_pass(Gpt *g, int threads, int last_only) {
     const int C = g->C, T = g->T;
     Work *w = g->w;
     for (int l = 0; l < g->L; l++) {
@@ -385,8 +390,13 @@ static void run_pass(Gpt *g, int threads) {
         parallel(g, fc_chunk, l, 4 * C / COLS, threads);
         parallel(g, mproj_chunk, l, C / COLS, threads);
     }
-    for (int i = 0; i < T; i++)
-        layer_norm(w->x + (size_t)i * C, g->lnf_w, g->lnf_b, w->h + (size_t)i * C, C);
+    if (last_only) { /* a prompt: only the last row's logits are wanted */
+        layer_norm(w->x + (size_t)(T - 1) * C, g->lnf_w, g->lnf_b, w->h, C);
+        g->T = 1; /* the private copy of the pass; published to helpers with the phase */
+    } else {
+        for (int i = 0; i < T; i++)
+            layer_norm(w->x + (size_t)i * C, g->lnf_w, g->lnf_b, w->h + (size_t)i * C, C);
+    }
     parallel(g, head_chunk, 0, g->V / COLS, threads);
 }
 
@@ -481,7 +491,9 @@ static int choose(const Gpt *g, int threads, int *probe) {
     return multi_best ? threads : 1;
 }
 
-static void record(Gpt *g, int multi, int probe, double seconds) {
+static void record(Gpt *g, int multi, int probe, int stalls, double seconds) {
+    g->passes[multi]++;
+    g->stalled += stalls > 0;
     double *e = &g->ema[multi];
     if (probe) {
         *e = 0.5 * *e + 0.5 * seconds;
@@ -497,12 +509,13 @@ static void record(Gpt *g, int multi, int probe, double seconds) {
 }
 
 /* The decode pass; see the top of the file. ids: T int64 token ids; k_cache,
-   v_cache: (L, 1, nh, block, hs) float32; logits: T x V float32. `threads`:
+   v_cache: (L, 1, nh, block, hs) float32; logits: T x V float32 (last_only:
+   the last row's only, 1 x V). `threads`:
    at most this many threads (1: this thread only; > 1: the faster of 1 and
    `threads`, as measured). Returns 0, or -1 for a token id out of range,
    -2 for rows out of range (T > gpt_max_rows() or pos + T > block). */
 int gpt_decode(Gpt *g, const int64_t *ids, int T, int pos, float *k_cache, float *v_cache,
-               float *logits, int threads) {
+               float *logits, int threads, int last_only) {
     if (T < 1 || T > MAX_T || pos < 0 || pos + T > g->block)
         return -2;
     for (int i = 0; i < T; i++)
@@ -532,6 +545,7 @@ int gpt_decode(Gpt *g, const int64_t *ids, int T, int pos, float *k_cache, float
     Gpt pass = *g;
     pass.w = w, pass.ids = ids, pass.T = T, pass.pos = pos;
     pass.kc = k_cache, pass.vc = v_cache, pass.logits = logits;
+    pass.stalls = 0;
     const int C = g->C;
     for (int i = 0; i < T; i++) {
         const float *te = g->wte + (size_t)ids[i] * C, *pe = g->wpe + (size_t)(pos + i) * C;
@@ -540,9 +554,9 @@ int gpt_decode(Gpt *g, const int64_t *ids, int T, int pos, float *k_cache, float
             x[j] = te[j] + pe[j];
     }
     const double t0 = pooled ? now() : 0.0;
-    run_pass(&pass, use);
+    run_pass(&pass, use, last_only);
     if (pooled && threads > 1) /* seconds per pass, scaled for the rows (5 rows cost ~1.2x 1) */
-        record(g, use > 1, probe, (now() - t0) / (1.0 + 0.05 * (T - 1)));
+        record(g, use > 1, probe, pass.stalls, (now() - t0) / (1.0 + 0.05 * (T - 1)));
     if (pooled)
         pthread_mutex_unlock(&pool.owner);
     if (mine)
@@ -550,6 +564,12 @@ int gpt_decode(Gpt *g, const int64_t *ids, int T, int pos, float *k_cache, float
     else
         free(own_scratch.mem);
     return 0;
+}
+
+/* Passes on one thread, on the pool, and pooled passes that waited for a
+   helper, since the handle was made (for the benchmark). */
+void gpt_stats(const Gpt *g, long *out) {
+    out[0] = g->passes[0], out[1] = g->passes[1], out[2] = g->stalled;
 }
 
 /* The thread count the next pass would use with `threads` allowed (1 or the
@@ -573,9 +593,9 @@ void gpt_free(Gpt *g) { (void)g; }
 int gpt_max_rows(void) { return MAX_T; }
 
 int gpt_decode(Gpt *g, const int64_t *ids, int T, int pos, float *k_cache, float *v_cache,
-               float *logits, int threads) {
+               float *logits, int threads, int last_only) {
     (void)g, (void)ids, (void)T, (void)pos, (void)k_cache, (void)v_cache, (void)logits;
-    (void)threads;
+    (void)threads, (void)last_only;
     return -2;
 }
 
@@ -585,5 +605,10 @@ int gpt_threads_choice(Gpt *g, int threads) {
 }
 
 void gpt_fixed_threads(Gpt *g, int fixed) { (void)g, (void)fixed; }
+
+void gpt_stats(const Gpt *g, long *out) {
+    (void)g;
+    out[0] = out[1] = out[2] = 0;
+}
 
 #endif

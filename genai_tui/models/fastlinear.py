@@ -91,11 +91,13 @@ class FusedDecode:
         self._finalizer = weakref.finalize(self, lib.gpt_free, handle)
 
     def __call__(self, ids: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, pos: int,
-                 logits: torch.Tensor, threads: int) -> None:
+                 logits: torch.Tensor, threads: int, last_only: bool = False) -> None:
         """Decode ``ids`` (T,) int64 at positions ``pos..pos+T-1``: logits (T, vocab)
-        float32 are written to ``logits``, keys/values (L, 1, nh, block, hs) in place."""
+        float32 are written to ``logits`` ((1, vocab), the last row's, with
+        ``last_only``), keys/values (L, 1, nh, block, hs) in place."""
         rc = self._lib.gpt_decode(self._handle, ids.data_ptr(), ids.shape[0], pos,
-                                  keys.data_ptr(), values.data_ptr(), logits.data_ptr(), threads)
+                                  keys.data_ptr(), values.data_ptr(), logits.data_ptr(), threads,
+                                  int(last_only))
         if rc == -1:
             raise IndexError("token id out of range of the vocabulary")
         if rc:
@@ -105,6 +107,13 @@ class FusedDecode:
         """How many threads the next pass uses when ``threads`` are allowed (it
         times both and picks the faster of 1 and ``threads``)."""
         return self._lib.gpt_threads_choice(self._handle, threads)
+
+    def stats(self) -> dict[str, int]:
+        """Passes timed on one thread and on several, and how many of the latter
+        waited for a helper thread the OS had not scheduled (a busy machine)."""
+        out = (ctypes.c_long * 3)()
+        self._lib.gpt_stats(self._handle, out)
+        return {"one_thread": out[0], "pooled": out[1], "pooled_stalled": out[2]}
 
     def fix_threads(self, fixed: bool) -> None:
         """``True``: every pass uses the thread count asked for (to measure it);

@@ -11,7 +11,7 @@ import torch
 
 from genai_tui._native import kernel
 from genai_tui.models.fastlinear import FusedDecode
-from genai_tui.models.gpt import GPT
+from genai_tui.models.gpt import GPT, IncrementalDecoder
 from genai_tui.service import generate as gen
 from tests.fixtures.lm import tiny_config
 
@@ -68,7 +68,7 @@ def test_fused_pass_equals_the_pytorch_path(vector_path, overrides) -> None:
     assert isinstance(model._fused(), FusedDecode)
     ids = torch.randint(0, 128, (38,), generator=torch.Generator().manual_seed(1))
     # a first row at position 0 would need no prefill; here: prefill 3, then
-    # single rows, drafts of 2..5 and one of 16 (the most one call takes)
+    # single rows, drafts of 2..5 and a chunk of 16
     chunks = [3, 1, 1, 5, 1, 2, 3, 1, 1, 4, 16]
     fused, k, v = run_decode(model, ids, chunks, native=True)
     slow, k_ref, v_ref = run_decode(model, ids, chunks, native=False)
@@ -95,7 +95,7 @@ def test_one_and_two_threads_give_identical_bits() -> None:
 
 @needs_kernel
 def test_longer_inputs_take_the_per_product_path() -> None:
-    model = half_exact_model(seed=4)
+    model = half_exact_model(seed=4, block_size=96)
     fused = model._fused()
     n = 4 + fused.max_rows + 3
     ids = torch.randint(0, 128, (n,), generator=torch.Generator().manual_seed(5))
@@ -104,6 +104,27 @@ def test_longer_inputs_take_the_per_product_path() -> None:
     with torch.inference_mode():
         full = model(ids[None])[0, 4:]
     assert (rows - full).abs().max() < 1e-4
+
+
+@needs_kernel
+def test_a_long_prompt_is_prefilled_by_the_native_pass_in_chunks() -> None:
+    """`IncrementalDecoder.prefill` feeds the prompt through the fused pass,
+    max_rows at a time, asking for the last row's logits only."""
+    model = half_exact_model(seed=10, block_size=160)
+    max_rows = model._fused().max_rows
+    ids = torch.randint(0, 128, (2 * max_rows + 9,), generator=torch.Generator().manual_seed(11))
+    dec = IncrementalDecoder(model)
+    with torch.inference_mode():
+        last = dec.prefill(ids.tolist())
+        full = model(ids[None])[0]
+        after = dec.step(5)
+        full_after = model(torch.cat([ids, torch.tensor([5])])[None])[0, -1]
+        cache = model.new_cache()
+        only_last = model.decode(ids[:7], cache, last_only=True)
+    assert dec.cache.pos == len(ids) + 1
+    assert (last - full[-1]).abs().max() < 1e-4
+    assert (after - full_after).abs().max() < 1e-4
+    assert only_last.shape == (1, 128) and (only_last[0] - full[6]).abs().max() < 1e-4
 
 
 @needs_kernel
