@@ -113,6 +113,34 @@ async def key_latency(presses: int) -> dict:
             "step D (event shown)": step_ms}
 
 
+def image_quality(steps: int, every: int, n: int = 256, **overrides) -> list[tuple]:
+    """Train image mode with the pane's defaults (``overrides`` aside) and judge
+    ``n`` samples (z seeded 1234) every ``every`` steps: (step, seconds, share,
+    digits seen at >= 5 %, digit FID)."""
+    import torch
+
+    from genai_tui.service.classifier import judge_images
+
+    torch.set_num_threads(1)
+    settings = GanSettings.for_mode("images", eval_every=100_000, **overrides)
+    trainer = GanTrainer(settings)
+    z = torch.randn(n, settings.noise_dim, generator=torch.Generator().manual_seed(1234))
+    rows, t0 = [], time.perf_counter()
+    for step in range(1, steps + 1):
+        trainer.step()
+        if step % every == 0:
+            judging = time.perf_counter()
+            seconds = judging - t0
+            with trainer._sampling():
+                figures = judge_images(trainer.G(z))
+            seen = sum(h >= 0.05 * n for h in figures.histogram)
+            rows.append((step, seconds, figures.share, seen, figures.fid))
+            print(f"step {step:5d}  {seconds:6.0f} s  judged digits {figures.share:6.1%}  "
+                  f"digits seen {seen:2d}/10  FID {figures.fid:7.0f}", flush=True)
+            t0 += time.perf_counter() - judging  # judging is not training time
+    return rows
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -121,7 +149,14 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument("--quality", type=int, metavar="STEPS", default=0,
+                        help="only judge image mode's samples every 500 steps up to STEPS")
     args = parser.parse_args()
+    if args.quality:
+        print(f"# GAN image mode judged ({os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.1f}), pane defaults, 256 samples")
+        image_quality(args.quality, 500)
+        return
     secs = 2.0 if args.quick else 5.0
     rounds = 1 if args.quick else 3
     print(f"# GAN benchmark ({os.cpu_count()} CPUs, load average "

@@ -43,7 +43,8 @@ def train_cmd(
         None, "--mode", help="points (2-D) or images (28x28 digits); default: images for "
         "--data digits, else points."),
     loss: str | None = typer.Option(None, "--loss",
-                                    help="non-saturating (default) or least-squares."),
+                                    help="non-saturating (default for points) or least-squares "
+                                         "(default for images)."),
     optimizer: str | None = typer.Option(None, "--optimizer", help="adam (default) or sgd."),
     lr_d: float | None = typer.Option(None, "--lr-d", help="Discriminator learning rate."),
     lr_g: float | None = typer.Option(None, "--lr-g", help="Generator learning rate."),

@@ -4,9 +4,11 @@ Two pairs of networks:
 
 - `MLPGenerator` / `MLPDiscriminator` for 2-D points (GAN Lab's toy problems);
 - `ConvGenerator` / `ConvDiscriminator`, a small DCGAN (Radford et al. 2016:
-  strided convolutions in D, transposed convolutions in G, LeakyReLU in D) for
-  28x28 grayscale digits. Without batch norm, so a fixed z always maps to the
-  same image whatever else is in the batch.
+  strided convolutions in D, transposed convolutions and batch norm in G,
+  LeakyReLU in D) for 28x28 grayscale digits. G's batch norm uses the batch's
+  statistics while training and its running averages in ``eval()`` mode: sample
+  in eval mode (the trainer does), so a fixed z always maps to the same image
+  whatever else is in the batch.
 
 The discriminators return raw scores (logits), shape (B,); the loss decides
 how to read them. Weights are initialised from an explicit `torch.Generator`,
@@ -72,7 +74,12 @@ class MLPDiscriminator(nn.Module):
 
 
 class ConvGenerator(nn.Module):
-    """z (B, noise_dim) -> images (B, 1, 28, 28) in [0, 1]."""
+    """z (B, noise_dim) -> images (B, 1, 28, 28) in [0, 1].
+
+    Batch norm after every layer but the last (DCGAN's recipe) and a 3x3
+    convolution at full size after the last upsampling, which smooths the
+    transposed convolutions' checkerboard: by the judge, 2,000 steps gave 49 %
+    recognisable digits against 23 % without either (benchmarks/README.md)."""
 
     def __init__(self, cfg: GanConfig) -> None:
         super().__init__()
@@ -80,10 +87,15 @@ class ConvGenerator(nn.Module):
         self.c = c
         self.fc = nn.Linear(cfg.noise_dim, c * 7 * 7)
         self.up = nn.Sequential(
+            nn.BatchNorm2d(c),
             nn.ReLU(),
             nn.ConvTranspose2d(c, c // 2, 4, stride=2, padding=1),  # (B, c/2, 14, 14)
+            nn.BatchNorm2d(c // 2),
             nn.ReLU(),
-            nn.ConvTranspose2d(c // 2, 1, 4, stride=2, padding=1),  # (B, 1, 28, 28)
+            nn.ConvTranspose2d(c // 2, c // 4, 4, stride=2, padding=1),  # (B, c/4, 28, 28)
+            nn.BatchNorm2d(c // 4),
+            nn.ReLU(),
+            nn.Conv2d(c // 4, 1, 3, padding=1),  # (B, 1, 28, 28)
             nn.Sigmoid(),
         )
 
@@ -126,8 +138,17 @@ def build(cfg: GanConfig, generator: torch.Generator) -> tuple[nn.Module, nn.Mod
 
 @torch.no_grad()
 def init_weights(module: nn.Module, generator: torch.Generator) -> None:
-    """PyTorch's default uniform(+-1/sqrt(fan_in)) initialisation, drawn from ``generator``."""
+    """PyTorch's default uniform(+-1/sqrt(fan_in)) initialisation, drawn from
+    ``generator``; batch norm starts as the identity (scale 1, shift 0)."""
+    norms = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
+    skip = set()
+    for m in norms:
+        nn.init.ones_(m.weight)
+        nn.init.zeros_(m.bias)
+        skip |= {id(m.weight), id(m.bias)}
     for p in module.parameters():
+        if id(p) in skip:
+            continue
         if p.dim() > 1:
             # weight (out, in, *k) for Linear/Conv, (in, out, *k) for ConvTranspose:
             # PyTorch takes fan_in = size(1) * receptive field for both.

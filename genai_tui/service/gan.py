@@ -16,6 +16,7 @@ No Textual here, and torch is imported inside functions only.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Iterator
@@ -79,8 +80,11 @@ class GanSettings:
             raise UserError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
         base: dict[str, Any] = {"mode": mode}
         if mode == "images":
-            base.update(data="digits", lr_d=5e-4, lr_g=5e-4, noise_dim=32, batch_size=64,
-                        hidden=32, eval_every=25)
+            # By the judge over 256 samples after 2,000 steps: 49 % recognisable
+            # digits with these (batch-norm G, 64 channels, least squares)
+            # against 23 % for the earlier 32 channels, no batch norm, log loss.
+            base.update(data="digits", loss="least-squares", lr_d=5e-4, lr_g=5e-4,
+                        noise_dim=32, batch_size=64, hidden=64, eval_every=25)
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
@@ -107,8 +111,8 @@ class GanSettings:
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise UserError(f"{name.replace('_', '-')} must be an integer in "
                                 f"[{lo}, {hi}], got {v}")
-        if self.mode == "images" and self.hidden % 2:
-            raise UserError("hidden (DCGAN channels) must be even")
+        if self.mode == "images" and self.hidden % 4:
+            raise UserError("hidden (DCGAN channels) must be a multiple of 4")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -450,13 +454,12 @@ class GanTrainer:
 
     def _evaluate_images(self) -> None:
         """Read the fixed-z samples with the digit classifier: which digits appear."""
-        import torch
 
         from genai_tui.models.classifier import classify
 
         if self._judge is None:
             return
-        with torch.no_grad():
+        with self._sampling():
             images = self.G(self.fixed_z)  # (64, 1, 28, 28)
         labels, conf = classify(images, self._judge)
         digit = conf > 0.5  # the classifier was trained to say ~0.1 for non-digits
@@ -472,10 +475,9 @@ class GanTrainer:
 
     def generate_points(self, n: int | None = None) -> np.ndarray:
         """G's points (n, 2) for the first ``n`` fixed noise vectors (all when None)."""
-        import torch
 
         z = self.fixed_z if n is None else self.fixed_z[:n]
-        with torch.no_grad():
+        with self._sampling():
             return self.G(z).numpy().astype(np.float32, copy=False)
 
     # -- views for drawing ----------------------------------------------------
@@ -506,13 +508,25 @@ class GanTrainer:
 
     def images_view(self, n: int = 16) -> ImagesView:
         """Samples from the first ``n`` fixed noise vectors (image mode)."""
-        import torch
 
         if self.settings.mode != "images":
             raise UserError("images_view needs image mode")
-        with torch.no_grad():
+        with self._sampling():
             imgs = self.G(self.fixed_z[:n])[:, 0].numpy()
         return ImagesView(step=self.step_count, images=imgs)
+
+    @contextlib.contextmanager
+    def _sampling(self) -> Iterator[None]:
+        """G in eval mode without gradients: batch norm uses its running
+        statistics, so a noise vector's sample does not depend on the others."""
+        import torch
+
+        self.G.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            self.G.train()
 
 
 def _digit_judge() -> Any:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -307,3 +308,20 @@ def test_tiny_image_gan_steps_and_is_deterministic() -> None:
     assert ev[-1]["js"] is None and ev[-1]["modes_total"] in (0, 10)
     if a.modes_total:  # the bundled digit classifier reads the fixed-z samples
         assert 0.0 <= a.last_on_modes <= 1.0 and 0 <= a.last_modes_covered <= 10
+
+
+def test_image_samples_do_not_depend_on_the_rest_of_the_batch() -> None:
+    """G has batch norm: the trainer samples in eval mode (running statistics),
+    so a noise vector gives the same image alone or among others, and
+    sampling leaves G training with batch statistics again."""
+    s = GanSettings.for_mode("images", hidden=8, batch_size=8, n_images=64, noise_dim=4)
+    with torch_threads(1):
+        t = GanTrainer(s)
+        _strip(t.train(5))
+        four = t.images_view(4).images
+        sixteen = t.images_view(16).images
+        assert np.allclose(four, sixteen[:4], atol=1e-6)
+        assert t.G.training
+        with torch.no_grad():  # in training mode the same z would give another image
+            batch_stats = t.G(t.fixed_z[:4])[:, 0].numpy()
+        assert not np.allclose(four, batch_stats, atol=1e-3)

@@ -68,9 +68,9 @@ async def test_tokenizer_exports_its_tokens_as_json(tmp_path) -> None:
             doc["text"].encode("utf-8")
         await pilot.press("f1")  # the help names both keys and what this pane exports
         await pilot.pause(0.2)
-        from textual.widgets import Markdown
+        from genai_tui.tui.help import HelpText
 
-        source = app.screen.query_one(Markdown).source
+        source = app.screen.query_one(HelpText).source
         assert "Ctrl+S" in source and f"Ctrl+O` | export this pane's data: {cls.EXPORTS}" in source
     (svg,) = tmp_path.glob("genai-screenshot-tokenizer-*.svg")
     assert svg.read_text().lstrip().startswith("<svg")
