@@ -90,6 +90,9 @@ class Report:
     """Garbage collections per generation, and the longest of each (any thread)."""
     stalled_in: list[tuple[str, int]] = field(default_factory=list)
     """Where the UI thread was (innermost of our frames) when sampled stalled, with counts."""
+    slow_gcs: list[tuple[str, int]] = field(default_factory=list)
+    """Collections over 100 ms: the thread and the code whose allocation (or
+    explicit ``gc.collect``) started them, with counts."""
     object_growth: list[tuple[str, int]] = field(default_factory=list)
     """With ``objects=True``: the types whose live objects grew most between
     "every pane loaded" and the end (frozen objects included), with the growth."""
@@ -116,6 +119,8 @@ class Report:
                                   for n, ms in zip(self.gc_runs, self.gc_ms_max, strict=True)))
         for where, count in self.stalled_in[:8]:
             lines.append(f"  stalled {count}x in {where}")
+        for where, count in self.slow_gcs[:8]:
+            lines.append(f"  collection over 100 ms {count}x from {where}")
         lines.append(f"resident memory: {self.rss_mb_after_load:.0f} MB once every pane had "
                      f"loaded, {self.rss_mb_end:.0f} MB at the end")
         if self.object_growth:
@@ -199,6 +204,7 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
                     counts_after_load.update(live_types())
 
     gc_started: list[float] = [0.0]
+    slow_gcs: Counter[str] = Counter()
 
     def on_gc(phase: str, info: dict) -> None:
         if phase == "start":
@@ -208,6 +214,11 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
             gen = info["generation"]
             report.gc_ms_max[gen] = max(report.gc_ms_max[gen], ms)
             report.gc_runs[gen] += 1
+            if ms > 100:
+                stack = traceback.extract_stack(sys._getframe(1))[-3:]
+                where = " < ".join(f"{Path(f.filename).name}:{f.lineno} {f.name}"
+                                   for f in reversed(stack))
+                slow_gcs[f"gen {gen} on {threading.current_thread().name}: {where}"] += 1
 
     gc.callbacks.append(on_gc)
     main_thread = threading.get_ident()
@@ -353,6 +364,7 @@ async def run(n_events: int = 300, seed: int = 0, size: tuple[int, int] = (100, 
         report.lag_ms_max = ordered[-1]
     report.blocks_over_250ms = sorted(blocks, reverse=True)[:20]
     report.stalled_in = stalls.most_common(12)
+    report.slow_gcs = slow_gcs.most_common(12)
     return report
 
 
