@@ -85,11 +85,49 @@ static float kth_largest(float *v, int n, int k) {
     return v[want];
 }
 
+/* The k-th largest of x[0..V) with a min-heap of the k best so far: one
+   well-predicted comparison per entry when k is small against V. heap: k floats. */
+static float kth_largest_heap(const float *x, int V, int k, float *heap) {
+    for (int i = 0; i < k; i++) { /* heapify the first k */
+        int j = i;
+        heap[j] = x[i];
+        while (j > 0 && heap[(j - 1) / 2] > heap[j]) {
+            float t = heap[j];
+            heap[j] = heap[(j - 1) / 2], heap[(j - 1) / 2] = t;
+            j = (j - 1) / 2;
+        }
+    }
+    for (int i = k; i < V; i++) {
+        if (!(x[i] > heap[0]))
+            continue;
+        heap[0] = x[i]; /* replace the smallest, sift down */
+        int j = 0;
+        for (;;) {
+            int l = 2 * j + 1, r = l + 1, m = j;
+            if (l < k && heap[l] < heap[m])
+                m = l;
+            if (r < k && heap[r] < heap[m])
+                m = r;
+            if (m == j)
+                break;
+            float t = heap[j];
+            heap[j] = heap[m], heap[m] = t;
+            j = m;
+        }
+    }
+    return heap[0];
+}
+
 /* Keep the k highest finite entries of x (ties at the k-th place: lower ids
    first), the rest -inf. tmp: V floats. */
 static void keep_top_k(const float *x, float *out, int V, int k, float *tmp) {
-    memcpy(tmp, x, sizeof(float) * V);
-    const float kth = kth_largest(tmp, V, k);
+    float kth;
+    if (k <= 512 && k * 8 <= V) {
+        kth = kth_largest_heap(x, V, k, tmp);
+    } else {
+        memcpy(tmp, x, sizeof(float) * V);
+        kth = kth_largest(tmp, V, k);
+    }
     int room = k;
     for (int i = 0; i < V; i++)
         room -= x[i] > kth;
@@ -130,8 +168,7 @@ static int keep_top_p(const float *x, float *out, int V, double mass, float *pro
         for (int i = 0; i < nz; i++)
             c[n++] = (Cand){probs[idx[i]], idx[i]};
     } else {
-        memcpy(tmp, probs, sizeof(float) * V);
-        const float kth = kth_largest(tmp, V, nc);
+        const float kth = kth_largest_heap(probs, V, nc, tmp);
         for (int i = 0; i < V && n < nc; i++)
             if (probs[i] > kth)
                 c[n++] = (Cand){probs[i], i};
@@ -242,17 +279,53 @@ int smp_prepare(const float *logits, int V, int n_stages, const int *kinds, cons
     return 0;
 }
 
+/* The top_n largest positive entries of p (descending, lower ids first among
+   equals; the rest of the list: probability 0, id 0) and the number of
+   positive entries. Blocks of 8 below the current n-th best are skipped. */
+static VEC int top_positive(const float *restrict p, int V, int top_n, float *restrict tv,
+                            int64_t *restrict ti) {
+    int have = 0, live = 0;
+    float floor = 0.0f; /* an entry must beat this to enter the list */
+    const __m256 zero = _mm256_setzero_ps();
+    for (int b = 0; b < V; b += 8) {
+        __m256 v = _mm256_loadu_ps(p + b);
+        live += __builtin_popcount(_mm256_movemask_ps(_mm256_cmp_ps(v, zero, _CMP_GT_OQ)));
+        int mask = _mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_set1_ps(floor), _CMP_GT_OQ));
+        if (!top_n)
+            continue;
+        while (mask) {
+            const int i = b + __builtin_ctz(mask);
+            mask &= mask - 1;
+            const float x = p[i];
+            if (!(x > floor))
+                continue; /* the floor rose inside this block */
+            int j = have < top_n ? have++ : top_n - 1;
+            while (j > 0 && x > tv[j - 1]) {
+                tv[j] = tv[j - 1], ti[j] = ti[j - 1];
+                j--;
+            }
+            tv[j] = x, ti[j] = i;
+            if (have == top_n)
+                floor = tv[top_n - 1];
+        }
+    }
+    for (int j = have; j < top_n; j++)
+        tv[j] = 0.0f, ti[j] = 0;
+    return live;
+}
+
 /* After smp_prepare: the token (greedy: first maximum of the last row's
    logits; else the draw with uniform u in [0, 1)), and per row r < R: the
    token's probability, the survivors, the top_n probabilities and ids
    (descending, lower ids first among equals); the raw entropy's
    sum p log p; per top id of the raw row, whether the last row removed it. */
-int smp_finish(int V, int n_stages, int greedy, float u, int top_n, const float *work,
+int smp_finish(int V, int n_stages, int greedy, float u, int top_n, float *work,
                float *token_probs, int *kept, float *top_probs, int64_t *top_ids, int *cut,
                double *p_log_p) {
     const int R = 1 + n_stages;
     const float *rows = work, *probs = work + (size_t)R * V;
     const float *last = probs + (size_t)(R - 1) * V;
+    float *cdf_row = work + (size_t)2 * R * V;
     int token = 0;
     if (greedy) {
         const float *x = rows + (size_t)(R - 1) * V;
@@ -260,21 +333,22 @@ int smp_finish(int V, int n_stages, int greedy, float u, int top_n, const float 
             if (x[i] > x[token])
                 token = i;
     } else {
+        /* the float32 CDF as torch.cumsum makes it (double accumulation); zeros
+           add nothing, so only live entries are summed */
+        float *cdf = cdf_row;
         double acc = 0.0;
-        float cdf_last = 0.0f;
-        for (int i = 0; i < V; i++)
-            acc += last[i];
-        cdf_last = (float)acc;
-        const float target = u * cdf_last;
-        acc = 0.0;
-        token = V;
         for (int i = 0; i < V; i++) {
-            acc += last[i];
-            if ((float)acc > target) {
+            if (last[i] != 0.0f)
+                acc += last[i];
+            cdf[i] = (float)acc;
+        }
+        const float target = u * cdf[V - 1];
+        token = V;
+        for (int i = 0; i < V; i++)
+            if (cdf[i] > target) {
                 token = i;
                 break;
             }
-        }
         if (token >= V) /* u * total rounded up to the total: the last live token */
             for (token = V - 1; token > 0 && !(last[token] > 0.0f); token--)
                 ;
@@ -282,27 +356,8 @@ int smp_finish(int V, int n_stages, int greedy, float u, int top_n, const float 
     for (int r = 0; r < R; r++) {
         const float *p = probs + (size_t)r * V;
         token_probs[r] = p[token];
-        int live = 0;
-        for (int i = 0; i < V; i++)
-            live += p[i] != 0.0f;
-        kept[r] = live;
-        /* top_n by insertion into a sorted list */
-        float *tv = top_probs + (size_t)r * top_n;
-        int64_t *ti = top_ids + (size_t)r * top_n;
-        int have = 0;
-        for (int i = 0; i < V && top_n; i++) {
-            const float v = p[i];
-            if (have == top_n && !(v > tv[top_n - 1]))
-                continue;
-            int j = have < top_n ? have++ : top_n - 1;
-            while (j > 0 && v > tv[j - 1]) {
-                tv[j] = tv[j - 1], ti[j] = ti[j - 1];
-                j--;
-            }
-            tv[j] = v, ti[j] = i;
-        }
-        for (int j = have; j < top_n; j++)
-            tv[j] = 0.0f, ti[j] = 0;
+        kept[r] = top_positive(p, V, top_n, top_probs + (size_t)r * top_n,
+                               top_ids + (size_t)r * top_n);
     }
     for (int j = 0; j < top_n; j++)
         cut[j] = last[top_ids[j]] == 0.0f;
@@ -318,7 +373,7 @@ int smp_prepare(const float *logits, int V, int n_stages, const int *kinds, cons
     return -1;
 }
 
-int smp_finish(int V, int n_stages, int greedy, float u, int top_n, const float *work,
+int smp_finish(int V, int n_stages, int greedy, float u, int top_n, float *work,
                float *token_probs, int *kept, float *top_probs, int64_t *top_ids, int *cut,
                double *p_log_p) {
     (void)V, (void)n_stages, (void)greedy, (void)u, (void)top_n, (void)work, (void)token_probs;
