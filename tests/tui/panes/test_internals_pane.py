@@ -239,6 +239,28 @@ async def test_embeddings_view_minilm() -> None:
         assert "Ankara" in text_of(pane, "#int-emb-body")
 
 
+@needs_minilm
+async def test_leaving_the_pane_frees_minilm_and_a_query_loads_it_again() -> None:
+    async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
+        pane = await start(pilot)
+        await pilot.press("2")
+        if pane.emb.source != "minilm":
+            await pilot.press("s")
+        await settle(pilot, pane)
+        assert svc.minilm_loaded()
+        await pilot.app.show_pane_now("tokenizer")
+        for _ in range(100):
+            if not svc.minilm_loaded():
+                break
+            await pilot.pause(0.05)
+        assert not svc.minilm_loaded()  # 105 MB given back while another pane shows
+        await pilot.app.show_pane_now("internals")
+        await type_input(pilot, pane, "Moscow: banana, Tokyo, apple, Ankara")
+        body = text_of(pane, "#int-emb-body")
+        assert "Tokyo" in body and "searched 4 words" in body
+        assert svc.minilm_loaded()
+
+
 async def test_embeddings_without_minilm_says_how_to_enable(monkeypatch) -> None:
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",

@@ -146,6 +146,14 @@ class InternalsPane(Pane):
         # After a tab switch focus sits on the tab strip: move it inside, so keys work.
         self.call_after_refresh(self._focus_board)
 
+    def pane_hidden(self) -> None:
+        super().pane_hidden()
+        # MiniLM is ~105 MB resident that only this pane uses: let go of it while
+        # another pane is on screen (the next embedding query loads it again).
+        if svc.minilm_loaded():
+            self.run_worker(svc.unload_minilm, thread=True, group="minilm-unload",
+                            description="free MiniLM", exit_on_error=False)
+
     @property
     def busy(self) -> bool:
         """True while the model loads or any view waits for a result (tests wait on it)."""
