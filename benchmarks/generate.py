@@ -209,8 +209,8 @@ def main() -> None:
             thread_runs[LLAMA_GENERATE] = peer.time_generate
         measure(thread_runs, n, args.rounds, hf is not None)
         if model._fused() is not None:
-            print(f"fused decode: next pass uses {model._fused().threads_choice(threads)} "
-                  f"thread(s) of {threads} (it times both)")
+            print(f"fused decode: the last pass used {model._fused().threads_choice(threads)} "
+                  f"thread(s) of {threads} (it times both); {model._fused().stats()}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
 
     ttft = [time_to_first_token() for _ in range(3)]

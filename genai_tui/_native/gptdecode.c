@@ -42,6 +42,7 @@
 #define COLS 64     /* panel width of f16gemm.c */
 #define MAX_T 64    /* rows per fused pass (a prompt goes in several); longer: per product */
 #define MAX_THREADS 8
+#define BURST_MAX 32 /* >= BURST */
 
 typedef struct {
     const float *ln1_w, *ln1_b;
@@ -80,6 +81,9 @@ typedef struct Gpt {
     /* adaptive choice between 1 and n threads: smoothed seconds per pass */
     double ema[2];
     int since_probe, probe_every;
+    int burst, burst_multi, burst_n; /* a probe of the other thread count */
+    double burst_times[BURST_MAX];
+    int last_use; /* threads the last pass used */
     int stalls; /* this pass: phases where the caller waited for a helper the OS had not run */
     long passes[2], stalled; /* counts, for gpt_stats */
     int fixed; /* 1: always the requested thread count (no timing; benchmarks) */
@@ -450,7 +454,7 @@ Gpt *gpt_new(int L, int C, int nh, int V, int block, void *const *ptrs) {
         ly->proj = p[4], ly->proj_b = p[5], ly->ln2_w = p[6], ly->ln2_b = p[7];
         ly->fc = p[8], ly->fc_b = p[9], ly->mproj = p[10], ly->mproj_b = p[11];
     }
-    g->probe_every = 16;
+    g->probe_every = 64;
     return g;
 }
 
@@ -469,43 +473,67 @@ int gpt_max_rows(void) { return MAX_T; }
 void gpt_fixed_threads(Gpt *g, int fixed) {
     g->fixed = fixed;
     g->ema[0] = g->ema[1] = 0.0;
-    g->since_probe = 0, g->probe_every = 16;
+    g->since_probe = 0, g->probe_every = 64, g->burst = 0;
 }
 
 /* The thread count for the next pass when `threads` > 1 are allowed: the
-   faster of 1 and `threads` so far; every `probe_every` passes the other one,
-   to notice when the machine got busier or quieter. */
-static int choose(const Gpt *g, int threads, int *probe) {
+   faster of 1 and `threads` so far (smoothed seconds per pass). Every
+   `probe_every` passes the other count runs a burst of BURST passes; its
+   first pass is not timed (a sleeping helper wakes up in it), the mean of
+   the rest replaces that count's estimate (the mean, not the median: on a
+   busy machine the cost of a second thread is exactly the rare pass that
+   waits for a helper the OS did not run). A probe that loses doubles the
+   interval (up to 2048 passes), one that wins makes it the count in use. */
+#define BURST 16
+
+static void start_burst(Gpt *g, int multi) {
+    g->burst = BURST, g->burst_multi = multi, g->burst_n = 0;
+}
+
+static int choose(Gpt *g, int threads, int *probe) {
     *probe = 0;
     if (g->fixed)
         return threads;
-    if (g->ema[1] == 0.0)
-        return threads; /* not measured yet */
-    if (g->ema[0] == 0.0)
-        return 1;
-    const int multi_best = g->ema[1] <= g->ema[0];
-    if (g->since_probe >= g->probe_every) {
-        *probe = 1;
-        return multi_best ? 1 : threads;
+    if (g->burst == 0) {
+        if (g->ema[1] == 0.0)
+            start_burst(g, 1);
+        else if (g->ema[0] == 0.0)
+            start_burst(g, 0);
+        else if (g->since_probe >= g->probe_every)
+            start_burst(g, !(g->ema[1] <= g->ema[0]));
     }
-    return multi_best ? threads : 1;
+    if (g->burst > 0) {
+        *probe = 1;
+        return g->burst_multi ? threads : 1;
+    }
+    return g->ema[1] <= g->ema[0] ? threads : 1;
 }
 
 static void record(Gpt *g, int multi, int probe, int stalls, double seconds) {
     g->passes[multi]++;
     g->stalled += stalls > 0;
-    double *e = &g->ema[multi];
-    if (probe) {
-        *e = 0.5 * *e + 0.5 * seconds;
-        g->since_probe = 0;
-        if (*e > g->ema[!multi]) /* lost again: probe less often */
-            g->probe_every = g->probe_every < 512 ? 2 * g->probe_every : 512;
-        else
-            g->probe_every = 16;
-    } else {
-        *e = *e == 0.0 ? seconds : 0.9 * *e + 0.1 * seconds;
+    if (!probe) {
+        g->ema[multi] = 0.9 * g->ema[multi] + 0.1 * seconds;
         g->since_probe++;
+        return;
     }
+    if (g->burst < BURST) /* the burst's first pass is not timed */
+        g->burst_times[g->burst_n++] = seconds;
+    if (--g->burst > 0)
+        return;
+    double sum = 0.0;
+    for (int i = 0; i < g->burst_n; i++)
+        sum += g->burst_times[i];
+    const double mean = sum / g->burst_n;
+    const int was_best = g->ema[0] != 0.0 && g->ema[1] != 0.0 &&
+                         (g->ema[1] <= g->ema[0]) == multi;
+    g->ema[multi] = mean;
+    g->since_probe = 0;
+    const int now_best = g->ema[0] != 0.0 && g->ema[1] != 0.0 && (g->ema[1] <= g->ema[0]) == multi;
+    if (!was_best && !now_best) /* lost again: probe less often */
+        g->probe_every = g->probe_every < 2048 ? 2 * g->probe_every : 2048;
+    else
+        g->probe_every = 64;
 }
 
 /* The decode pass; see the top of the file. ids: T int64 token ids; k_cache,
@@ -555,6 +583,8 @@ int gpt_decode(Gpt *g, const int64_t *ids, int T, int pos, float *k_cache, float
     }
     const double t0 = pooled ? now() : 0.0;
     run_pass(&pass, use, last_only);
+    if (mine)
+        g->last_use = use;
     if (pooled && threads > 1) /* seconds per pass, scaled for the rows (5 rows cost ~1.2x 1) */
         record(g, use > 1, probe, pass.stalls, (now() - t0) / (1.0 + 0.05 * (T - 1)));
     if (pooled)
@@ -572,13 +602,11 @@ void gpt_stats(const Gpt *g, long *out) {
     out[0] = g->passes[0], out[1] = g->passes[1], out[2] = g->stalled;
 }
 
-/* The thread count the next pass would use with `threads` allowed (1 or the
-   pool's size); for the tests and the benchmark. */
+/* The thread count the last pass used (1 or the pool's size); for the tests
+   and the benchmark. */
 int gpt_threads_choice(Gpt *g, int threads) {
-    int probe;
-    if (threads <= 1)
-        return 1;
-    return choose(g, threads > pool.started + 1 ? pool.started + 1 : threads, &probe);
+    (void)threads;
+    return g->last_use;
 }
 
 #else /* no vector path: no fused pass */

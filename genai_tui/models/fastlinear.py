@@ -104,8 +104,8 @@ class FusedDecode:
             raise RuntimeError(f"native decode failed ({rc})")
 
     def threads_choice(self, threads: int) -> int:
-        """How many threads the next pass uses when ``threads`` are allowed (it
-        times both and picks the faster of 1 and ``threads``)."""
+        """How many threads the last pass used (with ``threads`` allowed it times
+        both and picks the faster of 1 and ``threads``)."""
         return self._lib.gpt_threads_choice(self._handle, threads)
 
     def stats(self) -> dict[str, int]:
