@@ -251,6 +251,7 @@ typedef struct {
     _Atomic int done;        /* chunks of the current phase finished */
     _Atomic int posted;      /* the current phase number */
     _Atomic int sleepers;    /* helpers waiting on `wake` */
+    _Atomic int wake_pending; /* a broadcast no helper has answered yet */
     _Atomic int active;      /* helpers with tid < active take part */
     /* the phase: written before `work`/`posted` are released, read relaxed */
     _Atomic(chunk_fn) fn;
@@ -314,6 +315,7 @@ static void *helper(void *arg) {
                 while (atomic_load(&pool.posted) == seen)
                     pthread_cond_wait(&pool.wake, &pool.lock);
                 atomic_fetch_sub(&pool.sleepers, 1);
+                atomic_store(&pool.wake_pending, 0);
                 pthread_mutex_unlock(&pool.lock);
                 since = 0.0;
             }
@@ -339,7 +341,11 @@ static void parallel(Gpt *g, chunk_fn fn, int layer, int n, int threads) {
     atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.work, (uint64_t)seq << 32, memory_order_release);
     atomic_store(&pool.posted, (int)seq); /* seq_cst: ordered before the load of sleepers */
-    if (atomic_load(&pool.sleepers)) {
+    /* wake sleeping helpers once: until one of them has run, the later phases
+       of this pass do not pay for another broadcast (on a busy machine a woken
+       helper can wait long for a core) */
+    if (atomic_load(&pool.sleepers) && !atomic_load(&pool.wake_pending)) {
+        atomic_store(&pool.wake_pending, 1);
         pthread_mutex_lock(&pool.lock);
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.lock);
@@ -356,8 +362,24 @@ static void parallel(Gpt *g, chunk_fn fn, int layer, int n, int threads) {
     }
 }
 
+/* A forked child has this thread only: forget the parent's helpers (and any
+   lock one of them held at the fork). */
+static void pool_after_fork_in_child(void) {
+    pool.started = 0;
+    atomic_store(&pool.sleepers, 0);
+    atomic_store(&pool.wake_pending, 0);
+    pthread_mutex_init(&pool.lock, 0);
+    pthread_mutex_init(&pool.owner, 0);
+    pthread_cond_init(&pool.wake, 0);
+}
+
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_init(void) { pthread_atfork(0, 0, pool_after_fork_in_child); }
+
 /* Make sure `threads - 1` helpers run; returns how many threads the pool gives. */
 static int pool_threads(int threads) {
+    pthread_once(&pool_once, pool_init);
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
     while (pool.started < threads - 1) {

@@ -224,8 +224,9 @@ class GPT(nn.Module):
 
     @native_kernels.setter
     def native_kernels(self, on: bool) -> None:
-        self._native_kernels = bool(on)
-        self.__dict__.pop("_fast", None)
+        if bool(on) != self._native_kernels:  # the prepared weights differ: rebuild them
+            self._native_kernels = bool(on)
+            self.__dict__.pop("_fast", None)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:

@@ -87,10 +87,17 @@ def test_one_and_two_threads_give_identical_bits() -> None:
     ids = torch.randint(0, 128, (30,), generator=torch.Generator().manual_seed(3))
     chunks = [4] + [1] * 10 + [3, 5] + [1] * 8
     one = run_decode(model, ids, chunks, native=True, threads=1)
-    for _ in range(3):  # the adaptive choice tries 2 threads on early passes, then picks
-        two = run_decode(model, ids, chunks, native=True, threads=2)
-        for a, b in zip(one, two, strict=True):
-            assert torch.equal(a, b)
+    fused = model._fused()
+    fused.fix_threads(True)  # every pass on 2 threads, whatever the timings say
+    try:
+        for _ in range(3):
+            two = run_decode(model, ids, chunks, native=True, threads=2)
+            for a, b in zip(one, two, strict=True):
+                assert torch.equal(a, b)
+    finally:
+        fused.fix_threads(False)
+    assert fused.stats()["pooled"] >= 3 * len(chunks[1:])
+    assert fused.threads_choice(2) == 2
 
 
 @needs_kernel
