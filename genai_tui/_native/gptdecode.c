@@ -1,6 +1,6 @@
 /* One decode pass of the GPT-2-architecture model in one native call.
 
-   gpt_decode(g, ids, T, pos, k_cache, v_cache, logits, threads) runs what
+   gpt_decode(g, ids, T, pos, k_cache, v_cache, logits, threads, last_only) runs what
    `GPT.decode` does in PyTorch for T new positions of one sequence: token +
    position embedding; per layer layer norm, QKV product, attention of each
    new row over the cached keys and values (causal inside the new rows; the
@@ -8,7 +8,7 @@
    so the `KVCache` stays the one source of truth), output projection +
    residual, layer norm, fc product + GELU (tanh), projection + residual;
    then the final layer norm and the tied lm_head, into the caller's
-   (T, vocab) float32 logits.
+   (T, vocab) float32 logits (last_only: the last row's, for a prompt).
 
    Why: at one token per pass the products are bound by reading the float16
    weights (f16gemm.c, ~0.3 ms on one core here for the bundled model), but
@@ -26,7 +26,7 @@
    arithmetic does not depend on the thread that runs it, so 1 and n threads
    give bit-identical logits. On top of that, each handle times its passes
    with 1 and with n threads and uses the faster (probing the other now and
-   then), so asking for 2 threads is never much slower than 1.
+   then), so asking for 2 threads costs at most the probes on a busy machine.
 
    Needs a vector path (f16_simd() != 0); the vector code of this file is
    compiled for AVX2 + FMA, which every such CPU has. Plain C otherwise, no

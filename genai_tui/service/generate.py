@@ -352,7 +352,8 @@ def _generate(lm: LanguageModel, prompt_ids: list[int], prefix: list[int], knobs
         if native is not None and native.prepare(logits):
             # the same chain and X-ray in C (_native/sampler.c); one uniform per
             # sampled token, drawn from the same generator as `draw` does
-            u = 0.0 if is_greedy else float(torch.rand(1, generator=generator))
+            u = 0.0 if is_greedy else float(torch.rand(1, generator=generator,
+                                                       dtype=torch.float32))
             token, probs_of_token, entropy_value, kept, tops, cut = native.finish(
                 is_greedy, u, texts)
         else:
