@@ -18,15 +18,6 @@ def half_exact(*shape: int, seed: int = 0) -> torch.Tensor:
     return (torch.randn(*shape, generator=g) * 0.1).half().float()
 
 
-@pytest.fixture(params=[512, 256])
-def vector_path(request):
-    """Each vector path this CPU can run (AVX-512, AVX2 + F16C + FMA)."""
-    lib = kernel()
-    if lib is None or lib.f16_simd() < request.param:
-        pytest.skip(f"no {request.param}-bit path here")
-    assert lib.f16_use(request.param) == request.param
-    yield request.param
-    lib.f16_use(lib.f16_simd())
 
 
 @needs_kernel

@@ -30,14 +30,6 @@ def half_exact_model(seed: int = 0, **overrides) -> GPT:
     return model
 
 
-@pytest.fixture(params=[512, 256])
-def vector_path(request):
-    lib = kernel()
-    if lib is None or lib.f16_simd() < request.param:
-        pytest.skip(f"no {request.param}-bit path here")
-    assert lib.f16_use(request.param) == request.param
-    yield request.param
-    lib.f16_use(lib.f16_simd())
 
 
 def run_decode(model: GPT, ids: torch.Tensor, chunks: list[int], native: bool,
