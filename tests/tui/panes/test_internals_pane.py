@@ -53,6 +53,16 @@ async def start(pilot) -> InternalsPane:
     return pane
 
 
+async def start_minilm_embeddings(pilot) -> InternalsPane:
+    """The pane on its embeddings view (key 2) with MiniLM's vectors shown."""
+    pane = await start(pilot)
+    await pilot.press("2")
+    if pane.emb.source != "minilm":
+        await pilot.press("s")
+    await settle(pilot, pane)
+    return pane
+
+
 def text_of(pane: InternalsPane, selector: str) -> str:
     return str(pane.query_one(selector, Static).render())
 
@@ -221,11 +231,7 @@ async def test_embeddings_view_lm_tokens(lm) -> None:
 @needs_minilm
 async def test_embeddings_view_minilm() -> None:
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
-        pane = await start(pilot)
-        await pilot.press("2")
-        if pane.emb.source != "minilm":
-            await pilot.press("s")
-        await settle(pilot, pane)
+        pane = await start_minilm_embeddings(pilot)
         body = text_of(pane, "#int-emb-body")
         assert "nearest to China" in body and "Japan" in body and "Russia" in body
         await type_input(pilot, pane, "Moscow: banana, Tokyo, apple, Ankara")
@@ -242,11 +248,7 @@ async def test_embeddings_view_minilm() -> None:
 @needs_minilm
 async def test_leaving_the_pane_frees_minilm_and_a_query_loads_it_again() -> None:
     async with GenaiApp(initial_pane="internals").run_test(size=SIZE) as pilot:
-        pane = await start(pilot)
-        await pilot.press("2")
-        if pane.emb.source != "minilm":
-            await pilot.press("s")
-        await settle(pilot, pane)
+        pane = await start_minilm_embeddings(pilot)
         assert svc.minilm_loaded()
         await pilot.app.show_pane_now("tokenizer")
         for _ in range(100):
