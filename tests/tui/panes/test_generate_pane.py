@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from pathlib import Path
 
 import pytest
@@ -114,9 +115,20 @@ async def test_stream_shows_every_token(tiny) -> None:
         assert pane.inspector.step is run.steps[-1]
 
 
-async def test_stop_and_continue(tiny) -> None:
+async def test_stop_and_continue(tiny, monkeypatch) -> None:
     async with GenaiApp(initial_pane="generate").run_test(size=SIZE) as pilot:
         pane = await start(pilot, max_tokens=5000)
+        real = pane.generator.generate
+
+        def paced(*args, **kwargs):
+            # The fused decoder writes the tiny model's 5,000 tokens in well under a
+            # second: on a busy machine the run could end before Esc was handled.
+            stream = real(*args, **kwargs)
+            steps = stream._steps
+            stream._steps = (time.sleep(0.002) or step for step in steps)
+            return stream
+
+        monkeypatch.setattr(pane.generator, "generate", paced)
         await pilot.press("f5")
         for _ in range(500):
             await pilot.pause(0.01)
