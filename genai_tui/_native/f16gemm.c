@@ -94,14 +94,6 @@ static AVX512 void panels512(const float *restrict x, const uint16_t *restrict P
     }
 }
 
-static AVX512 void gemm512(const float *restrict x, const uint16_t *restrict P,
-                           const float *restrict b, float *restrict y, int M, int K, int N,
-                           int threads) {
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int c = 0; c < N / COLS; c++)
-        panels512(x, P, b, y + (size_t)c * COLS, N, M, K, c, c + 1);
-}
-
 /* 16 registers: one row at a time, 8 accumulators + 1 weight + 1 broadcast. */
 static AVX2 void panels256(const float *restrict x, const uint16_t *restrict P,
                            const float *restrict b, float *restrict y, int ldy, int M, int K,
@@ -129,14 +121,6 @@ static AVX2 void panels256(const float *restrict x, const uint16_t *restrict P,
     }
 }
 
-static AVX2 void gemm256(const float *restrict x, const uint16_t *restrict P,
-                         const float *restrict b, float *restrict y, int M, int K, int N,
-                         int threads) {
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-    for (int c = 0; c < N / COLS; c++)
-        panels256(x, P, b, y + (size_t)c * COLS, N, M, K, c, c + 1);
-}
-
 int f16_simd(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
@@ -161,16 +145,6 @@ int f16_use(int path) {
     return simd;
 }
 
-void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
-              float *restrict y, int M, int K, int N, int threads) {
-    if (simd < 0)
-        simd = f16_simd();
-    if (simd == 512)
-        gemm512(x, P, b, y, M, K, N, threads);
-    else if (simd == 256)
-        gemm256(x, P, b, y, M, K, N, threads);
-}
-
 void f16_panels(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
                 float *restrict y, int ldy, int M, int K, int c0, int c1) {
     if (simd < 0)
@@ -179,6 +153,15 @@ void f16_panels(const float *restrict x, const uint16_t *restrict P, const float
         panels512(x, P, b, y, ldy, M, K, c0, c1);
     else if (simd == 256)
         panels256(x, P, b, y, ldy, M, K, c0, c1);
+}
+
+void f16_gemm(const float *restrict x, const uint16_t *restrict P, const float *restrict b,
+              float *restrict y, int M, int K, int N, int threads) {
+    if (simd < 0)
+        simd = f16_simd(); /* before the threads, which only read it */
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int c = 0; c < N / COLS; c++)
+        f16_panels(x, P, b, y + (size_t)c * COLS, N, M, K, c, c + 1);
 }
 
 #else /* not x86-64 with GCC/Clang: no vector path, callers use PyTorch */

@@ -454,7 +454,6 @@ class GanTrainer:
 
     def _evaluate_images(self) -> None:
         """Read the fixed-z samples with the digit classifier: which digits appear."""
-
         from genai_tui.models.classifier import classify
 
         if self._judge is None:
@@ -475,7 +474,6 @@ class GanTrainer:
 
     def generate_points(self, n: int | None = None) -> np.ndarray:
         """G's points (n, 2) for the first ``n`` fixed noise vectors (all when None)."""
-
         z = self.fixed_z if n is None else self.fixed_z[:n]
         with self._sampling():
             return self.G(z).numpy().astype(np.float32, copy=False)
@@ -508,7 +506,6 @@ class GanTrainer:
 
     def images_view(self, n: int = 16) -> ImagesView:
         """Samples from the first ``n`` fixed noise vectors (image mode)."""
-
         if self.settings.mode != "images":
             raise UserError("images_view needs image mode")
         with self._sampling():
